@@ -1,0 +1,73 @@
+"""Configuration defaults, kept in version control.
+
+Every value can be overridden from the environment as ``SCHEDULER_<NAME>``
+(``DATABASE_URL`` is also read without the prefix, as most hosts set it).
+A value is converted to the type of its default, so ``SCHEDULER_TOKEN_TTL_HOURS=8``
+becomes the integer 8 and ``SCHEDULER_SQL_ECHO=true`` the boolean True.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+BASE_DIR = Path(__file__).resolve().parent
+INSTANCE_DIR = BASE_DIR / "instance"
+
+
+class Defaults:
+    """Settings a developer gets with no environment at all."""
+
+    # Embedded SQLite under instance/; PostgreSQL in production
+    # (postgresql+psycopg://user@host/dbname).
+    DATABASE_URL = f"sqlite:///{INSTANCE_DIR / 'scheduler.sqlite3'}"
+    # Log SQL statements (parameters are never logged: they may hold patient data).
+    SQL_ECHO = False
+
+    # Bearer tokens from POST /api/v1/auth/tokens live this long.
+    TOKEN_TTL_HOURS = 12
+    # Failed and successful logins per client address (flask-limiter syntax).
+    LOGIN_RATE_LIMIT = "10 per minute"
+    # Where rate-limit counters live: memory:// for one process,
+    # redis://127.0.0.1:6379/0 when several gunicorn workers share the limit.
+    RATELIMIT_STORAGE_URI = "memory://"
+
+    # Request bodies larger than this are refused with 413.
+    MAX_CONTENT_LENGTH = 256 * 1024
+
+    LOG_LEVEL = "INFO"
+
+    # flask-smorest / OpenAPI
+    API_TITLE = "Neurotomy pathway scheduler"
+    API_VERSION = "v1"
+    OPENAPI_VERSION = "3.1.0"
+    OPENAPI_URL_PREFIX = "/api/v1"
+    OPENAPI_JSON_PATH = "openapi.json"
+    # List endpoints
+    API_PAGINATION_DEFAULT_PAGE_SIZE = 50
+    API_PAGINATION_MAX_PAGE_SIZE = 200
+
+
+ENV_PREFIX = "SCHEDULER_"
+
+
+def _convert(raw: str, default: Any) -> Any:
+    if isinstance(default, bool):
+        return raw.strip().lower() in {"1", "true", "yes", "on"}
+    if isinstance(default, int):
+        return int(raw)
+    return raw
+
+
+def load(environ: dict[str, str] | None = None) -> dict[str, Any]:
+    """Defaults overridden by ``SCHEDULER_*`` variables (and ``DATABASE_URL``)."""
+    env = dict(os.environ if environ is None else environ)
+    settings = {name: getattr(Defaults, name) for name in dir(Defaults) if name.isupper()}
+    if "DATABASE_URL" in env:
+        settings["DATABASE_URL"] = env["DATABASE_URL"]
+    for key, raw in env.items():
+        if key.startswith(ENV_PREFIX):
+            name = key.removeprefix(ENV_PREFIX)
+            settings[name] = _convert(raw, settings.get(name))
+    return settings

@@ -1,0 +1,156 @@
+"""The v1 API object, the Blueprint base class, and the one problem+json error handler.
+
+Every error leaves as ``application/problem+json`` (RFC 9457) with ``type``, ``title``,
+``status`` and ``detail``; validation errors add ``errors`` (field -> messages) and
+unmet prerequisites add ``unmet`` (rule ids). That covers routing (404/405), bodies
+that are not JSON (400/415), oversized bodies (413), and anything unexpected (500,
+logged without its message, which could quote patient data).
+"""
+
+from __future__ import annotations
+
+import logging
+import traceback
+from collections.abc import Mapping
+from http import HTTPStatus
+from typing import Any, TypeVar
+
+import flask_smorest
+import marshmallow as ma
+from flask import Flask, Response, json, request
+from flask_smorest.pagination import PaginationParameters
+from sqlalchemy import Select, func, select
+from sqlalchemy.orm import Session
+from werkzeug.exceptions import HTTPException, InternalServerError, UnsupportedMediaType
+
+from scheduler.errors import DomainError, flatten_errors
+
+log = logging.getLogger(__name__)
+
+T = TypeVar("T")
+
+PROBLEM_JSON = "application/problem+json"
+PROBLEM_TYPE_BASE = "/api/v1/problems/"
+JSON_METHODS = frozenset({"POST", "PUT", "PATCH"})
+
+
+def problem(
+    status: int,
+    detail: str,
+    *,
+    slug: str | None = None,
+    title: str | None = None,
+    headers: Mapping[str, str] | None = None,
+    **extensions: Any,
+) -> Response:
+    """A problem+json response; ``slug`` None means a plain HTTP problem (about:blank)."""
+    body: dict[str, Any] = {
+        "type": PROBLEM_TYPE_BASE + slug if slug else "about:blank",
+        "title": title or HTTPStatus(status).phrase,
+        "status": status,
+        "detail": detail,
+        **extensions,
+    }
+    response = Response(json.dumps(body), status=status, mimetype=PROBLEM_JSON)
+    for name, value in (headers or {}).items():
+        response.headers[name] = value
+    return response
+
+
+def _validation_problem(error: HTTPException) -> Response:
+    data = getattr(error, "data", None) or {}
+    messages = data.get("messages") or data.get("errors") or {}
+    if error.code == 400 and messages.get("json") == ["Invalid JSON body."]:
+        return problem(400, "The request body is not valid JSON.", slug="malformed-json")
+    # webargs keys messages by location (json, query, ...); one location is the norm.
+    if len(messages) == 1:
+        (messages,) = messages.values()
+    return problem(
+        422,
+        "The request has invalid fields; see errors.",
+        slug="invalid-input",
+        title="Invalid input",
+        errors=flatten_errors(messages),
+    )
+
+
+class ProblemSchema(ma.Schema):
+    """RFC 9457 problem details, as every error response carries them."""
+
+    type = ma.fields.String(metadata={"description": "URI of the problem type"})
+    title = ma.fields.String()
+    status = ma.fields.Integer()
+    detail = ma.fields.String()
+    errors = ma.fields.Dict(
+        keys=ma.fields.String(),
+        values=ma.fields.List(ma.fields.String()),
+        metadata={"description": "Invalid fields and their messages (validation errors)"},
+    )
+    unmet = ma.fields.List(
+        ma.fields.String(), metadata={"description": "Ids of unmet policy rules"}
+    )
+
+
+class Api(flask_smorest.Api):
+    """flask-smorest's Api with problem+json for every HTTP error."""
+
+    ERROR_SCHEMA = ProblemSchema
+
+    def handle_http_exception(self, error: HTTPException) -> Response:  # type: ignore[override]
+        code = error.code or 500
+        data = getattr(error, "data", None) or {}
+        if code in (400, 422) and ("messages" in data or "errors" in data):
+            return _validation_problem(error)
+        headers = dict(data.get("headers") or {})
+        if code == 405 and error.valid_methods:  # type: ignore[attr-defined]
+            headers["Allow"] = ", ".join(sorted(error.valid_methods))  # type: ignore[attr-defined]
+        if code == 401:
+            headers.setdefault("WWW-Authenticate", "Bearer")
+        detail = data.get("message") or error.description or HTTPStatus(code).description
+        if isinstance(error, InternalServerError):
+            detail = "The server could not complete the request."
+        return problem(code, str(detail), headers=headers)
+
+
+class Blueprint(flask_smorest.Blueprint):
+    """Blueprint for v1 resources (kept as a seam for shared documentation)."""
+
+
+def handle_domain_error(error: DomainError) -> Response:
+    headers = {"WWW-Authenticate": "Bearer"} if error.status == 401 else None
+    return problem(
+        error.status,
+        error.detail,
+        slug=error.slug,
+        title=error.title,
+        headers=headers,
+        **error.extensions(),
+    )
+
+
+def handle_unexpected(error: Exception) -> Response:
+    """Last resort: a problem+json 500, logged by type and frames only (no message)."""
+    frames = "".join(traceback.format_tb(error.__traceback__))
+    log.error("unhandled %s on %s %s\n%s", type(error).__name__, request.method, request.path, frames)
+    return problem(500, "The server could not complete the request.")
+
+
+def require_json_body() -> None:
+    """415 for a body that is not JSON on POST/PUT/PATCH (an empty body is fine)."""
+    if request.method in JSON_METHODS and request.content_length and not request.is_json:
+        raise UnsupportedMediaType("Send the request body as application/json.")
+
+
+def register_error_handlers(app: Flask) -> None:
+    app.register_error_handler(DomainError, handle_domain_error)
+    app.register_error_handler(Exception, handle_unexpected)
+
+
+def paginated(
+    session: Session, statement: Select[tuple[T]], pagination: PaginationParameters
+) -> list[T]:
+    """One page of ``statement``'s rows; sets the total for the X-Pagination header."""
+    total = session.scalar(select(func.count()).select_from(statement.order_by(None).subquery()))
+    pagination.item_count = total or 0
+    offset = (pagination.page - 1) * pagination.page_size
+    return list(session.scalars(statement.limit(pagination.page_size).offset(offset)))

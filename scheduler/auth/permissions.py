@@ -1,0 +1,95 @@
+"""The one permission table: which roles may call each endpoint of the v1 API.
+
+Keys are ``"METHOD /path/{param}"`` relative to ``/api/v1``, as SPEC §6 writes them.
+An endpoint missing from the table is refused (fail closed), and a test checks that
+the table and the URL map name exactly the same endpoints. Row-level rules (a patient
+sees only their own records, a clinician writes only on their own cases) are applied
+by the services with :mod:`scheduler.auth.access`.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Final
+
+from scheduler.auth.access import STAFF
+from scheduler.vocabulary import Role
+
+PUBLIC: Final = frozenset[Role]()  # no token needed
+ANYONE: Final = frozenset(Role)  # any signed-in user
+
+ADMIN = frozenset({Role.ADMIN})
+DESK = frozenset({Role.ADMIN, Role.SCHEDULER})  # registration and booking
+STAFF_AND_PATIENT = STAFF | {Role.PATIENT}
+CLINICAL = frozenset({Role.CLINICIAN})  # clinician-only records (own cases)
+BEDSIDE = frozenset({Role.NURSE, Role.CLINICIAN})  # procedure-day nursing steps
+
+PERMISSIONS: Final[dict[str, frozenset[Role]]] = {
+    # auth and users
+    "POST /auth/tokens": PUBLIC,
+    "DELETE /auth/tokens": ANYONE,
+    "GET /auth/me": ANYONE,
+    "GET /users": ADMIN,
+    "POST /users": ADMIN,
+    # facilities
+    "GET /sites": STAFF,
+    "POST /sites": ADMIN,
+    "GET /sites/{site_id}": STAFF,
+    "GET /rooms": STAFF,
+    "POST /rooms": ADMIN,
+    "GET /equipment": STAFF,
+    "POST /equipment": ADMIN,
+    # clinicians
+    "GET /clinicians": STAFF,
+    "POST /clinicians": ADMIN,
+    "GET /clinicians/{clinician_id}": STAFF,
+    "GET /clinicians/{clinician_id}/working-hours": STAFF,
+    "PUT /clinicians/{clinician_id}/working-hours": ADMIN,
+    "GET /clinicians/{clinician_id}/time-off": STAFF,
+    "POST /clinicians/{clinician_id}/time-off": DESK,
+    "GET /clinicians/{clinician_id}/daily-list": STAFF,
+    # patients
+    "GET /patients": STAFF,
+    "POST /patients": DESK,
+    "GET /patients/{patient_id}": STAFF_AND_PATIENT,
+    # pathways
+    "GET /pathways": STAFF_AND_PATIENT,
+    "POST /pathways": DESK,
+    "GET /pathways/{pathway_id}": STAFF_AND_PATIENT,
+    "POST /pathways/{pathway_id}/cancel": DESK,
+    "GET /pathways/{pathway_id}/conservative-treatments": STAFF,
+    "POST /pathways/{pathway_id}/conservative-treatments": DESK | CLINICAL,
+    "GET /pathways/{pathway_id}/coverage-acknowledgments": STAFF,
+    "POST /pathways/{pathway_id}/coverage-acknowledgments": DESK,
+    "GET /pathways/{pathway_id}/eligibility": STAFF,
+    "GET /pathways/{pathway_id}/events": STAFF,
+    # policies
+    "GET /policies": STAFF,
+    "POST /policies": ADMIN,
+    "GET /policies/{name}/{version}": STAFF,
+    # appointments
+    "GET /appointments": STAFF_AND_PATIENT,
+    "POST /appointments": DESK,
+    "GET /appointments/{appointment_id}": STAFF_AND_PATIENT,
+    "PATCH /appointments/{appointment_id}": DESK,
+    "POST /appointments/{appointment_id}/cancel": DESK,
+    "POST /appointments/{appointment_id}/no-show": DESK | BEDSIDE,
+    # clinical records along the pathway
+    "POST /appointments/{appointment_id}/block-result": CLINICAL,
+    "POST /appointments/{appointment_id}/check-in": BEDSIDE,
+    "POST /appointments/{appointment_id}/start": CLINICAL,
+    "POST /appointments/{appointment_id}/finish": CLINICAL,
+    "GET /appointments/{appointment_id}/recovery-scores": STAFF,
+    "POST /appointments/{appointment_id}/recovery-scores": BEDSIDE,
+    "POST /appointments/{appointment_id}/discharge": BEDSIDE,
+    "POST /appointments/{appointment_id}/admit": BEDSIDE,
+    "POST /appointments/{appointment_id}/follow-up-outcome": CLINICAL,
+}
+
+_CONVERTER = re.compile(r"<(?:[^:<>]+:)?([^<>]+)>")
+
+
+def endpoint_key(method: str, rule: str, prefix: str = "/api/v1") -> str:
+    """``("GET", "/api/v1/pathways/<int:pathway_id>")`` -> ``"GET /pathways/{pathway_id}"``."""
+    path = _CONVERTER.sub(r"{\1}", rule).removeprefix(prefix)
+    return f"{'GET' if method == 'HEAD' else method} {path.rstrip('/') or '/'}"

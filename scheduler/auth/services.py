@@ -1,0 +1,151 @@
+"""Passwords, bearer tokens and user accounts.
+
+Passwords are hashed with argon2id (argon2-cffi's defaults follow RFC 9106). A bearer
+token is 32 random bytes, shown once; only its SHA-256 is stored, so a database leak
+yields no usable token. Unknown e-mail and wrong password take the same time and give
+the same answer.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from datetime import datetime, timedelta
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
+
+from scheduler.auth.access import Actor
+from scheduler.auth.models import ApiToken, User
+from scheduler.clinicians.models import Clinician
+from scheduler.errors import Conflict, InvalidInput, NotFound, Unauthorized
+from scheduler.patients.models import Patient
+from scheduler.vocabulary import Role
+
+MIN_PASSWORD_LENGTH = 10
+
+_hasher = PasswordHasher()
+# Verified against when the e-mail is unknown, so both paths cost one argon2 run.
+_DUMMY_HASH = _hasher.hash(secrets.token_urlsafe(16))
+
+
+def hash_password(password: str) -> str:
+    return _hasher.hash(password)
+
+
+def verify_password(password_hash: str, password: str) -> bool:
+    try:
+        return _hasher.verify(password_hash, password)
+    except (VerificationError, InvalidHashError):
+        return False
+
+
+def token_digest(raw_token: str) -> str:
+    return hashlib.sha256(raw_token.encode()).hexdigest()
+
+
+def normalise_email(email: str) -> str:
+    return email.strip().lower()
+
+
+def actor_for(user: User) -> Actor:
+    return Actor(
+        user_id=user.id,
+        role=user.role,
+        clinician_id=user.clinician_id,
+        patient_id=user.patient_id,
+    )
+
+
+def authenticate(session: Session, email: str, password: str) -> User:
+    user = session.scalar(select(User).where(User.email == normalise_email(email)))
+    if user is None:
+        verify_password(_DUMMY_HASH, password)
+        raise Unauthorized("Wrong e-mail or password.")
+    if not verify_password(user.password_hash, password) or not user.active:
+        raise Unauthorized("Wrong e-mail or password.")
+    if _hasher.check_needs_rehash(user.password_hash):
+        user.password_hash = hash_password(password)
+    return user
+
+
+def issue_token(session: Session, user: User, now: datetime, ttl: timedelta) -> tuple[str, ApiToken]:
+    """A new bearer token for ``user``; the raw value is returned once and never stored."""
+    raw = secrets.token_urlsafe(32)
+    token = ApiToken(
+        user_id=user.id, token_hash=token_digest(raw), created_at=now, expires_at=now + ttl
+    )
+    session.add(token)
+    session.flush()
+    return raw, token
+
+
+def resolve_token(session: Session, raw_token: str, now: datetime) -> User | None:
+    """The active user a live token belongs to, or None (expired, revoked, unknown)."""
+    return session.scalar(
+        select(User)
+        .join(ApiToken, ApiToken.user_id == User.id)
+        .where(
+            ApiToken.token_hash == token_digest(raw_token),
+            ApiToken.revoked_at.is_(None),
+            ApiToken.expires_at > now,
+            User.active.is_(True),
+        )
+    )
+
+
+def revoke_token(session: Session, raw_token: str, now: datetime) -> None:
+    session.execute(
+        update(ApiToken)
+        .where(ApiToken.token_hash == token_digest(raw_token), ApiToken.revoked_at.is_(None))
+        .values(revoked_at=now)
+    )
+
+
+def create_user(
+    session: Session,
+    now: datetime,
+    *,
+    email: str,
+    password: str,
+    role: Role,
+    clinician_id: int | None = None,
+    patient_id: int | None = None,
+) -> User:
+    """A new login; clinician and patient logins must name the record they belong to."""
+    errors: dict[str, list[str]] = {}
+    if len(password) < MIN_PASSWORD_LENGTH:
+        errors["password"] = [f"Use at least {MIN_PASSWORD_LENGTH} characters."]
+    if (role is Role.CLINICIAN) != (clinician_id is not None):
+        errors["clinician_id"] = ["Required for the clinician role, and only for it."]
+    if (role is Role.PATIENT) != (patient_id is not None):
+        errors["patient_id"] = ["Required for the patient role, and only for it."]
+    if errors:
+        raise InvalidInput(errors)
+    if clinician_id is not None and session.get(Clinician, clinician_id) is None:
+        raise NotFound("clinician", clinician_id)
+    if patient_id is not None and session.get(Patient, patient_id) is None:
+        raise NotFound("patient", patient_id)
+    email = normalise_email(email)
+    if session.scalar(select(User.id).where(User.email == email)) is not None:
+        raise Conflict("A user with this e-mail already exists.")
+    for column, value, what in (
+        (User.clinician_id, clinician_id, "clinician"),
+        (User.patient_id, patient_id, "patient"),
+    ):
+        if value is not None and session.scalar(select(User.id).where(column == value)):
+            raise Conflict(f"That {what} already has a login.")
+    user = User(
+        email=email,
+        password_hash=hash_password(password),
+        role=role,
+        clinician_id=clinician_id,
+        patient_id=patient_id,
+        active=True,
+        created_at=now,
+    )
+    session.add(user)
+    session.flush()
+    return user

@@ -1,0 +1,51 @@
+"""Clinicians, their weekly working hours per site (site-local wall clock) and time off."""
+
+from __future__ import annotations
+
+from datetime import datetime, time
+
+from sqlalchemy import CheckConstraint, ForeignKey, String
+from sqlalchemy.orm import Mapped, mapped_column
+
+from scheduler.db import Base
+
+
+class Clinician(Base):
+    __tablename__ = "clinicians"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    given_name: Mapped[str] = mapped_column(String(80))
+    family_name: Mapped[str] = mapped_column(String(80))
+    email: Mapped[str | None] = mapped_column(String(254))
+
+
+class WorkingHours(Base):
+    """A weekly interval at a site, in that site's wall-clock time (stays 08:00 over DST)."""
+
+    __tablename__ = "working_hours"
+    __table_args__ = (
+        CheckConstraint("weekday BETWEEN 0 AND 6", name="weekday"),
+        CheckConstraint("end_time > start_time", name="end_after_start"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    clinician_id: Mapped[int] = mapped_column(
+        ForeignKey("clinicians.id", ondelete="CASCADE"), index=True
+    )
+    site_id: Mapped[int] = mapped_column(ForeignKey("sites.id", ondelete="RESTRICT"), index=True)
+    weekday: Mapped[int]  # 0 = Monday, as datetime.date.weekday()
+    start_time: Mapped[time]
+    end_time: Mapped[time]
+
+
+class TimeOff(Base):
+    __tablename__ = "time_off"
+    __table_args__ = (CheckConstraint("end_at > start_at", name="end_after_start"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    clinician_id: Mapped[int] = mapped_column(
+        ForeignKey("clinicians.id", ondelete="CASCADE"), index=True
+    )
+    start_at: Mapped[datetime]
+    end_at: Mapped[datetime]
+    reason: Mapped[str | None] = mapped_column(String(200))

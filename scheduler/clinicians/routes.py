@@ -1,0 +1,98 @@
+"""Clinicians: ``/clinicians``, their working hours and time off."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask.views import MethodView
+from flask_smorest.pagination import PaginationParameters
+from sqlalchemy import select
+
+from scheduler.api import Blueprint, paginated
+from scheduler.clinicians import services
+from scheduler.clinicians.models import Clinician, TimeOff, WorkingHours
+from scheduler.clinicians.schemas import (
+    ClinicianCreateArgs,
+    ClinicianSchema,
+    TimeOffCreateArgs,
+    TimeOffSchema,
+    WorkingHoursArgs,
+    WorkingHoursSchema,
+)
+from scheduler.context import session
+
+blp = Blueprint("clinicians", __name__, description="Clinicians, working hours, time off")
+
+
+@blp.route("/clinicians")
+class Clinicians(MethodView):
+    @blp.response(200, ClinicianSchema(many=True))
+    @blp.paginate()
+    def get(self, pagination_parameters: PaginationParameters) -> list[Clinician]:
+        """List clinicians"""
+        statement = select(Clinician).order_by(Clinician.family_name, Clinician.id)
+        return paginated(session(), statement, pagination_parameters)
+
+    @blp.arguments(ClinicianCreateArgs)
+    @blp.response(201, ClinicianSchema)
+    def post(self, data: dict[str, Any]) -> Clinician:
+        """Add a clinician"""
+        clinician = services.create_clinician(session(), **data)
+        session().commit()
+        return clinician
+
+
+@blp.route("/clinicians/<int:clinician_id>")
+class ClinicianById(MethodView):
+    @blp.response(200, ClinicianSchema)
+    def get(self, clinician_id: int) -> Clinician:
+        """Get a clinician"""
+        return services.get_clinician(session(), clinician_id)
+
+
+@blp.route("/clinicians/<int:clinician_id>/working-hours")
+class ClinicianWorkingHours(MethodView):
+    @blp.response(200, WorkingHoursSchema(many=True))
+    def get(self, clinician_id: int) -> list[WorkingHours]:
+        """Weekly working hours (site-local wall-clock times)"""
+        return services.working_hours(session(), clinician_id)
+
+    @blp.arguments(WorkingHoursArgs(many=True))
+    @blp.response(200, WorkingHoursSchema(many=True))
+    def put(self, intervals: list[dict[str, Any]], clinician_id: int) -> list[WorkingHours]:
+        """Replace the weekly working hours (a list of site_id, weekday, start, end)"""
+        hours = services.set_working_hours(session(), clinician_id, intervals)
+        session().commit()
+        return hours
+
+
+@blp.route("/clinicians/<int:clinician_id>/time-off")
+class ClinicianTimeOff(MethodView):
+    @blp.response(200, TimeOffSchema(many=True))
+    @blp.paginate()
+    def get(self, clinician_id: int, pagination_parameters: PaginationParameters) -> list[TimeOff]:
+        """List time off, latest first"""
+        services.get_clinician(session(), clinician_id)
+        statement = (
+            select(TimeOff)
+            .where(TimeOff.clinician_id == clinician_id)
+            .order_by(TimeOff.start_at.desc())
+        )
+        return paginated(session(), statement, pagination_parameters)
+
+    @blp.arguments(TimeOffCreateArgs)
+    @blp.response(201, TimeOffSchema)
+    def post(self, data: dict[str, Any], clinician_id: int) -> dict[str, Any]:
+        """Record time off; the response lists booked appointments that now need rebooking"""
+        time_off, conflicts = services.add_time_off(
+            session(), clinician_id, data["start"], data["end"], data["reason"]
+        )
+        session().commit()
+        return {
+            "id": time_off.id,
+            "clinician_id": clinician_id,
+            "start_at": time_off.start_at,
+            "end_at": time_off.end_at,
+            "reason": time_off.reason,
+            "conflicting_appointment_ids": conflicts,
+        }

@@ -1,0 +1,79 @@
+from __future__ import annotations
+
+from typing import Any
+
+from marshmallow import ValidationError, fields, validates_schema
+
+from scheduler.schemas import Args, Id, Instant, Out, Text
+
+WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
+
+
+class Weekday(fields.String):
+    """A day name ("monday"), stored as 0-6 like ``date.weekday()``."""
+
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> int:
+        name = super()._deserialize(value, attr, data, **kwargs)
+        if name not in WEEKDAYS:
+            raise ValidationError(f"Must be one of: {', '.join(WEEKDAYS)}.")
+        return WEEKDAYS.index(name)
+
+    def _serialize(self, value: Any, attr: str | None, obj: Any, **kwargs: Any) -> str | None:
+        return None if value is None else WEEKDAYS[value]
+
+
+class ClinicianCreateArgs(Args):
+    given_name = Text(80, required=True)
+    family_name = Text(80, required=True)
+    email = fields.Email(load_default=None)
+
+
+class ClinicianSchema(Out):
+    id = fields.Integer()
+    given_name = fields.String()
+    family_name = fields.String()
+    email = fields.String(allow_none=True)
+
+
+class WorkingHoursArgs(Args):
+    site_id = Id(required=True)
+    weekday = Weekday(required=True)
+    start = fields.Time(required=True, metadata={"example": "08:00"})
+    end = fields.Time(required=True, metadata={"example": "17:00"})
+
+    @validates_schema
+    def _end_after_start(self, data: dict[str, Any], **_kwargs: Any) -> None:
+        if data["end"] <= data["start"]:
+            raise ValidationError("Must be after start.", "end")
+
+
+class WorkingHoursSchema(Out):
+    id = fields.Integer()
+    site_id = fields.Integer()
+    weekday = Weekday()
+    start = fields.Time(attribute="start_time", format="%H:%M")
+    end = fields.Time(attribute="end_time", format="%H:%M")
+
+
+class TimeOffCreateArgs(Args):
+    start = Instant(required=True)
+    end = Instant(required=True)
+    reason = Text(200, load_default=None)
+
+    @validates_schema
+    def _end_after_start(self, data: dict[str, Any], **_kwargs: Any) -> None:
+        if data["end"] <= data["start"]:
+            raise ValidationError("Must be after start.", "end")
+
+
+class TimeOffSchema(Out):
+    id = fields.Integer()
+    clinician_id = fields.Integer()
+    start = fields.AwareDateTime(attribute="start_at")
+    end = fields.AwareDateTime(attribute="end_at")
+    reason = fields.String(allow_none=True)
+    conflicting_appointment_ids = fields.List(
+        fields.Integer(),
+        dump_only=True,
+        metadata={"description": "Booked appointments inside this time off, to rebook"},
+    )

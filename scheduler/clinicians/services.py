@@ -1,0 +1,93 @@
+"""Clinicians, their weekly hours and their time off."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import delete, select
+from sqlalchemy.orm import Session
+
+from scheduler.clinicians.models import Clinician, TimeOff, WorkingHours
+from scheduler.errors import InvalidInput, NotFound
+from scheduler.facilities.models import Site
+from scheduler.scheduling.models import Appointment
+from scheduler.vocabulary import AppointmentStatus
+
+
+def get_clinician(session: Session, clinician_id: int) -> Clinician:
+    clinician = session.get(Clinician, clinician_id)
+    if clinician is None:
+        raise NotFound("clinician", clinician_id)
+    return clinician
+
+
+def create_clinician(session: Session, **fields: Any) -> Clinician:
+    clinician = Clinician(**fields)
+    session.add(clinician)
+    session.flush()
+    return clinician
+
+
+def set_working_hours(
+    session: Session, clinician_id: int, intervals: Iterable[Mapping[str, Any]]
+) -> list[WorkingHours]:
+    """Replace the clinician's weekly hours; intervals of one weekday must not overlap."""
+    get_clinician(session, clinician_id)
+    rows = sorted(intervals, key=lambda i: (i["weekday"], i["start"]))
+    errors: dict[str, list[str]] = {}
+    for index, interval in enumerate(rows):
+        if session.get(Site, interval["site_id"]) is None:
+            errors[f"{index}.site_id"] = [f"No site with id {interval['site_id']}."]
+        if index and rows[index - 1]["weekday"] == interval["weekday"]:
+            if interval["start"] < rows[index - 1]["end"]:
+                errors[f"{index}.start"] = ["Overlaps another interval of the same weekday."]
+    if errors:
+        raise InvalidInput(errors)
+    session.execute(delete(WorkingHours).where(WorkingHours.clinician_id == clinician_id))
+    hours = [
+        WorkingHours(
+            clinician_id=clinician_id,
+            site_id=i["site_id"],
+            weekday=i["weekday"],
+            start_time=i["start"],
+            end_time=i["end"],
+        )
+        for i in rows
+    ]
+    session.add_all(hours)
+    session.flush()
+    return hours
+
+
+def working_hours(session: Session, clinician_id: int) -> list[WorkingHours]:
+    get_clinician(session, clinician_id)
+    return list(
+        session.scalars(
+            select(WorkingHours)
+            .where(WorkingHours.clinician_id == clinician_id)
+            .order_by(WorkingHours.weekday, WorkingHours.start_time)
+        )
+    )
+
+
+def add_time_off(
+    session: Session, clinician_id: int, start: datetime, end: datetime, reason: str | None
+) -> tuple[TimeOff, list[int]]:
+    """Record time off; returns it with the booked appointments it now overlaps."""
+    get_clinician(session, clinician_id)
+    time_off = TimeOff(clinician_id=clinician_id, start_at=start, end_at=end, reason=reason)
+    session.add(time_off)
+    session.flush()
+    conflicts = session.scalars(
+        select(Appointment.id)
+        .where(
+            Appointment.clinician_id == clinician_id,
+            Appointment.status == AppointmentStatus.BOOKED,
+            Appointment.start_at < end,
+            Appointment.end_at > start,
+        )
+        .order_by(Appointment.start_at)
+    )
+    return time_off, list(conflicts)

@@ -1,0 +1,163 @@
+"""Database plumbing: declarative base, UTC datetimes, engine and per-request session.
+
+Models are plain SQLAlchemy 2 classes, usable without an application context (the CLI,
+the outbox worker and tests open sessions from :func:`make_engine` directly). Inside a
+request, :meth:`Database.session` gives one session per application context; the route
+commits once, and teardown closes the session, which rolls back anything uncommitted.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from enum import StrEnum
+from pathlib import Path
+from typing import Any
+
+from flask import Flask, current_app, g
+from sqlalchemy import JSON, DateTime, Engine, MetaData, create_engine, event, make_url
+from sqlalchemy import Enum as SAEnum
+from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.engine import Dialect
+from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
+from sqlalchemy.pool import ConnectionPoolEntry
+from sqlalchemy.types import TypeDecorator
+
+NAMING_CONVENTION = {
+    "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """Aware datetimes in Python, UTC in the database.
+
+    Naive datetimes are refused at bind time: a wall-clock time without a zone is a
+    bug waiting for the next DST change. SQLite has no time zone type, so values are
+    stored there as naive UTC text (which also sorts correctly).
+    """
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None or value.utcoffset() is None:
+            raise ValueError("naive datetime refused; pass an aware datetime")
+        value = value.astimezone(UTC)
+        if dialect.name == "sqlite":
+            return value.replace(tzinfo=None)
+        return value
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            return value.replace(tzinfo=UTC)
+        return value.astimezone(UTC)
+
+
+JSONType = JSON().with_variant(JSONB(), "postgresql")
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+    type_annotation_map = {  # noqa: RUF012 (SQLAlchemy reads this class attribute)
+        datetime: UTCDateTime(),
+        dict[str, Any]: JSONType,
+        list[str]: JSONType,
+    }
+
+
+def _prepare_sqlite(engine: Engine) -> None:
+    """Make pysqlite behave: real transactions, foreign keys, waits instead of errors.
+
+    Python's sqlite3 module opens transactions lazily and not for every statement, which
+    breaks SAVEPOINT; SQLAlchemy's documented remedy is to switch that off and emit BEGIN
+    ourselves. Foreign keys are off by default in SQLite.
+    """
+
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection: Any, _record: ConnectionPoolEntry) -> None:
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute("PRAGMA busy_timeout=10000")
+        cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(connection: Any) -> None:
+        connection.exec_driver_sql("BEGIN")
+
+
+def make_engine(url: str, *, echo: bool = False) -> Engine:
+    """An engine that never puts statement parameters (patient data) into logs or errors."""
+    if url.startswith("sqlite"):
+        database = make_url(url).database
+        if database and database != ":memory:" and not database.startswith("file:"):
+            Path(database).parent.mkdir(parents=True, exist_ok=True)
+        engine = create_engine(
+            url,
+            echo=echo,
+            hide_parameters=True,
+            connect_args={"check_same_thread": False},
+        )
+        _prepare_sqlite(engine)
+        return engine
+    return create_engine(url, echo=echo, hide_parameters=True, pool_pre_ping=True)
+
+
+def make_sessionmaker(bind: Any, **kwargs: Any) -> sessionmaker[Session]:
+    return sessionmaker(bind=bind, expire_on_commit=False, autoflush=True, **kwargs)
+
+
+class Database:
+    """One app's engine and session factory (tests rebind the factory to a connection)."""
+
+    EXTENSION = "scheduler.db"
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+        self.sessionmaker = make_sessionmaker(engine)
+
+    @classmethod
+    def init_app(cls, app: Flask) -> Database:
+        database = cls(make_engine(app.config["DATABASE_URL"], echo=app.config["SQL_ECHO"]))
+        app.extensions[cls.EXTENSION] = database
+        app.teardown_appcontext(_close_session)
+        return database
+
+    @classmethod
+    def of(cls, app: Flask) -> Database:
+        database: Database = app.extensions[cls.EXTENSION]
+        return database
+
+
+def session() -> Session:
+    """The session of the current application context, created on first use."""
+    if "db_session" not in g:
+        g.db_session = Database.of(current_app).sessionmaker()
+    current: Session = g.db_session
+    return current
+
+
+def _close_session(_exc: BaseException | None) -> None:
+    current: Session | None = g.pop("db_session", None)
+    if current is not None:
+        current.close()
+
+
+def enum_type(enum: type[StrEnum], name: str) -> SAEnum:
+    """A StrEnum stored by value as VARCHAR with a named CHECK constraint (ck_<table>_<name>)."""
+    return SAEnum(
+        enum,
+        name=name,
+        native_enum=False,
+        create_constraint=True,
+        validate_strings=True,
+        length=max(len(member.value) for member in enum),
+        values_callable=lambda members: [member.value for member in members],
+    )

@@ -1,0 +1,391 @@
+"""A demo clinic for ``flask demo seed``: every pathway state, built through the services.
+
+Each patient's story is replayed step by step with the clock set to the moment of that
+step, so the data passes the same rules a real clinic's would, and the step that is
+next for each patient lies in the near future. Running the seed twice changes nothing.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from scheduler.auth.access import Actor
+from scheduler.auth.models import User
+from scheduler.auth.services import actor_for, create_user
+from scheduler.clinicians import services as clinicians
+from scheduler.clock import system_clock
+from scheduler.facilities import services as facilities
+from scheduler.facilities.models import Site
+from scheduler.pathways import records
+from scheduler.pathways import services as pathways
+from scheduler.pathways.states import PathwayState
+from scheduler.patients.services import register_patient
+from scheduler.scheduling import services as scheduling
+from scheduler.vocabulary import (
+    RECOVERY_ITEMS,
+    AnticoagulationStatus,
+    AppointmentKind,
+    EquipmentKind,
+    Indication,
+    RecoveryScale,
+    Region,
+    Role,
+    RoomKind,
+    Side,
+    TreatmentKind,
+    TreatmentOutcome,
+)
+
+SITE_NAME = "Riverside Spine & Pain Center"
+ZONE = "America/New_York"
+DOMAIN = "demo.example.org"
+PASSWORDS = {
+    Role.ADMIN: "demo-admin-pass",
+    Role.SCHEDULER: "demo-scheduler-pass",
+    Role.CLINICIAN: "demo-clinician-pass",
+    Role.NURSE: "demo-nurse-pass",
+    Role.PATIENT: "demo-patient-pass",
+}
+
+# (given name, family name, the state the pathway is left in)
+PATIENTS = (
+    ("Ada", "Moreno", PathwayState.COMPLETED),
+    ("Ben", "Okafor", PathwayState.REFERRED),
+    ("Carla", "Nguyen", PathwayState.BLOCK_SCHEDULED),
+    ("David", "Schmidt", PathwayState.ELIGIBLE),
+    ("Elena", "Rossi", PathwayState.INELIGIBLE),
+    ("Farid", "Haddad", PathwayState.PROCEDURE_SCHEDULED),
+    ("Grace", "Kim", PathwayState.CHECKED_IN),
+    ("Hugo", "Lindqvist", PathwayState.IN_PROCEDURE),
+    ("Irene", "Costa", PathwayState.IN_RECOVERY),
+    ("Jamal", "Brooks", PathwayState.DISCHARGED),
+    ("Keiko", "Tanaka", PathwayState.ADMITTED),
+    ("Luis", "Ferreira", PathwayState.FOLLOW_UP_SCHEDULED),
+    ("Maya", "Patel", PathwayState.CANCELLED),
+)
+
+# Days from today to the story's procedure day, per state the story stops in. The
+# procedure-day states happen today, so a nurse or surgeon signing in sees them at once.
+PROCEDURE_DAY_OFFSET = {
+    PathwayState.REFERRED: 60,
+    PathwayState.BLOCK_SCHEDULED: 45,
+    PathwayState.ELIGIBLE: 20,
+    PathwayState.INELIGIBLE: 30,
+    PathwayState.PROCEDURE_SCHEDULED: 5,
+    PathwayState.CHECKED_IN: 0,
+    PathwayState.IN_PROCEDURE: 0,
+    PathwayState.IN_RECOVERY: 0,
+    PathwayState.DISCHARGED: -3,
+    PathwayState.ADMITTED: -3,
+    PathwayState.FOLLOW_UP_SCHEDULED: -7,
+    PathwayState.COMPLETED: -35,
+    PathwayState.CANCELLED: -35,
+}
+
+
+@dataclass
+class Clinic:
+    site: Site
+    procedure_rooms: list[int]
+    clinicians: list[int]
+    actors: dict[str, Actor]
+
+
+def _logins() -> list[tuple[str, str, str]]:
+    return [
+        (role.value, f"{role.value}@{DOMAIN}", PASSWORDS[role])
+        for role in (Role.ADMIN, Role.SCHEDULER, Role.CLINICIAN, Role.NURSE, Role.PATIENT)
+    ]
+
+
+def seed_demo(session: Session, now: datetime | None = None) -> list[tuple[str, str, str]]:
+    """Create the demo clinic unless it exists; returns (role, e-mail, password) per role."""
+    now = now or system_clock()
+    if session.scalar(select(Site.id).where(Site.name == SITE_NAME)) is None:
+        clinic = _clinic(session, now)
+        for index, (given, family, state) in enumerate(PATIENTS):
+            _patient_story(session, clinic, index, given, family, state, now)
+    return _logins()
+
+
+def _clinic(session: Session, now: datetime) -> Clinic:
+    site = facilities.create_site(
+        session,
+        name=SITE_NAME,
+        timezone=ZONE,
+        address="100 Riverside Drive, Springfield, NY 10001",
+        phone="+1 555 0100",
+    )
+    rooms = [
+        facilities.create_room(
+            session, site_id=site.id, name=f"Procedure room {n}", kind=RoomKind.PROCEDURE,
+            fluoroscopy=True,
+        )
+        for n in (1, 2)
+    ]
+    facilities.create_room(
+        session, site_id=site.id, name="Consult room A", kind=RoomKind.CONSULT, fluoroscopy=False
+    )
+    for kind in EquipmentKind:
+        facilities.create_equipment(
+            session, site_id=site.id, name=kind.value.replace("_", " ").title() + " 1", kind=kind
+        )
+    surgeons = [
+        clinicians.create_clinician(
+            session, given_name=given, family_name=family, email=f"{family.lower()}@{DOMAIN}"
+        )
+        for given, family in (("Miriam", "Alvarez"), ("Thomas", "Becker"))
+    ]
+    # The demo clinic runs seven days a week, so its stories work whatever today is.
+    for surgeon in surgeons:
+        clinicians.set_working_hours(
+            session,
+            surgeon.id,
+            [
+                {"site_id": site.id, "weekday": day, "start": time(7), "end": time(18)}
+                for day in range(7)
+            ],
+        )
+    actors = {}
+    for role in (Role.ADMIN, Role.SCHEDULER, Role.NURSE):
+        user = create_user(
+            session, now, email=f"{role.value}@{DOMAIN}", password=PASSWORDS[role], role=role
+        )
+        actors[role.value] = actor_for(user)
+    for index, surgeon in enumerate(surgeons):
+        email = f"{Role.CLINICIAN.value}@{DOMAIN}" if index == 0 else f"becker@{DOMAIN}"
+        user = create_user(
+            session,
+            now,
+            email=email,
+            password=PASSWORDS[Role.CLINICIAN],
+            role=Role.CLINICIAN,
+            clinician_id=surgeon.id,
+        )
+        actors[f"clinician-{surgeon.id}"] = actor_for(user)
+    session.flush()
+    return Clinic(site, [r.id for r in rooms], [s.id for s in surgeons], actors)
+
+
+def _patient_story(
+    session: Session,
+    clinic: Clinic,
+    index: int,
+    given: str,
+    family: str,
+    target: PathwayState,
+    now: datetime,
+) -> None:
+    """Replay one patient's pathway up to ``target``, with the next step still ahead."""
+    zone = ZoneInfo(ZONE)
+    clinician_id = clinic.clinicians[index % 2]
+    room_id = clinic.procedure_rooms[index % 2]
+    desk = clinic.actors[Role.SCHEDULER.value]
+    nurse = clinic.actors[Role.NURSE.value]
+    surgeon = clinic.actors[f"clinician-{clinician_id}"]
+    hour = 7 + index % 9  # one start hour per patient of a clinician: no overlaps
+
+    # Day 0 is the procedure day; every step is placed relative to it, and day 0 is
+    # chosen so that the steps up to ``target`` are past and the next one is ahead.
+    today = now.astimezone(zone).date()
+    procedure_day = today + timedelta(days=PROCEDURE_DAY_OFFSET[target])
+
+    def at(days: int, hh: int, mm: int = 0) -> datetime:
+        return datetime.combine(procedure_day + timedelta(days=days), time(hh, mm), zone)
+
+    state: dict[str, Any] = {}
+    steps: list[tuple[datetime, PathwayState | None, Callable[[datetime], Any]]] = []
+
+    def add(when: datetime, reached: PathwayState | None, action: Callable[[datetime], Any]) -> None:
+        steps.append((when, reached, action))
+
+    def register(t: datetime) -> None:
+        patient = register_patient(
+            session,
+            t,
+            mrn=f"DEMO-{1001 + index}",
+            given_name=given,
+            family_name=family,
+            birth_date=date(1950 + index * 2, 1 + index % 12, 10 + index),
+            email=f"{given.lower()}.{family.lower()}@{DOMAIN}",
+            phone=f"+1 555 01{index:02d}",
+        )
+        pathway = pathways.create_pathway(
+            session,
+            desk,
+            t,
+            patient_id=patient.id,
+            clinician_id=clinician_id,
+            site_id=clinic.site.id,
+            indication=Indication.FACET_JOINT_SYNDROME,
+            region=Region.LUMBAR,
+            side=(Side.RIGHT, Side.LEFT, Side.BILATERAL)[index % 3],
+            levels=["L4-L5", "L5-S1"] if index % 2 else ["L4-L5"],
+            pain_onset_date=procedure_day - timedelta(days=240),
+        )
+        pathways.add_conservative_treatment(
+            session,
+            desk,
+            t,
+            pathway,
+            kind=TreatmentKind.PHYSICAL_THERAPY,
+            start_date=procedure_day - timedelta(days=200),
+            end_date=procedure_day - timedelta(days=130),
+            outcome=TreatmentOutcome.PARTIAL_RELIEF,
+        )
+        state["patient"], state["pathway"] = patient, pathway
+        if index == 0:
+            create_user(
+                session,
+                t,
+                email=f"{Role.PATIENT.value}@{DOMAIN}",
+                password=PASSWORDS[Role.PATIENT],
+                role=Role.PATIENT,
+                patient_id=patient.id,
+            )
+
+    def book(kind: AppointmentKind, start: datetime) -> Callable[[datetime], Any]:
+        def action(t: datetime) -> None:
+            state["appointment"] = scheduling.book_appointment(
+                session,
+                desk,
+                t,
+                pathway_id=state["pathway"].id,
+                kind=kind,
+                start=start,
+                room_id=room_id,
+            )
+
+        return action
+
+    def block_result(relief_to: int) -> Callable[[datetime], Any]:
+        def action(t: datetime) -> None:
+            records.record_block_result(
+                session,
+                surgeon,
+                t,
+                state["appointment"].id,
+                pre_block_pain=8,
+                post_block_pain=relief_to,
+                relief_duration_hours=6.0,
+            )
+
+        return action
+
+    add(at(-70, 9), PathwayState.REFERRED, register)
+    if target is PathwayState.CANCELLED:
+        add(
+            at(-69, 9),
+            PathwayState.CANCELLED,
+            lambda t: pathways.cancel_pathway(
+                session, desk, t, state["pathway"], "Patient chose to stop the pathway."
+            ),
+        )
+    add(at(-60, 9), PathwayState.BLOCK_SCHEDULED, book(AppointmentKind.DIAGNOSTIC_BLOCK, at(-42, hour)))
+    if target is PathwayState.INELIGIBLE:  # 25% relief: a negative block
+        add(at(-42, hour, 45), PathwayState.INELIGIBLE, block_result(relief_to=6))
+    else:
+        add(at(-42, hour, 45), None, block_result(relief_to=1))
+    add(at(-41, 9), None, book(AppointmentKind.DIAGNOSTIC_BLOCK, at(-25, hour)))
+    add(at(-25, hour, 45), PathwayState.ELIGIBLE, block_result(relief_to=0))
+    add(at(-20, 9), PathwayState.PROCEDURE_SCHEDULED, book(AppointmentKind.PROCEDURE, at(0, hour)))
+    add(
+        at(0, hour - 1, 15) if hour > 7 else at(0, 6, 30),
+        PathwayState.CHECKED_IN,
+        lambda t: records.check_in(
+            session,
+            nurse,
+            t,
+            state["appointment"].id,
+            consent_signed=True,
+            escort_name="Family member",
+            escort_phone="+1 555 0199",
+            fasting_confirmed=True,
+            last_clear_fluids_at=t - timedelta(hours=3),
+            last_light_meal_at=t - timedelta(hours=10),
+            last_heavy_meal_at=t - timedelta(hours=14),
+            anticoagulation_reviewed=True,
+            anticoagulation_status=AnticoagulationStatus.NOT_ANTICOAGULATED,
+        ),
+    )
+    add(
+        at(0, hour, 5),
+        PathwayState.IN_PROCEDURE,
+        lambda t: records.start_procedure(session, surgeon, t, state["appointment"].id, None),
+    )
+    add(
+        at(0, hour + 1, 20),
+        PathwayState.IN_RECOVERY,
+        lambda t: records.finish_procedure(
+            session,
+            surgeon,
+            t,
+            state["appointment"].id,
+            levels_treated=list(state["pathway"].levels),
+            complications=[],
+        ),
+    )
+    for minutes, scale in ((30, RecoveryScale.ALDRETE), (70, RecoveryScale.PADSS)):
+        add(
+            at(0, hour + 1, 20) + timedelta(minutes=minutes),
+            None,
+            lambda t, scale=scale: records.record_recovery_score(
+                session,
+                nurse,
+                t,
+                state["appointment"].id,
+                scale=scale,
+                items=dict.fromkeys(RECOVERY_ITEMS[scale], 2),
+            ),
+        )
+    if target is PathwayState.ADMITTED:
+        add(
+            at(0, hour + 3),
+            PathwayState.ADMITTED,
+            lambda t: records.admit(
+                session, nurse, t, state["appointment"].id, reason="Observation overnight."
+            ),
+        )
+    else:
+        add(
+            at(0, hour + 3),
+            PathwayState.DISCHARGED,
+            lambda t: records.discharge(
+                session,
+                nurse,
+                t,
+                state["appointment"].id,
+                escort_present=True,
+                written_instructions_given=True,
+            ),
+        )
+    add(at(2, 9), PathwayState.FOLLOW_UP_SCHEDULED, book(AppointmentKind.FOLLOW_UP, at(21, hour)))
+    add(
+        at(21, hour, 30),
+        PathwayState.COMPLETED,
+        lambda t: records.record_follow_up_outcome(
+            session,
+            surgeon,
+            t,
+            state["appointment"].id,
+            pain_score=2,
+            percent_relief=75,
+            odi=18,
+            complications=[],
+            physical_therapy_referred=True,
+        ),
+    )
+
+    for when, reached, action in steps:
+        action(when)
+        if reached is target:
+            return
+    raise AssertionError(f"demo story never reached {target.value}")  # pragma: no cover
+

@@ -1,0 +1,458 @@
+"""Pathways: creation, transitions with their events, records, and policy snapshots.
+
+Every state change goes through :func:`transition`, which applies the pure state
+machine and writes the event in the caller's transaction, so the state and its
+history can never disagree (SPEC §2).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import replace
+from datetime import date, datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import Select, select
+from sqlalchemy.orm import Session
+
+from scheduler.auth.access import Actor, require_patient_access
+from scheduler.clinicians.models import Clinician
+from scheduler.errors import Forbidden, InvalidInput, NotFound
+from scheduler.facilities.models import Site
+from scheduler.pathways import policy as rules
+from scheduler.pathways.models import (
+    BlockResult,
+    ConservativeTreatment,
+    CoverageAcknowledgment,
+    FollowUpOutcome,
+    Pathway,
+    PathwayEvent,
+)
+from scheduler.pathways.policy import Evaluation, Gate, PathwaySnapshot
+from scheduler.pathways.states import BOOKING_TRIGGERS, PathwayState, Trigger, apply
+from scheduler.patients.models import Patient
+from scheduler.policies.services import DEFAULT_POLICY, latest_policy, policy_of
+from scheduler.scheduling.models import Appointment
+from scheduler.vocabulary import (
+    AppointmentKind,
+    AppointmentStatus,
+    Indication,
+    Method,
+    Region,
+    Side,
+    TargetNerve,
+    level_problem,
+)
+
+# Appointments that happened or will happen (cancelled and no-show ones never did).
+LIVE_STATUSES = (AppointmentStatus.BOOKED, AppointmentStatus.COMPLETED)
+
+
+def local_date(at: datetime, zone: str) -> date:
+    return at.astimezone(ZoneInfo(zone)).date()
+
+
+def site_today(session: Session, pathway: Pathway, now: datetime) -> date:
+    site = session.get(Site, pathway.site_id)
+    assert site is not None  # noqa: S101 (foreign key)
+    return local_date(now, site.timezone)
+
+
+# ---------------------------------------------------------------------------------------
+# Loading with access rules
+
+
+def get_pathway(session: Session, actor: Actor, pathway_id: int, *, lock: bool = False) -> Pathway:
+    """The pathway, if ``actor`` may see it; ``lock`` serialises writers on PostgreSQL.
+
+    A patient asking for someone else's pathway and for a missing one gets the same
+    403, so ids reveal nothing.
+    """
+    pathway = session.get(Pathway, pathway_id, with_for_update=lock or None)
+    if actor.is_patient and (pathway is None or pathway.patient_id != actor.patient_id):
+        raise Forbidden("You can only see your own records.")
+    if pathway is None:
+        raise NotFound("pathway", pathway_id)
+    return pathway
+
+
+def list_statement(actor: Actor, filters: dict[str, Any]) -> Select[tuple[Pathway]]:
+    statement = select(Pathway).order_by(Pathway.id)
+    if actor.is_patient:
+        statement = statement.where(Pathway.patient_id == actor.patient_id)
+    for name in ("patient_id", "clinician_id", "state"):
+        if name in filters:
+            statement = statement.where(getattr(Pathway, name) == filters[name])
+    return statement
+
+
+# ---------------------------------------------------------------------------------------
+# Transitions
+
+
+def transition(
+    session: Session,
+    pathway: Pathway,
+    trigger: Trigger,
+    actor: Actor,
+    now: datetime,
+    *,
+    reason: str | None = None,
+    data: dict[str, Any] | None = None,
+    appointment_id: int | None = None,
+    previous: PathwayState | None = None,
+) -> PathwayEvent:
+    """Fire ``trigger``: move the pathway and append its event (raises when illegal)."""
+    target = apply(pathway.state, trigger, previous=previous)
+    event = PathwayEvent(
+        pathway_id=pathway.id,
+        from_state=pathway.state,
+        to_state=target,
+        trigger=trigger,
+        actor_id=actor.user_id,
+        at=now,
+        reason=reason,
+        data=data or {},
+        appointment_id=appointment_id,
+    )
+    pathway.state = target
+    pathway.updated_at = now
+    session.add(event)
+    session.flush()
+    return event
+
+
+def state_before_booking(session: Session, appointment: Appointment) -> PathwayState:
+    """The pathway's state before ``appointment`` was booked (where cancel returns to)."""
+    before = session.scalar(
+        select(PathwayEvent.from_state)
+        .where(
+            PathwayEvent.appointment_id == appointment.id,
+            PathwayEvent.trigger.in_(BOOKING_TRIGGERS),
+        )
+        .order_by(PathwayEvent.id)
+        .limit(1)
+    )
+    if before is None:
+        raise InvalidInput.field("appointment_id", "This appointment has no booking event.")
+    return before
+
+
+def events_statement(pathway: Pathway) -> Select[tuple[PathwayEvent]]:
+    return (
+        select(PathwayEvent)
+        .where(PathwayEvent.pathway_id == pathway.id)
+        .order_by(PathwayEvent.id)
+    )
+
+
+# ---------------------------------------------------------------------------------------
+# Creation and records
+
+
+def _require_exists(session: Session, model: type[Any], ident: int, field: str) -> Any:
+    row = session.get(model, ident)
+    if row is None:
+        raise InvalidInput.field(field, f"No {model.__name__.lower()} with id {ident}.")
+    return row
+
+
+def create_pathway(
+    session: Session,
+    actor: Actor,
+    now: datetime,
+    *,
+    patient_id: int,
+    clinician_id: int,
+    site_id: int,
+    indication: Indication,
+    region: Region,
+    side: Side,
+    levels: list[str],
+    pain_onset_date: date,
+    policy: str | None = None,
+    method: Method = Method.RFA,
+    target_nerve: TargetNerve | None = None,
+    sedation: bool = True,
+) -> Pathway:
+    """A referral: the pathway starts in ``referred`` under the policy's latest version."""
+    _require_exists(session, Patient, patient_id, "patient_id")
+    _require_exists(session, Clinician, clinician_id, "clinician_id")
+    site: Site = _require_exists(session, Site, site_id, "site_id")
+    record = latest_policy(session, policy or DEFAULT_POLICY)
+    parameters = policy_of(record).parameters
+
+    errors: dict[str, list[str]] = {}
+    level_errors = [p for p in (level_problem(level, region) for level in levels) if p]
+    if level_errors:
+        errors["levels"] = [problem + "." for problem in level_errors]
+    elif len(set(levels)) != len(levels):
+        errors["levels"] = ["List each level once."]
+    target = parameters.indications.get(indication)
+    if target is None:
+        errors["indication"] = [f"The {record.name} policy does not cover this indication."]
+    elif region not in target.regions:
+        allowed = ", ".join(sorted(r.value for r in target.regions))
+        errors["region"] = [f"For {indication.value} the region must be one of: {allowed}."]
+    if pain_onset_date > local_date(now, site.timezone):
+        errors["pain_onset_date"] = ["Must not be in the future."]
+    if errors:
+        raise InvalidInput(errors)
+    assert target is not None  # noqa: S101 (checked above)
+
+    pathway = Pathway(
+        patient_id=patient_id,
+        clinician_id=clinician_id,
+        site_id=site_id,
+        policy_id=record.id,
+        indication=indication,
+        region=region,
+        side=side,
+        levels=list(levels),
+        target_nerve=target_nerve or target.target_nerve,
+        method=method,
+        sedation=sedation,
+        pain_onset_date=pain_onset_date,
+        state=PathwayState.REFERRED,
+        created_at=now,
+        updated_at=now,
+    )
+    session.add(pathway)
+    session.flush()
+    session.add(
+        PathwayEvent(
+            pathway_id=pathway.id,
+            from_state=None,
+            to_state=PathwayState.REFERRED,
+            trigger=Trigger.CREATE,
+            actor_id=actor.user_id,
+            at=now,
+            reason=None,
+            data={"policy": record.name, "policy_version": record.version},
+            appointment_id=None,
+        )
+    )
+    session.flush()
+    return pathway
+
+
+def require_open(pathway: Pathway) -> None:
+    if pathway.state in (PathwayState.COMPLETED, PathwayState.CANCELLED):
+        raise InvalidInput.field("pathway_id", f"The pathway is {pathway.state.value}.")
+
+
+def add_conservative_treatment(
+    session: Session, actor: Actor, now: datetime, pathway: Pathway, **fields: Any
+) -> ConservativeTreatment:
+    require_open(pathway)
+    today = site_today(session, pathway, now)
+    errors: dict[str, list[str]] = {}
+    if fields["start_date"] > today:
+        errors["start_date"] = ["Must not be in the future."]
+    if fields.get("end_date") and fields["end_date"] > today:
+        errors["end_date"] = ["Must not be in the future."]
+    if errors:
+        raise InvalidInput(errors)
+    treatment = ConservativeTreatment(
+        pathway_id=pathway.id, recorded_at=now, recorded_by_id=actor.user_id, **fields
+    )
+    session.add(treatment)
+    session.flush()
+    return treatment
+
+
+def add_coverage_acknowledgment(
+    session: Session, actor: Actor, now: datetime, pathway: Pathway, **fields: Any
+) -> CoverageAcknowledgment:
+    require_open(pathway)
+    if fields["signed_on"] > site_today(session, pathway, now):
+        raise InvalidInput.field("signed_on", "Must not be in the future.")
+    acknowledgment = CoverageAcknowledgment(
+        pathway_id=pathway.id, recorded_at=now, recorded_by_id=actor.user_id, **fields
+    )
+    session.add(acknowledgment)
+    session.flush()
+    return acknowledgment
+
+
+def cancel_pathway(
+    session: Session, actor: Actor, now: datetime, pathway: Pathway, reason: str
+) -> Pathway:
+    """Cancel the pathway and every appointment still booked on it (SPEC §2)."""
+    open_appointments = list(
+        session.scalars(
+            select(Appointment).where(
+                Appointment.pathway_id == pathway.id,
+                Appointment.status == AppointmentStatus.BOOKED,
+            )
+        )
+    )
+    transition(
+        session,
+        pathway,
+        Trigger.CANCEL_PATHWAY,
+        actor,
+        now,
+        reason=reason,
+        data={"cancelled_appointments": [a.id for a in open_appointments]},
+    )
+    for appointment in open_appointments:
+        appointment.status = AppointmentStatus.CANCELLED
+        appointment.cancel_reason = reason
+        appointment.version += 1
+        appointment.updated_at = now
+    session.flush()
+    return pathway
+
+
+# ---------------------------------------------------------------------------------------
+# Policy snapshots
+
+
+def _blocks(
+    session: Session, pathway: Pathway, exclude: int | None
+) -> tuple[rules.Block, ...]:
+    rows = session.execute(
+        select(Appointment, BlockResult)
+        .outerjoin(BlockResult, BlockResult.appointment_id == Appointment.id)
+        .where(
+            Appointment.pathway_id == pathway.id,
+            Appointment.kind == AppointmentKind.DIAGNOSTIC_BLOCK,
+            Appointment.status.in_(LIVE_STATUSES),
+            Appointment.id != (exclude or 0),
+        )
+        .order_by(Appointment.start_at)
+    ).all()
+    return tuple(
+        rules.Block(
+            on=local_date(appointment.start_at, appointment.timezone),
+            side=appointment.side,
+            levels=tuple(appointment.levels),
+            relief_percent=(
+                rules.relief_percent(result.pre_block_pain, result.post_block_pain)
+                if result
+                else None
+            ),
+        )
+        for appointment, result in rows
+    )
+
+
+def _other_sessions(
+    session: Session, pathway: Pathway
+) -> tuple[tuple[date, ...], tuple[rules.Neurotomy, ...]]:
+    """The patient's block sessions and neurotomies in the same region on other pathways.
+
+    A neurotomy's relief is the percent relief its pathway's follow-up recorded.
+    """
+    rows = session.execute(
+        select(Appointment)
+        .join(Pathway, Pathway.id == Appointment.pathway_id)
+        .where(
+            Appointment.patient_id == pathway.patient_id,
+            Appointment.pathway_id != pathway.id,
+            Appointment.status.in_(LIVE_STATUSES),
+            Appointment.kind.in_((AppointmentKind.DIAGNOSTIC_BLOCK, AppointmentKind.PROCEDURE)),
+            Pathway.region == pathway.region,
+        )
+    ).scalars().all()
+    relief_by_pathway: dict[int, int] = {
+        pathway_id: relief
+        for pathway_id, relief in session.execute(
+            select(Appointment.pathway_id, FollowUpOutcome.percent_relief)
+            .join(FollowUpOutcome, FollowUpOutcome.appointment_id == Appointment.id)
+            .where(Appointment.pathway_id.in_({a.pathway_id for a in rows}))
+        )
+    }
+    blocks: list[date] = []
+    neurotomies: list[rules.Neurotomy] = []
+    for appointment in rows:
+        on = local_date(appointment.start_at, appointment.timezone)
+        if appointment.kind is AppointmentKind.DIAGNOSTIC_BLOCK:
+            blocks.append(on)
+            continue
+        relief = relief_by_pathway.get(appointment.pathway_id)
+        neurotomies.append(
+            rules.Neurotomy(
+                on=on,
+                region=pathway.region,
+                side=appointment.side,
+                relief_percent=None if relief is None else float(relief),
+            )
+        )
+    return tuple(sorted(blocks)), tuple(sorted(neurotomies, key=lambda n: n.on))
+
+
+def snapshot(
+    session: Session,
+    pathway: Pathway,
+    on: date,
+    method: Method | None = None,
+    *,
+    exclude: int | None = None,
+) -> PathwaySnapshot:
+    """The pathway as its policy's rules see it, for a step on site-local date ``on``.
+
+    ``exclude`` leaves one appointment out (the one being moved).
+    """
+    treatments = session.scalars(
+        select(ConservativeTreatment)
+        .where(ConservativeTreatment.pathway_id == pathway.id)
+        .order_by(ConservativeTreatment.start_date)
+    )
+    acknowledgments = session.scalars(
+        select(CoverageAcknowledgment.kind).where(CoverageAcknowledgment.pathway_id == pathway.id)
+    )
+    other_blocks, other_neurotomies = _other_sessions(session, pathway)
+    return PathwaySnapshot(
+        on=on,
+        indication=pathway.indication,
+        region=pathway.region,
+        side=pathway.side,
+        levels=tuple(pathway.levels),
+        target_nerve=pathway.target_nerve,
+        method=method or pathway.method,
+        pain_onset=pathway.pain_onset_date,
+        treatments=tuple(
+            rules.Treatment(t.kind, t.start_date, t.end_date, t.outcome) for t in treatments
+        ),
+        blocks=_blocks(session, pathway, exclude),
+        other_block_sessions=other_blocks,
+        other_neurotomies=other_neurotomies,
+        acknowledgments=frozenset(acknowledgments),
+    )
+
+
+def evaluate_gate(
+    session: Session,
+    pathway: Pathway,
+    gate: Gate,
+    on: date,
+    method: Method | None = None,
+    *,
+    exclude: int | None = None,
+) -> Evaluation:
+    """Run ``gate``'s rules; for a block booking the new block is part of the picture."""
+    current = snapshot(session, pathway, on, method, exclude=exclude)
+    if gate is Gate.BOOK_BLOCK:
+        new_block = rules.Block(on=on, side=pathway.side, levels=tuple(pathway.levels))
+        current = replace(
+            current,
+            blocks=(*current.blocks, new_block),
+            other_block_sessions=tuple(
+                sorted((*current.other_block_sessions, *(b.on for b in current.blocks)))
+            ),
+        )
+    return rules.evaluate_pathway(policy_of(pathway.policy), gate, current)
+
+
+def eligibility(
+    session: Session, pathway: Pathway, on: date, method: Method | None = None
+) -> Evaluation:
+    """Every rule for booking the procedure on ``on`` with ``method`` (SPEC §3)."""
+    return evaluate_gate(session, pathway, Gate.BOOK_PROCEDURE, on, method)
+
+
+def pathways_by_id(session: Session, ids: Iterable[int]) -> dict[int, Pathway]:
+    return {p.id: p for p in session.scalars(select(Pathway).where(Pathway.id.in_(set(ids))))}

@@ -1,0 +1,27 @@
+"""Patients. Every column here is protected health information: never log it."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+
+from sqlalchemy import String
+from sqlalchemy.orm import Mapped, mapped_column
+
+from scheduler.db import Base
+
+
+class Patient(Base):
+    __tablename__ = "patients"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    mrn: Mapped[str] = mapped_column(String(40), unique=True)
+    given_name: Mapped[str] = mapped_column(String(80))
+    family_name: Mapped[str] = mapped_column(String(80), index=True)
+    birth_date: Mapped[date]
+    email: Mapped[str | None] = mapped_column(String(254))
+    phone: Mapped[str | None] = mapped_column(String(40))
+    created_at: Mapped[datetime]
+
+    def __repr__(self) -> str:
+        # Tracebacks and debuggers print reprs: show the id only.
+        return f"<Patient id={self.id}>"

@@ -1,0 +1,43 @@
+"""Patients: ``/patients``."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask.views import MethodView
+from flask_smorest.pagination import PaginationParameters
+
+from scheduler.api import Blueprint, paginated
+from scheduler.context import actor, now, session
+from scheduler.patients import services
+from scheduler.patients.models import Patient
+from scheduler.patients.schemas import PatientCreateArgs, PatientQueryArgs, PatientSchema
+
+blp = Blueprint("patients", __name__, description="Patient registration and search")
+
+
+@blp.route("/patients")
+class Patients(MethodView):
+    @blp.arguments(PatientQueryArgs, location="query")
+    @blp.response(200, PatientSchema(many=True))
+    @blp.paginate()
+    def get(self, args: dict[str, Any], pagination_parameters: PaginationParameters) -> list[Patient]:
+        """Search patients by MRN or name"""
+        statement = services.search_statement(actor(), args.get("q"))
+        return paginated(session(), statement, pagination_parameters)
+
+    @blp.arguments(PatientCreateArgs)
+    @blp.response(201, PatientSchema)
+    def post(self, data: dict[str, Any]) -> Patient:
+        """Register a patient"""
+        patient = services.register_patient(session(), now(), **data)
+        session().commit()
+        return patient
+
+
+@blp.route("/patients/<int:patient_id>")
+class PatientById(MethodView):
+    @blp.response(200, PatientSchema)
+    def get(self, patient_id: int) -> Patient:
+        """Get a patient (patients: only themselves)"""
+        return services.get_patient(session(), actor(), patient_id)
