@@ -44,9 +44,6 @@ class Defaults:
     OPENAPI_VERSION = "3.1.0"
     OPENAPI_URL_PREFIX = "/api/v1"
     OPENAPI_JSON_PATH = "openapi.json"
-    # List endpoints
-    API_PAGINATION_DEFAULT_PAGE_SIZE = 50
-    API_PAGINATION_MAX_PAGE_SIZE = 200
 
 
 ENV_PREFIX = "SCHEDULER_"

@@ -7,12 +7,11 @@ from collections.abc import Mapping
 from typing import Any
 
 from flask import Flask
-
-import config
-from scheduler import context
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
 
+import config
+from scheduler import context
 from scheduler.api import Api, register_error_handlers
 from scheduler.auth.guard import guard_api_request
 from scheduler.clock import system_clock

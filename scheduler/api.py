@@ -13,13 +13,14 @@ import logging
 import traceback
 from collections.abc import Mapping
 from http import HTTPStatus
+from types import SimpleNamespace
 from typing import Any, TypeVar
 
 import flask_smorest
 import marshmallow as ma
 from flask import Flask, Response, json, request
 from flask_smorest.pagination import PaginationParameters
-from sqlalchemy import Select, func, select
+from sqlalchemy import Select, func, inspect, select
 from sqlalchemy.orm import Session
 from werkzeug.exceptions import HTTPException, InternalServerError, UnsupportedMediaType
 
@@ -96,7 +97,7 @@ class Api(flask_smorest.Api):
 
     ERROR_SCHEMA = ProblemSchema
 
-    def handle_http_exception(self, error: HTTPException) -> Response:  # type: ignore[override]
+    def handle_http_exception(self, error: HTTPException) -> Response:
         code = error.code or 500
         data = getattr(error, "data", None) or {}
         if code in (400, 422) and ("messages" in data or "errors" in data):
@@ -113,7 +114,9 @@ class Api(flask_smorest.Api):
 
 
 class Blueprint(flask_smorest.Blueprint):
-    """Blueprint for v1 resources (kept as a seam for shared documentation)."""
+    """Blueprint for v1 resources: lists come in pages of 50 (at most 200)."""
+
+    DEFAULT_PAGINATION_PARAMETERS = {"page": 1, "page_size": 50, "max_page_size": 200}  # noqa: RUF012
 
 
 def handle_domain_error(error: DomainError) -> Response:
@@ -131,7 +134,9 @@ def handle_domain_error(error: DomainError) -> Response:
 def handle_unexpected(error: Exception) -> Response:
     """Last resort: a problem+json 500, logged by type and frames only (no message)."""
     frames = "".join(traceback.format_tb(error.__traceback__))
-    log.error("unhandled %s on %s %s\n%s", type(error).__name__, request.method, request.path, frames)
+    log.error(
+        "unhandled %s on %s %s\n%s", type(error).__name__, request.method, request.path, frames
+    )
     return problem(500, "The server could not complete the request.")
 
 
@@ -146,9 +151,13 @@ def register_error_handlers(app: Flask) -> None:
     app.register_error_handler(Exception, handle_unexpected)
 
 
-def paginated(
-    session: Session, statement: Select[tuple[T]], pagination: PaginationParameters
-) -> list[T]:
+def with_extra(row: Any, **extra: Any) -> SimpleNamespace:
+    """A row's column values plus computed ones, for a response schema to dump."""
+    values = {column.key: getattr(row, column.key) for column in inspect(row).mapper.column_attrs}
+    return SimpleNamespace(**values, **extra)
+
+
+def paginated(session: Session, statement: Select[T], pagination: PaginationParameters) -> list[T]:
     """One page of ``statement``'s rows; sets the total for the X-Pagination header."""
     total = session.scalar(select(func.count()).select_from(statement.order_by(None).subquery()))
     pagination.item_count = total or 0

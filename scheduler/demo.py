@@ -17,7 +17,6 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from scheduler.auth.access import Actor
-from scheduler.auth.models import User
 from scheduler.auth.services import actor_for, create_user
 from scheduler.clinicians import services as clinicians
 from scheduler.clock import system_clock
@@ -125,7 +124,10 @@ def _clinic(session: Session, now: datetime) -> Clinic:
     )
     rooms = [
         facilities.create_room(
-            session, site_id=site.id, name=f"Procedure room {n}", kind=RoomKind.PROCEDURE,
+            session,
+            site_id=site.id,
+            name=f"Procedure room {n}",
+            kind=RoomKind.PROCEDURE,
             fluoroscopy=True,
         )
         for n in (1, 2)
@@ -203,7 +205,9 @@ def _patient_story(
     state: dict[str, Any] = {}
     steps: list[tuple[datetime, PathwayState | None, Callable[[datetime], Any]]] = []
 
-    def add(when: datetime, reached: PathwayState | None, action: Callable[[datetime], Any]) -> None:
+    def add(
+        when: datetime, reached: PathwayState | None, action: Callable[[datetime], Any]
+    ) -> None:
         steps.append((when, reached, action))
 
     def register(t: datetime) -> None:
@@ -279,6 +283,19 @@ def _patient_story(
 
         return action
 
+    def score(scale: RecoveryScale) -> Callable[[datetime], Any]:
+        def action(t: datetime) -> None:
+            records.record_recovery_score(
+                session,
+                nurse,
+                t,
+                state["appointment"].id,
+                scale=scale,
+                items=dict.fromkeys(RECOVERY_ITEMS[scale], 2),
+            )
+
+        return action
+
     add(at(-70, 9), PathwayState.REFERRED, register)
     if target is PathwayState.CANCELLED:
         add(
@@ -288,7 +305,11 @@ def _patient_story(
                 session, desk, t, state["pathway"], "Patient chose to stop the pathway."
             ),
         )
-    add(at(-60, 9), PathwayState.BLOCK_SCHEDULED, book(AppointmentKind.DIAGNOSTIC_BLOCK, at(-42, hour)))
+    add(
+        at(-60, 9),
+        PathwayState.BLOCK_SCHEDULED,
+        book(AppointmentKind.DIAGNOSTIC_BLOCK, at(-42, hour)),
+    )
     if target is PathwayState.INELIGIBLE:  # 25% relief: a negative block
         add(at(-42, hour, 45), PathwayState.INELIGIBLE, block_result(relief_to=6))
     else:
@@ -333,18 +354,7 @@ def _patient_story(
         ),
     )
     for minutes, scale in ((30, RecoveryScale.ALDRETE), (70, RecoveryScale.PADSS)):
-        add(
-            at(0, hour + 1, 20) + timedelta(minutes=minutes),
-            None,
-            lambda t, scale=scale: records.record_recovery_score(
-                session,
-                nurse,
-                t,
-                state["appointment"].id,
-                scale=scale,
-                items=dict.fromkeys(RECOVERY_ITEMS[scale], 2),
-            ),
-        )
+        add(at(0, hour + 1, 20) + timedelta(minutes=minutes), None, score(scale))
     if target is PathwayState.ADMITTED:
         add(
             at(0, hour + 3),
@@ -388,4 +398,3 @@ def _patient_story(
         if reached is target:
             return
     raise AssertionError(f"demo story never reached {target.value}")  # pragma: no cover
-

@@ -75,9 +75,7 @@ class SlotTaken(Conflict):
     def __init__(self, resources: Iterable[str]) -> None:
         self.resources = sorted(set(resources))
         super().__init__(
-            "The requested time overlaps another booking for the "
-            + ", ".join(self.resources)
-            + "."
+            "The requested time overlaps another booking for the " + ", ".join(self.resources) + "."
         )
 
     def extensions(self) -> dict[str, Any]:

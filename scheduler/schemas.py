@@ -53,7 +53,7 @@ def Whole(minimum: int, maximum: int, **kwargs: Any) -> fields.Integer:  # noqa:
     return fields.Integer(strict=True, validate=validate.Range(min=minimum, max=maximum), **kwargs)
 
 
-def Choice(enum: Any, **kwargs: Any) -> fields.Enum:  # noqa: N802
+def Choice(enum: Any, **kwargs: Any) -> fields.Enum[Any]:  # noqa: N802
     return fields.Enum(enum, by_value=True, **kwargs)
 
 

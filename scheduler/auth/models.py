@@ -15,9 +15,7 @@ class User(Base):
     __tablename__ = "users"
     __table_args__ = (
         # A clinician or patient login is always linked to its record; others never are.
-        CheckConstraint(
-            "(role = 'clinician') = (clinician_id IS NOT NULL)", name="clinician_link"
-        ),
+        CheckConstraint("(role = 'clinician') = (clinician_id IS NOT NULL)", name="clinician_link"),
         CheckConstraint("(role = 'patient') = (patient_id IS NOT NULL)", name="patient_link"),
     )
 

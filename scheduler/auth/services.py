@@ -71,7 +71,9 @@ def authenticate(session: Session, email: str, password: str) -> User:
     return user
 
 
-def issue_token(session: Session, user: User, now: datetime, ttl: timedelta) -> tuple[str, ApiToken]:
+def issue_token(
+    session: Session, user: User, now: datetime, ttl: timedelta
+) -> tuple[str, ApiToken]:
     """A new bearer token for ``user``; the raw value is returned once and never stored."""
     raw = secrets.token_urlsafe(32)
     token = ApiToken(

@@ -9,14 +9,13 @@ from scheduler.schemas import Args, Id, Instant, Out, Text
 WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
 
 
-class Weekday(fields.String):
+class Weekday(fields.Field[int]):
     """A day name ("monday"), stored as 0-6 like ``date.weekday()``."""
 
     def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> int:
-        name = super()._deserialize(value, attr, data, **kwargs)
-        if name not in WEEKDAYS:
+        if not isinstance(value, str) or value not in WEEKDAYS:
             raise ValidationError(f"Must be one of: {', '.join(WEEKDAYS)}.")
-        return WEEKDAYS.index(name)
+        return WEEKDAYS.index(value)
 
     def _serialize(self, value: Any, attr: str | None, obj: Any, **kwargs: Any) -> str | None:
         return None if value is None else WEEKDAYS[value]

@@ -40,9 +40,13 @@ def set_working_hours(
     for index, interval in enumerate(rows):
         if session.get(Site, interval["site_id"]) is None:
             errors[f"{index}.site_id"] = [f"No site with id {interval['site_id']}."]
-        if index and rows[index - 1]["weekday"] == interval["weekday"]:
-            if interval["start"] < rows[index - 1]["end"]:
-                errors[f"{index}.start"] = ["Overlaps another interval of the same weekday."]
+        previous = rows[index - 1] if index else None
+        if (
+            previous
+            and previous["weekday"] == interval["weekday"]
+            and (interval["start"] < previous["end"])
+        ):
+            errors[f"{index}.start"] = ["Overlaps another interval of the same weekday."]
     if errors:
         raise InvalidInput(errors)
     session.execute(delete(WorkingHours).where(WorkingHours.clinician_id == clinician_id))

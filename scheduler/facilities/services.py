@@ -27,7 +27,9 @@ def create_site(session: Session, **fields: Any) -> Site:
     return site
 
 
-def _unique_at_site(session: Session, model: type[Room] | type[Equipment], site_id: int, name: str) -> None:
+def _unique_at_site(
+    session: Session, model: type[Room] | type[Equipment], site_id: int, name: str
+) -> None:
     get_site(session, site_id)
     taken = session.scalar(select(model.id).where(model.site_id == site_id, model.name == name))
     if taken is not None:

@@ -107,9 +107,7 @@ class ConservativeTreatment(Base):
     kind: Mapped[TreatmentKind] = mapped_column(enum_type(TreatmentKind, "kind"))
     start_date: Mapped[date]
     end_date: Mapped[date | None]
-    outcome: Mapped[TreatmentOutcome | None] = mapped_column(
-        enum_type(TreatmentOutcome, "outcome")
-    )
+    outcome: Mapped[TreatmentOutcome | None] = mapped_column(enum_type(TreatmentOutcome, "outcome"))
     recorded_at: Mapped[datetime]
     recorded_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="RESTRICT"))
 

@@ -15,6 +15,7 @@ Pure module: no Flask, no SQLAlchemy.
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
@@ -368,9 +369,7 @@ def pain_duration(p: PolicyParameters, s: PathwaySnapshot) -> tuple[bool, str]:
 
 def _documented_days(treatments: Iterable[Treatment], on: date) -> int:
     """Days covered by conservative care up to ``on``, overlapping courses counted once."""
-    spans = sorted(
-        (t.start, min(t.end or on, on)) for t in treatments if t.start <= on
-    )
+    spans = sorted((t.start, min(t.end or on, on)) for t in treatments if t.start <= on)
     total = 0
     current_start: date | None = None
     current_end: date | None = None
@@ -399,8 +398,7 @@ def conservative_care(p: PolicyParameters, s: PathwaySnapshot) -> tuple[bool, st
     if days >= params.min_days:
         return True, f"{days} days of conservative care documented (at least {params.min_days})."
     return False, (
-        f"{days} days of conservative care documented; the policy needs at least "
-        f"{params.min_days}."
+        f"{days} days of conservative care documented; the policy needs at least {params.min_days}."
     )
 
 
@@ -423,13 +421,12 @@ def _matching_positive(p: PolicyParameters, s: PathwaySnapshot) -> tuple[list[Bl
 
 def diagnostic_blocks(p: PolicyParameters, s: PathwaySnapshot) -> tuple[bool, str]:
     params = p.diagnostic_blocks
-    resulted = [b for b in s.blocks if b.relief_percent is not None]
-    last = resulted[-1] if resulted else None
-    if last is not None and not is_positive(last, params):
-        assert last.relief_percent is not None
+    resulted = [(b, b.relief_percent) for b in s.blocks if b.relief_percent is not None]
+    last, last_relief = resulted[-1] if resulted else (None, None)
+    if last is not None and last_relief is not None and not is_positive(last, params):
         return False, (
             f"The last diagnostic block ({last.on.isoformat()}) gave "
-            f"{_fmt(last.relief_percent)}% relief; the policy needs at least "
+            f"{_fmt(last_relief)}% relief; the policy needs at least "
             f"{_fmt(params.min_relief_percent)}%."
         )
     counted, notes = _matching_positive(p, s)
@@ -453,7 +450,7 @@ def block_interval(p: PolicyParameters, s: PathwaySnapshot) -> tuple[bool, str]:
     """
     need = p.diagnostic_blocks.min_interval_days
     run = current_run(s.blocks, p.diagnostic_blocks)
-    for earlier, later in zip(run, run[1:], strict=False):
+    for earlier, later in itertools.pairwise(run):
         gap = (later.on - earlier.on).days
         if gap < need:
             return False, (
@@ -506,9 +503,7 @@ def neurotomy_sessions(p: PolicyParameters, s: PathwaySnapshot) -> tuple[bool, s
 
 def repeat_neurotomy(p: PolicyParameters, s: PathwaySnapshot) -> tuple[bool, str]:
     params = p.neurotomy
-    same_site = [
-        n for n in s.other_neurotomies if n.region is s.region and n.side.overlaps(s.side)
-    ]
+    same_site = [n for n in s.other_neurotomies if n.region is s.region and n.side.overlaps(s.side)]
     if not same_site:
         return True, "No earlier neurotomy of this region and side."
     too_close = [n for n in same_site if abs((s.on - n.on).days) < params.repeat_min_days]
@@ -556,9 +551,7 @@ def coverage(p: PolicyParameters, s: PathwaySnapshot) -> tuple[bool, str]:
     if acknowledged:
         return True, f"Not covered ({what}); acknowledged by {', '.join(acknowledged)}."
     kinds = " or ".join(sorted(k.value for k in params.acknowledgment_kinds))
-    return False, (
-        f"Not covered ({what}): booking needs a recorded {kinds} acknowledgment."
-    )
+    return False, (f"Not covered ({what}): booking needs a recorded {kinds} acknowledgment.")
 
 
 PATHWAY_RULES: Final[dict[str, Rule]] = {
@@ -575,7 +568,12 @@ PATHWAY_RULES: Final[dict[str, Rule]] = {
 }
 
 GATE_RULES: Final[dict[Gate, tuple[str, ...]]] = {
-    Gate.BOOK_BLOCK: ("indication_target", "levels_per_session", "block_interval", "block_sessions"),
+    Gate.BOOK_BLOCK: (
+        "indication_target",
+        "levels_per_session",
+        "block_interval",
+        "block_sessions",
+    ),
     Gate.BOOK_PROCEDURE: (
         "indication_target",
         "pain_duration",

@@ -63,7 +63,7 @@ def _flag() -> fields.Boolean:
     return fields.Boolean(required=True, truthy={True}, falsy={False})
 
 
-def _enum_list(enum: Any, *, allow_empty: bool = True) -> fields.List:
+def _enum_list(enum: Any, *, allow_empty: bool = True) -> fields.List[Any]:
     return fields.List(
         fields.Enum(enum, by_value=True),
         required=True,
@@ -95,7 +95,9 @@ class DiagnosticBlocksSchema(_Strict):
     min_relief_percent = _percent()
     min_interval_days = _days()
     max_sessions_per_region = _count(minimum=1)
-    window_days = fields.Integer(required=True, strict=True, validate=validate.Range(min=1, max=3650))
+    window_days = fields.Integer(
+        required=True, strict=True, validate=validate.Range(min=1, max=3650)
+    )
 
 
 class LevelsSchema(_Strict):
@@ -104,7 +106,9 @@ class LevelsSchema(_Strict):
 
 class NeurotomySchema(_Strict):
     max_sessions_per_region = _count(minimum=1)
-    window_days = fields.Integer(required=True, strict=True, validate=validate.Range(min=1, max=3650))
+    window_days = fields.Integer(
+        required=True, strict=True, validate=validate.Range(min=1, max=3650)
+    )
     repeat_min_days = _days()
     repeat_min_prior_relief_percent = _percent()
 
@@ -116,7 +120,9 @@ class CoverageSchema(_Strict):
 
 
 class FastingHoursSchema(_Strict):
-    clear_fluids = fields.Integer(required=True, strict=True, validate=validate.Range(min=0, max=24))
+    clear_fluids = fields.Integer(
+        required=True, strict=True, validate=validate.Range(min=0, max=24)
+    )
     light_meal = fields.Integer(required=True, strict=True, validate=validate.Range(min=0, max=24))
     heavy_meal = fields.Integer(required=True, strict=True, validate=validate.Range(min=0, max=24))
 
@@ -179,9 +185,7 @@ class PolicyParametersSchema(_Strict):
     def _every_rule_has_a_source(self, data: dict[str, Any], **_kwargs: Any) -> None:
         missing = [rule for rule in RULE_IDS if rule not in data.get("sources", {})]
         if missing:
-            raise ValidationError(
-                [f"Missing a source for: {', '.join(missing)}."], "sources"
-            )
+            raise ValidationError([f"Missing a source for: {', '.join(missing)}."], "sources")
 
 
 def validate_parameters(document: Mapping[str, Any]) -> dict[str, Any]:

@@ -290,9 +290,7 @@ def record_recovery_score(
     return score
 
 
-def recovery_status(
-    session: Session, pathway: Pathway, appointment_id: int
-) -> tuple[bool, bool]:
+def recovery_status(session: Session, pathway: Pathway, appointment_id: int) -> tuple[bool, bool]:
     """(phase I complete, PADSS at the discharge threshold) from the latest scores."""
     parameters = policy_of(pathway.policy).parameters
     latest = _latest_scores(session, appointment_id)

@@ -8,7 +8,7 @@ from flask.views import MethodView
 from flask_smorest.pagination import PaginationParameters
 from sqlalchemy import select
 
-from scheduler.api import Blueprint, paginated
+from scheduler.api import Blueprint, paginated, with_extra
 from scheduler.context import actor, now, session
 from scheduler.pathways import records, services
 from scheduler.pathways.models import (
@@ -18,6 +18,7 @@ from scheduler.pathways.models import (
     PathwayEvent,
     RecoveryScore,
 )
+from scheduler.pathways.policy import relief_percent
 from scheduler.pathways.schemas import (
     AcknowledgmentCreateArgs,
     AcknowledgmentSchema,
@@ -192,9 +193,7 @@ class BlockResultView(MethodView):
             "pre_block_pain": result.pre_block_pain,
             "post_block_pain": result.post_block_pain,
             "relief_duration_hours": result.relief_duration_hours,
-            "relief_percent": records.rules.relief_percent(
-                result.pre_block_pain, result.post_block_pain
-            ),
+            "relief_percent": relief_percent(result.pre_block_pain, result.post_block_pain),
             "outcome": outcome.value,
             "pathway_state": pathway.state,
         }
@@ -204,11 +203,11 @@ class BlockResultView(MethodView):
 class CheckInView(MethodView):
     @blp.arguments(CheckInArgs)
     @blp.response(201, CheckInSchema)
-    def post(self, data: dict[str, Any], appointment_id: int) -> dict[str, Any]:
+    def post(self, data: dict[str, Any], appointment_id: int) -> Any:
         """Check the patient in (consent, escort, fasting, anticoagulation)"""
         record, evaluation = records.check_in(session(), actor(), now(), appointment_id, **data)
         session().commit()
-        return {**CheckInSchema().dump(record), "rules": evaluation.results}
+        return with_extra(record, rules=evaluation.results)
 
 
 @blp.route("/appointments/<int:appointment_id>/start")
@@ -217,9 +216,7 @@ class StartView(MethodView):
     @blp.response(201, ProcedureRecordSchema)
     def post(self, data: dict[str, Any], appointment_id: int) -> Any:
         """Start the procedure"""
-        record = records.start_procedure(
-            session(), actor(), now(), appointment_id, data["method"]
-        )
+        record = records.start_procedure(session(), actor(), now(), appointment_id, data["method"])
         session().commit()
         return record
 
@@ -235,33 +232,30 @@ class FinishView(MethodView):
         return record
 
 
-def _score_view(score: RecoveryScore, appointment_id: int) -> dict[str, Any]:
+def _score_view(score: RecoveryScore, appointment_id: int) -> Any:
     appointment = get_appointment(session(), actor(), appointment_id)
     pathway = services.get_pathway(session(), actor(), appointment.pathway_id)
     phase_one, ready = records.recovery_status(session(), pathway, appointment.id)
-    return {
-        **RecoveryScoreSchema().dump(score),
-        "phase_one_complete": phase_one,
-        "ready_for_discharge": ready,
-    }
+    return with_extra(score, phase_one_complete=phase_one, ready_for_discharge=ready)
 
 
 @blp.route("/appointments/<int:appointment_id>/recovery-scores")
 class RecoveryScores(MethodView):
     @blp.response(200, RecoveryScoreSchema(many=True))
-    def get(self, appointment_id: int) -> list[dict[str, Any]]:
+    def get(self, appointment_id: int) -> list[RecoveryScore]:
         """Recovery scores of the procedure, oldest first"""
         appointment = get_appointment(session(), actor(), appointment_id)
-        scores = session().scalars(
-            select(RecoveryScore)
-            .where(RecoveryScore.appointment_id == appointment.id)
-            .order_by(RecoveryScore.recorded_at, RecoveryScore.id)
+        return list(
+            session().scalars(
+                select(RecoveryScore)
+                .where(RecoveryScore.appointment_id == appointment.id)
+                .order_by(RecoveryScore.recorded_at, RecoveryScore.id)
+            )
         )
-        return [RecoveryScoreSchema().dump(score) for score in scores]
 
     @blp.arguments(RecoveryScoreArgs)
     @blp.response(201, RecoveryScoreSchema)
-    def post(self, data: dict[str, Any], appointment_id: int) -> dict[str, Any]:
+    def post(self, data: dict[str, Any], appointment_id: int) -> Any:
         """Score recovery: modified Aldrete (phase I), then PADSS (home readiness)"""
         score = records.record_recovery_score(session(), actor(), now(), appointment_id, **data)
         view = _score_view(score, appointment_id)

@@ -6,6 +6,7 @@ from typing import Any
 
 from marshmallow import ValidationError, fields, validate, validates_schema
 
+from scheduler.pathways.states import PathwayState
 from scheduler.schemas import Args, Choice, Flag, Id, Instant, Out, Text, Whole
 from scheduler.vocabulary import (
     RECOVERY_ITEMS,
@@ -21,12 +22,11 @@ from scheduler.vocabulary import (
     TreatmentKind,
     TreatmentOutcome,
 )
-from scheduler.pathways.states import PathwayState
 
 PHONE = validate.Regexp(r"^\+?[0-9 ()./-]{6,30}$", error="Use digits, spaces and + ( ) - . only.")
 
 
-def Levels(**kwargs: Any) -> fields.List:  # noqa: N802 (reads like a field class)
+def Levels(**kwargs: Any) -> fields.List[Any]:  # noqa: N802 (reads like a field class)
     return fields.List(
         fields.String(validate=validate.Length(min=1, max=8)),
         validate=validate.Length(min=1, max=10),
@@ -34,8 +34,10 @@ def Levels(**kwargs: Any) -> fields.List:  # noqa: N802 (reads like a field clas
     )
 
 
-def Complications(**kwargs: Any) -> fields.List:  # noqa: N802
-    return fields.List(Choice(Complication), validate=validate.Length(max=len(Complication)), **kwargs)
+def Complications(**kwargs: Any) -> fields.List[Any]:  # noqa: N802
+    return fields.List(
+        Choice(Complication), validate=validate.Length(max=len(Complication)), **kwargs
+    )
 
 
 class PathwayCreateArgs(Args):
@@ -50,7 +52,9 @@ class PathwayCreateArgs(Args):
     policy = fields.String(
         load_default=None,
         validate=validate.Length(min=1, max=64),
-        metadata={"description": "Policy name; its latest version is pinned (default medicare_facet)"},
+        metadata={
+            "description": "Policy name; its latest version is pinned (default medicare_facet)"
+        },
     )
     method = Choice(Method, load_default=Method.RFA)
     target_nerve = Choice(TargetNerve, load_default=None)

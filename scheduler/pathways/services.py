@@ -16,7 +16,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import Select, select
 from sqlalchemy.orm import Session
 
-from scheduler.auth.access import Actor, require_patient_access
+from scheduler.auth.access import Actor
 from scheduler.clinicians.models import Clinician
 from scheduler.errors import Forbidden, InvalidInput, NotFound
 from scheduler.facilities.models import Site
@@ -77,7 +77,7 @@ def get_pathway(session: Session, actor: Actor, pathway_id: int, *, lock: bool =
     return pathway
 
 
-def list_statement(actor: Actor, filters: dict[str, Any]) -> Select[tuple[Pathway]]:
+def list_statement(actor: Actor, filters: dict[str, Any]) -> Select[Pathway]:
     statement = select(Pathway).order_by(Pathway.id)
     if actor.is_patient:
         statement = statement.where(Pathway.patient_id == actor.patient_id)
@@ -139,11 +139,9 @@ def state_before_booking(session: Session, appointment: Appointment) -> PathwayS
     return before
 
 
-def events_statement(pathway: Pathway) -> Select[tuple[PathwayEvent]]:
+def events_statement(pathway: Pathway) -> Select[PathwayEvent]:
     return (
-        select(PathwayEvent)
-        .where(PathwayEvent.pathway_id == pathway.id)
-        .order_by(PathwayEvent.id)
+        select(PathwayEvent).where(PathwayEvent.pathway_id == pathway.id).order_by(PathwayEvent.id)
     )
 
 
@@ -310,9 +308,7 @@ def cancel_pathway(
 # Policy snapshots
 
 
-def _blocks(
-    session: Session, pathway: Pathway, exclude: int | None
-) -> tuple[rules.Block, ...]:
+def _blocks(session: Session, pathway: Pathway, exclude: int | None) -> tuple[rules.Block, ...]:
     rows = session.execute(
         select(Appointment, BlockResult)
         .outerjoin(BlockResult, BlockResult.appointment_id == Appointment.id)
@@ -346,25 +342,28 @@ def _other_sessions(
 
     A neurotomy's relief is the percent relief its pathway's follow-up recorded.
     """
-    rows = session.execute(
-        select(Appointment)
-        .join(Pathway, Pathway.id == Appointment.pathway_id)
-        .where(
-            Appointment.patient_id == pathway.patient_id,
-            Appointment.pathway_id != pathway.id,
-            Appointment.status.in_(LIVE_STATUSES),
-            Appointment.kind.in_((AppointmentKind.DIAGNOSTIC_BLOCK, AppointmentKind.PROCEDURE)),
-            Pathway.region == pathway.region,
+    rows = (
+        session.execute(
+            select(Appointment)
+            .join(Pathway, Pathway.id == Appointment.pathway_id)
+            .where(
+                Appointment.patient_id == pathway.patient_id,
+                Appointment.pathway_id != pathway.id,
+                Appointment.status.in_(LIVE_STATUSES),
+                Appointment.kind.in_((AppointmentKind.DIAGNOSTIC_BLOCK, AppointmentKind.PROCEDURE)),
+                Pathway.region == pathway.region,
+            )
         )
-    ).scalars().all()
-    relief_by_pathway: dict[int, int] = {
-        pathway_id: relief
-        for pathway_id, relief in session.execute(
+        .scalars()
+        .all()
+    )
+    relief_by_pathway: dict[int, int] = dict(
+        session.execute(
             select(Appointment.pathway_id, FollowUpOutcome.percent_relief)
             .join(FollowUpOutcome, FollowUpOutcome.appointment_id == Appointment.id)
             .where(Appointment.pathway_id.in_({a.pathway_id for a in rows}))
-        )
-    }
+        ).all()
+    )
     blocks: list[date] = []
     neurotomies: list[rules.Neurotomy] = []
     for appointment in rows:

@@ -21,7 +21,9 @@ class Patients(MethodView):
     @blp.arguments(PatientQueryArgs, location="query")
     @blp.response(200, PatientSchema(many=True))
     @blp.paginate()
-    def get(self, args: dict[str, Any], pagination_parameters: PaginationParameters) -> list[Patient]:
+    def get(
+        self, args: dict[str, Any], pagination_parameters: PaginationParameters
+    ) -> list[Patient]:
         """Search patients by MRN or name"""
         statement = services.search_statement(actor(), args.get("q"))
         return paginated(session(), statement, pagination_parameters)

@@ -33,7 +33,7 @@ def register_patient(session: Session, now: datetime, **fields: Any) -> Patient:
     return patient
 
 
-def search_statement(actor: Actor, query: str | None) -> Select[tuple[Patient]]:
+def search_statement(actor: Actor, query: str | None) -> Select[Patient]:
     """Patients matching an MRN or name prefixes ("ann smi" finds Ann Smith), by name."""
     if actor.is_patient:
         raise Forbidden("Patients cannot search patients.")

@@ -27,7 +27,6 @@ from scheduler.schemas import local_time
 blp = Blueprint("scheduling", __name__, description="Appointments and daily lists")
 
 
-
 @blp.route("/appointments")
 class Appointments(MethodView):
     @blp.arguments(AppointmentQueryArgs, location="query")

@@ -62,16 +62,14 @@ def get_appointment(
 ) -> Appointment:
     """The appointment, if ``actor`` may see it (patients: their own; same 403 otherwise)."""
     appointment = session.get(Appointment, appointment_id, with_for_update=lock or None)
-    if actor.is_patient and (
-        appointment is None or appointment.patient_id != actor.patient_id
-    ):
+    if actor.is_patient and (appointment is None or appointment.patient_id != actor.patient_id):
         raise Forbidden("You can only see your own records.")
     if appointment is None:
         raise NotFound("appointment", appointment_id)
     return appointment
 
 
-def list_statement(actor: Actor, filters: dict[str, Any]) -> Select[tuple[Appointment]]:
+def list_statement(actor: Actor, filters: dict[str, Any]) -> Select[Appointment]:
     statement = select(Appointment).order_by(Appointment.start_at, Appointment.id)
     if actor.is_patient:
         statement = statement.where(Appointment.patient_id == actor.patient_id)
@@ -120,9 +118,7 @@ def _check_working_time(
         for h in hours
     )
     if not inside:
-        raise InvalidInput.field(
-            "start", "The clinician does not work at this site at that time."
-        )
+        raise InvalidInput.field("start", "The clinician does not work at this site at that time.")
     off = session.scalar(
         select(TimeOff.id).where(
             TimeOff.clinician_id == clinician_id, TimeOff.start_at < end, TimeOff.end_at > start
@@ -291,9 +287,9 @@ def book_appointment(
     return appointment
 
 
-def _open_appointment(session: Session, actor: Actor, appointment_id: int) -> tuple[
-    Appointment, Pathway
-]:
+def _open_appointment(
+    session: Session, actor: Actor, appointment_id: int
+) -> tuple[Appointment, Pathway]:
     appointment = get_appointment(session, actor, appointment_id, lock=True)
     pathway = pathways.get_pathway(session, actor, appointment.pathway_id, lock=True)
     if appointment.status is not AppointmentStatus.BOOKED:
@@ -372,7 +368,9 @@ def record_no_show(
 ) -> Appointment:
     appointment, pathway = _open_appointment(session, actor, appointment_id)
     if now < appointment.start_at:
-        raise InvalidInput.field("appointment_id", "A no-show can be recorded only after the start.")
+        raise InvalidInput.field(
+            "appointment_id", "A no-show can be recorded only after the start."
+        )
     return _release(session, actor, now, appointment, pathway, Trigger.NO_SHOW, reason)
 
 
@@ -440,9 +438,5 @@ def daily_list(
             ),
         )
         .order_by(Appointment.start_at, Appointment.id)
-    ).tuples()
-    return [
-        row
-        for row in rows
-        if pathways.local_date(row[0].start_at, row[0].timezone) == day
-    ]
+    )
+    return [row for row in rows if pathways.local_date(row[0].start_at, row[0].timezone) == day]

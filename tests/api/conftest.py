@@ -1,0 +1,66 @@
+"""A small clinic with one login per role, reachable through the API."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import time
+
+import pytest
+from flask.testing import FlaskClient
+from sqlalchemy.orm import Session
+
+from scheduler.clinicians.models import WorkingHours
+from scheduler.vocabulary import Role, RoomKind
+from tests.factories import ClinicianFactory, PatientFactory, RoomFactory, SiteFactory
+from tests.support import Api, make_user, token_for
+
+
+@dataclass
+class Clinic:
+    site_id: int
+    room_id: int
+    consult_room_id: int
+    clinician_id: int
+    other_clinician_id: int
+    patient_id: int
+    other_patient_id: int
+
+
+@pytest.fixture
+def clinic(db: Session) -> Clinic:
+    site = SiteFactory()
+    room = RoomFactory(site_id=site.id)
+    consult = RoomFactory(site_id=site.id, kind=RoomKind.CONSULT, fluoroscopy=False)
+    clinician, other_clinician = ClinicianFactory(), ClinicianFactory()
+    for surgeon in (clinician, other_clinician):
+        for weekday in range(7):
+            db.add(
+                WorkingHours(
+                    clinician_id=surgeon.id,
+                    site_id=site.id,
+                    weekday=weekday,
+                    start_time=time(7),
+                    end_time=time(17),
+                )
+            )
+    patient, other_patient = PatientFactory(), PatientFactory()
+    db.flush()
+    return Clinic(
+        site.id, room.id, consult.id, clinician.id, other_clinician.id, patient.id, other_patient.id
+    )
+
+
+@pytest.fixture
+def api(client: FlaskClient, db: Session, clinic: Clinic) -> Api:
+    users = {
+        "admin": make_user(db, Role.ADMIN),
+        "scheduler": make_user(db, Role.SCHEDULER),
+        "nurse": make_user(db, Role.NURSE),
+        "clinician": make_user(db, Role.CLINICIAN, clinician_id=clinic.clinician_id),
+        "other_clinician": make_user(db, Role.CLINICIAN, clinician_id=clinic.other_clinician_id),
+        "patient": make_user(db, Role.PATIENT, patient_id=clinic.patient_id),
+        "other_patient": make_user(db, Role.PATIENT, patient_id=clinic.other_patient_id),
+    }
+    tokens = {name: token_for(db, user) for name, user in users.items()}
+    db.commit()
+    return Api(client, tokens)

@@ -1,0 +1,270 @@
+"""The whole pathway through the API, as a clinic walks it (SPEC §1-§3)."""
+
+from __future__ import annotations
+
+import itertools
+from typing import Any
+
+from tests.api.conftest import Clinic
+from tests.support import Api, FrozenClock, local
+
+ALDRETE_OK = {
+    "activity": 2,
+    "respiration": 2,
+    "circulation": 2,
+    "consciousness": 2,
+    "oxygen_saturation": 1,
+}
+PADSS_OK = {
+    "vital_signs": 2,
+    "activity": 2,
+    "nausea_vomiting": 2,
+    "pain": 1,
+    "surgical_bleeding": 2,
+}
+
+
+def refer(api: Api, clinic: Clinic, **overrides: Any) -> dict[str, Any]:
+    body = {
+        "patient_id": clinic.patient_id,
+        "clinician_id": clinic.clinician_id,
+        "site_id": clinic.site_id,
+        "indication": "facet_joint_syndrome",
+        "region": "lumbar",
+        "side": "right",
+        "levels": ["L4-L5"],
+        "pain_onset_date": "2025-10-01",
+        **overrides,
+    }
+    pathway: dict[str, Any] = api.ok("POST", "/pathways", "scheduler", json=body)
+    return pathway
+
+
+def book(api: Api, clinic: Clinic, pathway_id: int, kind: str, start: Any, **extra: Any) -> Any:
+    return api.ok(
+        "POST",
+        "/appointments",
+        "scheduler",
+        json={
+            "pathway_id": pathway_id,
+            "kind": kind,
+            "start": start.isoformat(),
+            "room_id": clinic.room_id,
+            **extra,
+        },
+    )
+
+
+def state_of(api: Api, pathway_id: int) -> str:
+    state: str = api.ok("GET", f"/pathways/{pathway_id}", "scheduler")["state"]
+    return state
+
+
+def block(
+    api: Api, clinic: Clinic, clock: FrozenClock, pathway_id: int, day: str, post: int
+) -> Any:
+    appointment = book(api, clinic, pathway_id, "diagnostic_block", local(day, 9))
+    clock.set(local(day, 10))
+    return api.ok(
+        "POST",
+        f"/appointments/{appointment['id']}/block-result",
+        "clinician",
+        json={"pre_block_pain": 8, "post_block_pain": post, "relief_duration_hours": 6},
+    )
+
+
+def test_full_medicare_pathway_from_referral_to_completed(
+    api: Api, clinic: Clinic, clock: FrozenClock
+) -> None:
+    pathway = refer(api, clinic)
+    pid = pathway["id"]
+    assert pathway["state"] == "referred"
+    assert pathway["policy"]["name"] == "medicare_facet"
+    assert pathway["target_nerve"] == "medial_branch"
+
+    api.ok(
+        "POST",
+        f"/pathways/{pid}/conservative-treatments",
+        "scheduler",
+        json={
+            "kind": "physical_therapy",
+            "start_date": "2025-11-01",
+            "end_date": "2025-12-15",
+            "outcome": "no_relief",
+        },
+    )
+    # Booking the procedure now is refused with the unmet rules.
+    early = api.post(
+        "/appointments",
+        {
+            "pathway_id": pid,
+            "kind": "procedure",
+            "start": local("2026-03-10", 9).isoformat(),
+            "room_id": clinic.room_id,
+        },
+        "scheduler",
+    )
+    assert early.status_code == 422
+    assert "diagnostic_blocks" in early.get_json()["unmet"]
+
+    first = block(api, clinic, clock, pid, "2026-03-03", post=1)
+    assert first["outcome"] == "positive_more_needed"
+    assert first["pathway_state"] == "referred"
+
+    # A second block 13 days later is refused; 14 days later it books.
+    too_soon = api.post(
+        "/appointments",
+        {
+            "pathway_id": pid,
+            "kind": "diagnostic_block",
+            "start": local("2026-03-16", 9).isoformat(),
+            "room_id": clinic.room_id,
+        },
+        "scheduler",
+    )
+    assert too_soon.status_code == 422
+    assert too_soon.get_json()["unmet"] == ["block_interval"]
+
+    second = block(api, clinic, clock, pid, "2026-03-17", post=0)
+    assert second["outcome"] == "positive"
+    assert state_of(api, pid) == "eligible"
+
+    eligibility = api.ok("GET", f"/pathways/{pid}/eligibility?on=2026-03-24", "scheduler")
+    assert eligibility["eligible"] is True
+    assert all(rule["passed"] for rule in eligibility["rules"])
+    assert {rule["id"] for rule in eligibility["rules"]} >= {
+        "pain_duration",
+        "conservative_care",
+        "diagnostic_blocks",
+        "block_interval",
+        "coverage",
+    }
+
+    procedure = book(api, clinic, pid, "procedure", local("2026-03-24", 8, 30), method="rfa")
+    assert procedure["start_local"] == "2026-03-24T08:30:00-04:00"  # after the DST change
+    assert procedure["timezone"] == "America/New_York"
+    appointment = procedure["id"]
+
+    clock.set(local("2026-03-24", 7, 45))
+    checked_in = api.ok(
+        "POST",
+        f"/appointments/{appointment}/check-in",
+        "nurse",
+        json={
+            "consent_signed": True,
+            "escort_name": "Sam Escort",
+            "escort_phone": "+1 555 0123",
+            "fasting_confirmed": True,
+            "anticoagulation_reviewed": True,
+            "anticoagulation_status": "not_anticoagulated",
+        },
+    )
+    assert all(rule["passed"] for rule in checked_in["rules"])
+    clock.set(local("2026-03-24", 8, 35))
+    api.ok("POST", f"/appointments/{appointment}/start", "clinician", json={})
+    clock.set(local("2026-03-24", 10))
+    api.ok(
+        "POST",
+        f"/appointments/{appointment}/finish",
+        "clinician",
+        json={"levels_treated": ["L4-L5"], "complications": ["temporary_pain"]},
+    )
+    assert state_of(api, pid) == "in_recovery"
+
+    # PADSS before phase I has ended is refused.
+    early_padss = api.post(
+        f"/appointments/{appointment}/recovery-scores",
+        {"scale": "padss", "items": PADSS_OK},
+        "nurse",
+    )
+    assert early_padss.status_code == 422
+    assert early_padss.get_json()["unmet"] == ["recovery.aldrete"]
+
+    clock.set(local("2026-03-24", 10, 15))
+    aldrete = api.ok(
+        "POST",
+        f"/appointments/{appointment}/recovery-scores",
+        "nurse",
+        json={"scale": "aldrete", "items": ALDRETE_OK},
+    )
+    assert aldrete["total"] == 9
+    assert aldrete["phase_one_complete"] is True
+    clock.set(local("2026-03-24", 10, 45))
+    padss = api.ok(
+        "POST",
+        f"/appointments/{appointment}/recovery-scores",
+        "nurse",
+        json={"scale": "padss", "items": PADSS_OK},
+    )
+    assert padss["ready_for_discharge"] is True
+    clock.set(local("2026-03-24", 11))
+    api.ok(
+        "POST",
+        f"/appointments/{appointment}/discharge",
+        "nurse",
+        json={"escort_present": True, "written_instructions_given": True},
+    )
+    assert state_of(api, pid) == "discharged"
+
+    follow_up = book(api, clinic, pid, "follow_up", local("2026-04-14", 9))
+    clock.set(local("2026-04-14", 9, 30))
+    api.ok(
+        "POST",
+        f"/appointments/{follow_up['id']}/follow-up-outcome",
+        "clinician",
+        json={
+            "pain_score": 2,
+            "percent_relief": 75,
+            "odi": 20,
+            "complications": [],
+            "physical_therapy_referred": True,
+        },
+    )
+    assert state_of(api, pid) == "completed"
+
+    events = api.ok("GET", f"/pathways/{pid}/events", "scheduler")
+    assert [e["trigger"] for e in events] == [
+        "create",
+        "book_block",
+        "block_positive_more_needed",
+        "book_block",
+        "block_positive",
+        "book_procedure",
+        "check_in",
+        "start_procedure",
+        "finish_procedure",
+        "discharge",
+        "book_follow_up",
+        "record_follow_up_outcome",
+    ]
+    assert [e["to"] for e in events][-1] == "completed"
+    assert all(e["from"] == prev["to"] for prev, e in itertools.pairwise(events))
+
+
+def test_single_block_policy_needs_one_block_of_50_percent_and_covers_si(
+    api: Api, clinic: Clinic, clock: FrozenClock
+) -> None:
+    pathway = refer(
+        api,
+        clinic,
+        policy="single_block_50",
+        indication="sacroiliac_joint_dysfunction",
+        region="sacroiliac",
+        levels=["S1"],
+    )
+    pid = pathway["id"]
+    assert pathway["target_nerve"] == "lateral_branch"
+    api.ok(
+        "POST",
+        f"/pathways/{pid}/conservative-treatments",
+        "scheduler",
+        json={"kind": "medication", "start_date": "2025-11-01", "end_date": "2025-12-15"},
+    )
+    result = block(api, clinic, clock, pid, "2026-03-03", post=4)  # 50% relief
+    assert result["relief_percent"] == 50
+    assert result["outcome"] == "positive"
+    eligibility = api.ok("GET", f"/pathways/{pid}/eligibility", "scheduler")
+    assert eligibility["eligible"] is True, eligibility["rules"]
+    procedure = book(api, clinic, pid, "procedure", local("2026-03-10", 9))
+    assert procedure["method"] == "rfa"
+    assert state_of(api, pid) == "procedure_scheduled"
