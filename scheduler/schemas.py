@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -39,9 +39,18 @@ class TrimmedString(fields.String):
         return result
 
 
+class UTCInstant(fields.AwareDateTime):
+    """Accepts any offset; always answers in UTC, so the same instant reads the same."""
+
+    def _serialize(self, value: Any, attr: str | None, obj: Any, **kwargs: Any) -> str | None:
+        if value is None:
+            return None
+        return super()._serialize(value.astimezone(UTC), attr, obj, **kwargs)
+
+
 def Instant(**kwargs: Any) -> fields.AwareDateTime:  # noqa: N802
     """An RFC 3339 time with its offset; naive times are refused."""
-    return fields.AwareDateTime(format="iso", **kwargs)
+    return UTCInstant(format="iso", **kwargs)
 
 
 def Flag(**kwargs: Any) -> fields.Boolean:  # noqa: N802

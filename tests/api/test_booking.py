@@ -1,0 +1,311 @@
+"""Booking at explicit times: overlaps, working hours, cancel/no-show, reschedule, daily list."""
+
+from __future__ import annotations
+
+from datetime import time
+from typing import Any
+
+import pytest
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from scheduler.clinicians.models import WorkingHours
+from scheduler.pathways.models import PathwayEvent
+from scheduler.scheduling.models import Appointment
+from tests.api.conftest import Clinic
+from tests.api.test_full_pathway import book, refer, state_of
+from tests.conftest import QueryCounter
+from tests.factories import PatientFactory, RoomFactory
+from tests.support import Api, FrozenClock, local
+
+
+def block_body(clinic: Clinic, pathway_id: int, start: Any, **extra: Any) -> dict[str, Any]:
+    return {
+        "pathway_id": pathway_id,
+        "kind": "diagnostic_block",
+        "start": start.isoformat(),
+        "room_id": clinic.room_id,
+        **extra,
+    }
+
+
+def appointment_count(db: Session) -> int:
+    return db.scalar(select(func.count()).select_from(Appointment)) or 0
+
+
+def other_pathway(api: Api, clinic: Clinic, db: Session, **overrides: Any) -> int:
+    patient = PatientFactory()
+    db.commit()
+    pathway_id: int = refer(api, clinic, patient_id=patient.id, **overrides)["id"]
+    return pathway_id
+
+
+@pytest.mark.parametrize(
+    ("same_clinician", "same_room", "resource"),
+    [(True, False, "clinician"), (False, True, "room")],
+)
+def test_overlapping_booking_is_refused_with_409_naming_the_resource(
+    api: Api,
+    clinic: Clinic,
+    db: Session,
+    same_clinician: bool,
+    same_room: bool,
+    resource: str,
+) -> None:
+    first = refer(api, clinic)["id"]
+    book(api, clinic, first, "diagnostic_block", local("2026-03-03", 9))
+    clinician = clinic.clinician_id if same_clinician else clinic.other_clinician_id
+    second = other_pathway(api, clinic, db, clinician_id=clinician)
+    room = clinic.room_id if same_room else _second_room(db, clinic)
+    before = appointment_count(db)
+
+    response = api.post(
+        "/appointments",
+        block_body(clinic, second, local("2026-03-03", 9, 15), room_id=room),
+        "scheduler",
+    )
+
+    assert response.status_code == 409
+    assert response.get_json()["resources"] == [resource]
+    assert response.content_type == "application/problem+json"
+    assert appointment_count(db) == before
+    assert state_of(api, second) == "referred"
+
+
+def _second_room(db: Session, clinic: Clinic) -> int:
+    room = RoomFactory(site_id=clinic.site_id)
+    db.commit()
+    return int(room.id)
+
+
+def test_patient_cannot_be_in_two_places_at_once(api: Api, clinic: Clinic, db: Session) -> None:
+    first = refer(api, clinic)["id"]
+    book(api, clinic, first, "diagnostic_block", local("2026-03-03", 9))
+    # A second pathway of the same patient (other side) with the other clinician and room.
+    second = refer(api, clinic, side="left", clinician_id=clinic.other_clinician_id)["id"]
+    response = api.post(
+        "/appointments",
+        block_body(clinic, second, local("2026-03-03", 9, 10), room_id=_second_room(db, clinic)),
+        "scheduler",
+    )
+    assert response.status_code == 409
+    assert response.get_json()["resources"] == ["patient"]
+
+
+def test_back_to_back_bookings_do_not_overlap(api: Api, clinic: Clinic, db: Session) -> None:
+    first = refer(api, clinic)["id"]
+    book(api, clinic, first, "diagnostic_block", local("2026-03-03", 9))
+    second = other_pathway(api, clinic, db)
+    booked = book(api, clinic, second, "diagnostic_block", local("2026-03-03", 9, 30))
+    assert booked["start_local"] == "2026-03-03T09:30:00-05:00"
+
+
+@pytest.mark.parametrize(
+    ("start", "field_message"),
+    [
+        (local("2026-03-03", 6, 30), "does not work"),  # before 07:00
+        (local("2026-03-03", 16, 45), "does not work"),  # would end after 17:00
+        (local("2026-03-02", 9), "future"),  # earlier today
+    ],
+)
+def test_booking_outside_working_hours_or_in_the_past_is_422(
+    api: Api, clinic: Clinic, db: Session, start: Any, field_message: str
+) -> None:
+    pathway = refer(api, clinic)["id"]
+    response = api.post("/appointments", block_body(clinic, pathway, start), "scheduler")
+    assert response.status_code == 422
+    assert field_message in " ".join(response.get_json()["errors"]["start"])
+    assert appointment_count(db) == 0
+
+
+def test_working_hours_are_site_wall_clock_across_dst(
+    api: Api, clinic: Clinic, db: Session
+) -> None:
+    """07:00 New York is 12:00 UTC in winter and 11:00 UTC in summer; both book."""
+    db.query(WorkingHours).filter_by(clinician_id=clinic.clinician_id).update(
+        {"start_time": time(7), "end_time": time(8)}
+    )
+    db.commit()
+    winter = refer(api, clinic)["id"]
+    assert book(api, clinic, winter, "diagnostic_block", local("2026-03-06", 7))["start"] == (
+        "2026-03-06T12:00:00+00:00"
+    )
+    summer = other_pathway(api, clinic, db)
+    assert book(api, clinic, summer, "diagnostic_block", local("2026-03-09", 7))["start"] == (
+        "2026-03-09T11:00:00+00:00"
+    )
+
+
+def test_time_off_blocks_booking(api: Api, clinic: Clinic, db: Session) -> None:
+    api.ok(
+        "POST",
+        f"/clinicians/{clinic.clinician_id}/time-off",
+        "scheduler",
+        json={
+            "start": local("2026-03-03", 0).isoformat(),
+            "end": local("2026-03-04", 0).isoformat(),
+            "reason": "Conference",
+        },
+    )
+    pathway = refer(api, clinic)["id"]
+    response = api.post(
+        "/appointments", block_body(clinic, pathway, local("2026-03-03", 9)), "scheduler"
+    )
+    assert response.status_code == 422
+    assert "time off" in response.get_json()["errors"]["start"][0]
+
+
+def test_block_needs_a_fluoroscopy_room(api: Api, clinic: Clinic, db: Session) -> None:
+    pathway = refer(api, clinic)["id"]
+    response = api.post(
+        "/appointments",
+        block_body(clinic, pathway, local("2026-03-03", 9), room_id=clinic.consult_room_id),
+        "scheduler",
+    )
+    assert response.status_code == 422
+    assert "fluoroscopy" in response.get_json()["errors"]["room_id"][0]
+
+
+def test_cancel_returns_pathway_to_state_before_booking_and_frees_the_slot(
+    api: Api, clinic: Clinic, db: Session
+) -> None:
+    pathway = refer(api, clinic)["id"]
+    appointment = book(api, clinic, pathway, "diagnostic_block", local("2026-03-03", 9))
+    assert state_of(api, pathway) == "block_scheduled"
+
+    cancelled = api.ok(
+        "POST",
+        f"/appointments/{appointment['id']}/cancel",
+        "scheduler",
+        json={"reason": "Patient has a cold"},
+    )
+
+    assert cancelled["status"] == "cancelled"
+    assert cancelled["version"] == 2
+    assert state_of(api, pathway) == "referred"
+    again = book(api, clinic, pathway, "diagnostic_block", local("2026-03-03", 9))
+    assert again["status"] == "booked"
+    twice = api.post(f"/appointments/{appointment['id']}/cancel", {"reason": "x"}, "scheduler")
+    assert twice.status_code == 409
+
+
+def test_no_show_only_after_the_start_and_returns_pathway(
+    api: Api, clinic: Clinic, clock: FrozenClock
+) -> None:
+    pathway = refer(api, clinic)["id"]
+    appointment = book(api, clinic, pathway, "diagnostic_block", local("2026-03-03", 9))
+    early = api.post(f"/appointments/{appointment['id']}/no-show", {}, "nurse")
+    assert early.status_code == 422
+    clock.set(local("2026-03-03", 9, 20))
+    api.ok("POST", f"/appointments/{appointment['id']}/no-show", "nurse", json={})
+    assert state_of(api, pathway) == "referred"
+    events = api.ok("GET", f"/pathways/{pathway}/events", "scheduler")
+    assert [(e["trigger"], e["from"], e["to"]) for e in events][-1] == (
+        "no_show",
+        "block_scheduled",
+        "referred",
+    )
+
+
+def test_illegal_booking_is_409_and_writes_nothing(api: Api, clinic: Clinic, db: Session) -> None:
+    pathway = refer(api, clinic)["id"]
+    events_before = db.scalar(select(func.count()).select_from(PathwayEvent))
+    response = api.post(
+        "/appointments",
+        {
+            "pathway_id": pathway,
+            "kind": "follow_up",
+            "start": local("2026-03-03", 9).isoformat(),
+            "room_id": clinic.room_id,
+        },
+        "scheduler",
+    )
+    assert response.status_code == 409
+    assert response.get_json()["type"].endswith("/illegal-transition")
+    assert db.scalar(select(func.count()).select_from(PathwayEvent)) == events_before
+    assert appointment_count(db) == 0
+
+
+def test_reschedule_needs_if_match_and_refuses_stale_etag(api: Api, clinic: Clinic) -> None:
+    pathway = refer(api, clinic)["id"]
+    appointment = book(api, clinic, pathway, "diagnostic_block", local("2026-03-03", 9))
+    path = f"/appointments/{appointment['id']}"
+    move = {"start": local("2026-03-04", 10).isoformat()}
+
+    assert api.call("PATCH", path, "scheduler", json=move).status_code == 428
+    etag = api.get(path, "scheduler").headers["ETag"]
+    stale = api.call("PATCH", path, "scheduler", json=move, headers={"If-Match": '"stale"'})
+    assert stale.status_code == 412
+
+    moved = api.call("PATCH", path, "scheduler", json=move, headers={"If-Match": etag})
+    assert moved.status_code == 200, moved.get_json()
+    body = moved.get_json()
+    assert body["id"] == appointment["id"]
+    assert body["version"] == 2
+    assert body["start_local"] == "2026-03-04T10:00:00-05:00"
+    again = api.call("PATCH", path, "scheduler", json=move, headers={"If-Match": etag})
+    assert again.status_code == 412
+    assert state_of(api, pathway) == "block_scheduled"
+
+
+def test_reschedule_rechecks_the_block_interval(
+    api: Api, clinic: Clinic, clock: FrozenClock
+) -> None:
+    pathway = refer(api, clinic)["id"]
+    first = book(api, clinic, pathway, "diagnostic_block", local("2026-03-03", 9))
+    clock.set(local("2026-03-03", 10))
+    api.ok(
+        "POST",
+        f"/appointments/{first['id']}/block-result",
+        "clinician",
+        json={"pre_block_pain": 8, "post_block_pain": 1, "relief_duration_hours": 5},
+    )
+    second = book(api, clinic, pathway, "diagnostic_block", local("2026-03-17", 9))
+    path = f"/appointments/{second['id']}"
+    etag = api.get(path, "scheduler").headers["ETag"]
+    response = api.call(
+        "PATCH",
+        path,
+        "scheduler",
+        json={"start": local("2026-03-16", 9).isoformat()},
+        headers={"If-Match": etag},
+    )
+    assert response.status_code == 422
+    assert response.get_json()["unmet"] == ["block_interval"]
+
+
+def test_daily_list_is_in_site_time_with_a_fixed_number_of_queries(
+    api: Api, clinic: Clinic, db: Session, count_queries: QueryCounter
+) -> None:
+    day = "2026-03-10"
+    pathway = refer(api, clinic)["id"]
+    book(api, clinic, pathway, "diagnostic_block", local(day, 16, 30))  # 21:30 UTC
+    path = f"/clinicians/{clinic.clinician_id}/daily-list?date={day}"
+
+    count_queries.statements.clear()
+    one = api.ok("GET", path, "clinician")
+    queries_for_one = count_queries.count
+
+    for hour in (8, 10, 12, 14):
+        book(api, clinic, other_pathway(api, clinic, db), "diagnostic_block", local(day, hour))
+    count_queries.statements.clear()
+    five = api.ok("GET", path, "clinician")
+
+    assert count_queries.count == queries_for_one
+    assert len(one["cases"]) == 1
+    assert [case["start_local"][11:16] for case in five["cases"]] == [
+        "08:00",
+        "10:00",
+        "12:00",
+        "14:00",
+        "16:30",
+    ]
+    case = five["cases"][-1]
+    assert case["timezone"] == "America/New_York"
+    assert case["patient"]["id"] == clinic.patient_id
+    assert case["room"]["id"] == clinic.room_id
+    # The next UTC day's early hours belong to this local day, and nothing else does.
+    other_day = api.ok(
+        "GET", f"/clinicians/{clinic.clinician_id}/daily-list?date=2026-03-11", "clinician"
+    )
+    assert other_day["cases"] == []
