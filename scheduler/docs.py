@@ -41,7 +41,7 @@ def _operations(spec: dict[str, Any]) -> list[dict[str, Any]]:
 
 @blp.get("/api/v1/docs")
 def api_docs() -> str:
-    spec = current_app.extensions["flask-smorest"]["apis"][""]["spec"].to_dict()
+    spec = current_app.extensions["flask-smorest"]["apis"][""]["ext_obj"].spec.to_dict()
     return render_template(
         "docs.html",
         spec=spec,

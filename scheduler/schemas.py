@@ -42,7 +42,9 @@ class TrimmedString(fields.String):
 class UTCInstant(fields.AwareDateTime):
     """Accepts any offset; always answers in UTC, so the same instant reads the same."""
 
-    def _serialize(self, value: Any, attr: str | None, obj: Any, **kwargs: Any) -> str | None:
+    def _serialize(
+        self, value: Any, attr: str | None, obj: Any, **kwargs: Any
+    ) -> str | float | None:
         if value is None:
             return None
         return super()._serialize(value.astimezone(UTC), attr, obj, **kwargs)

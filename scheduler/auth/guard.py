@@ -15,6 +15,8 @@ from scheduler.errors import Forbidden, Unauthorized
 log = logging.getLogger(__name__)
 
 API_PREFIX = "/api/v1/"
+# The OpenAPI document and the docs page describe the API; they hold no data.
+PUBLIC_DOCUMENTATION = ("api-docs.", "docs.")
 
 
 def bearer_token() -> str | None:
@@ -30,7 +32,7 @@ def guard_api_request() -> None:
     rule = request.url_rule
     if rule is None or request.method == "OPTIONS" or not request.path.startswith(API_PREFIX):
         return  # routing errors and CORS preflight are answered without a token
-    if rule.endpoint.startswith("api-docs."):
+    if rule.endpoint.startswith(PUBLIC_DOCUMENTATION):
         return
     key = endpoint_key(request.method, rule.rule)
     roles = PERMISSIONS.get(key)

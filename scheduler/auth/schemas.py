@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from marshmallow import fields, validate
 
-from scheduler.schemas import Args, Choice, Id, Out
+from scheduler.schemas import Args, Choice, Id, Instant, Out
 from scheduler.vocabulary import Role
 
 
@@ -16,7 +16,7 @@ class TokenCreateArgs(Args):
 class TokenSchema(Out):
     token = fields.String(metadata={"description": "Bearer token; shown once"})
     token_type = fields.Constant("Bearer")
-    expires_at = fields.AwareDateTime(format="iso")
+    expires_at = Instant()
 
 
 class UserSchema(Out):

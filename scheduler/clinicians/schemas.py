@@ -68,8 +68,8 @@ class TimeOffCreateArgs(Args):
 class TimeOffSchema(Out):
     id = fields.Integer()
     clinician_id = fields.Integer()
-    start = fields.AwareDateTime(attribute="start_at")
-    end = fields.AwareDateTime(attribute="end_at")
+    start = Instant(attribute="start_at")
+    end = Instant(attribute="end_at")
     reason = fields.String(allow_none=True)
     conflicting_appointment_ids = fields.List(
         fields.Integer(),
