@@ -150,7 +150,7 @@ class EquipmentKind(StrEnum):
 
 # A spinal level is a segment ("S1") or the joint between two adjacent ones ("L4-L5").
 _SEGMENT = r"(?:C[1-7]|T(?:[1-9]|1[0-2])|L[1-5]|S[1-5])"
-LEVEL_PATTERN = re.compile(rf"^{_SEGMENT}(?:-{_SEGMENT})?$")
+LEVEL_PATTERN = re.compile(rf"{_SEGMENT}(?:-{_SEGMENT})?")
 
 _SEGMENT_ORDER = (
     [f"C{n}" for n in range(1, 8)]
@@ -172,7 +172,7 @@ def level_problem(level: str, region: Region) -> str | None:
     The upper segment decides the region ("T12-L1" is thoracic, "L5-S1" lumbar); the
     sacroiliac region covers the L5 dorsal ramus and the sacral lateral branches.
     """
-    if not LEVEL_PATTERN.match(level):
+    if not LEVEL_PATTERN.fullmatch(level):
         return f"'{level}' is not a spinal level such as 'L4-L5' or 'S1'"
     segments = level.split("-")
     if len(segments) == 2:

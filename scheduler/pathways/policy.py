@@ -303,9 +303,10 @@ def max_in_rolling_window(dates: Iterable[date], on: date, window_days: int) -> 
     only the one ending on its date (a booked session later in the year counts too).
     """
     others = sorted(dates)
-    starts = {on - timedelta(days=window_days - 1)} | {
-        d for d in others if on - timedelta(days=window_days - 1) <= d <= on
-    }
+    earliest = on - timedelta(days=window_days - 1)
+    # The busiest window either starts at an earlier session it keeps, or at ``on``
+    # itself and reaches as far as it can into sessions booked later.
+    starts = {earliest, on} | {d for d in others if earliest <= d <= on}
     best = 0
     for start in starts:
         end = start + timedelta(days=window_days)
