@@ -12,7 +12,7 @@ from flask_limiter.util import get_remote_address
 
 import config
 from scheduler import context
-from scheduler.api import Api, register_error_handlers
+from scheduler.api import Api, register_converters, register_error_handlers
 from scheduler.auth.guard import guard_api_request
 from scheduler.clock import system_clock
 from scheduler.context import LIMITER_EXTENSION
@@ -33,6 +33,7 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     app.config.setdefault("RATELIMIT_HEADERS_ENABLED", True)
     # Per app, so that counters never leak between app instances (tests, workers).
     app.extensions[LIMITER_EXTENSION] = Limiter(get_remote_address, app=app)
+    register_converters(app)
     api = Api(app)
     register_error_handlers(app)
     app.before_request(guard_api_request)

@@ -13,6 +13,7 @@ import logging
 import traceback
 from collections.abc import Mapping
 from http import HTTPStatus
+from json import JSONDecodeError
 from types import SimpleNamespace
 from typing import Any, TypeVar
 
@@ -22,7 +23,9 @@ from flask import Flask, Response, json, request
 from flask_smorest.pagination import PaginationParameters
 from sqlalchemy import Select, func, inspect, select
 from sqlalchemy.orm import Session
+from webargs.flaskparser import FlaskParser
 from werkzeug.exceptions import HTTPException, InternalServerError, UnsupportedMediaType
+from werkzeug.routing import IntegerConverter
 
 from scheduler.errors import DomainError, flatten_errors
 
@@ -113,10 +116,30 @@ class Api(flask_smorest.Api):
         return problem(code, str(detail), headers=headers)
 
 
+class Parser(FlaskParser):
+    """webargs' parser, with JSON nested too deep for the decoder counted as malformed."""
+
+    def _raw_load_json(self, req: Any) -> Any:
+        try:
+            return super()._raw_load_json(req)
+        except RecursionError as exc:
+            raise JSONDecodeError("nested too deeply", "(request body)", 0) from exc
+
+
 class Blueprint(flask_smorest.Blueprint):
     """Blueprint for v1 resources: lists come in pages of 50 (at most 200)."""
 
+    ARGUMENTS_PARSER = Parser()
     DEFAULT_PAGINATION_PARAMETERS = {"page": 1, "page_size": 50, "max_page_size": 200}  # noqa: RUF012
+
+
+class IdConverter(IntegerConverter):
+    """``<int:...>`` in routes: a path id beyond the id column's range matches no route (404)."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("min", 1)
+        kwargs.setdefault("max", 2**31 - 1)
+        super().__init__(*args, **kwargs)
 
 
 def handle_domain_error(error: DomainError) -> Response:
@@ -144,6 +167,10 @@ def require_json_body() -> None:
     """415 for a body that is not JSON on POST/PUT/PATCH (an empty body is fine)."""
     if request.method in JSON_METHODS and request.content_length and not request.is_json:
         raise UnsupportedMediaType("Send the request body as application/json.")
+
+
+def register_converters(app: Flask) -> None:
+    app.url_map.converters["int"] = IdConverter
 
 
 def register_error_handlers(app: Flask) -> None:

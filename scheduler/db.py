@@ -11,7 +11,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from enum import StrEnum
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from flask import Flask, current_app, g
 from sqlalchemy import JSON, DateTime, Engine, MetaData, create_engine, event, make_url
@@ -21,6 +21,10 @@ from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 from sqlalchemy.pool import ConnectionPoolEntry
 from sqlalchemy.types import TypeDecorator
+
+from scheduler.errors import InvalidInput
+
+M = TypeVar("M", bound="Base")
 
 NAMING_CONVENTION = {
     "ix": "ix_%(table_name)s_%(column_0_N_name)s",
@@ -91,6 +95,14 @@ def _prepare_sqlite(engine: Engine) -> None:
     @event.listens_for(engine, "begin")
     def _on_begin(connection: Any) -> None:
         connection.exec_driver_sql("BEGIN")
+
+
+def referenced(session: Session, model: type[M], ident: int, field: str) -> M:
+    """The row a request body refers to by id; a missing one is that field's 422."""
+    row = session.get(model, ident)
+    if row is None:
+        raise InvalidInput.field(field, f"No {model.__name__.lower()} with id {ident}.")
+    return row
 
 
 def make_engine(url: str, *, echo: bool = False) -> Engine:

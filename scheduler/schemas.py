@@ -2,26 +2,71 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from collections.abc import Mapping
+from datetime import UTC, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from marshmallow import RAISE, Schema, ValidationError, fields, validate
+from marshmallow import RAISE, Schema, ValidationError, fields, pre_load, validate
+
+# C0 control characters other than tab, line feed and carriage return: no clinic text
+# needs them, and PostgreSQL refuses NUL outright.
+_CONTROL = frozenset(chr(c) for c in range(32)) - {"\t", "\n", "\r"}
+
+
+def has_control_characters(value: Any) -> bool:
+    if isinstance(value, str):
+        return not _CONTROL.isdisjoint(value)
+    if isinstance(value, Mapping):
+        return any(has_control_characters(k) or has_control_characters(v) for k, v in value.items())
+    if isinstance(value, list | tuple):
+        return any(has_control_characters(item) for item in value)
+    return False
 
 
 class Args(Schema):
-    """Base of every request schema: unknown fields are an error, never ignored."""
+    """Base of every request schema: unknown fields are an error, never ignored, and
+    no string anywhere in the input (body or query) may carry control characters."""
 
     class Meta:
         unknown = RAISE
+
+    @pre_load(pass_collection=True)
+    def refuse_control_characters(self, data: Any, many: bool, **kwargs: Any) -> Any:
+        items = list(enumerate(data)) if many and isinstance(data, list) else [(None, data)]
+        errors: dict[Any, Any] = {}
+        for index, item in items:
+            if not isinstance(item, Mapping):
+                continue  # the schema itself reports a wrong type
+            bad = {
+                key: ["Control characters are not allowed."]
+                for key in item
+                if has_control_characters([key, item[key]])
+            }
+            if bad and index is None:
+                errors.update(bad)
+            elif bad:
+                errors[index] = bad
+        if errors:
+            raise ValidationError(errors)
+        return data
 
 
 class Out(Schema):
     """Base of every response schema."""
 
 
+MAX_ID = 2**31 - 1
+
+
 def Id(**kwargs: Any) -> fields.Integer:  # noqa: N802 (reads like a field class)
-    return fields.Integer(strict=True, validate=validate.Range(min=1, max=2**31 - 1), **kwargs)
+    """A record id in a JSON body: a JSON integer, never a string."""
+    return fields.Integer(strict=True, validate=validate.Range(min=1, max=MAX_ID), **kwargs)
+
+
+def QueryId(**kwargs: Any) -> fields.Integer:  # noqa: N802
+    """A record id in a query string, where every value arrives as text ("?site_id=3")."""
+    return fields.Integer(validate=validate.Range(min=1, max=MAX_ID), **kwargs)
 
 
 def Text(max_length: int, **kwargs: Any) -> fields.String:  # noqa: N802
@@ -35,12 +80,32 @@ def Text(max_length: int, **kwargs: Any) -> fields.String:  # noqa: N802
 
 class TrimmedString(fields.String):
     def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> str:
-        result: str = super()._deserialize(value, attr, data, **kwargs).strip()
-        return result
+        result: str = super()._deserialize(value, attr, data, **kwargs)
+        return result.strip()
+
+
+class EmailAddress(fields.Email):
+    """An e-mail address of at most 254 characters (RFC 5321's path limit)."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(validate=validate.Length(max=254), **kwargs)
+
+
+# Instants outside these years are typing mistakes, and near the ends of the calendar
+# the conversion to UTC would overflow. Wall-clock bounds, compared before converting.
+EARLIEST = datetime(1900, 1, 1)  # noqa: DTZ001
+LATEST = datetime(3000, 1, 1)  # noqa: DTZ001
 
 
 class UTCInstant(fields.AwareDateTime):
     """Accepts any offset; always answers in UTC, so the same instant reads the same."""
+
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> datetime:
+        result: datetime = super()._deserialize(value, attr, data, **kwargs)
+        offset = result.utcoffset() or timedelta()
+        if not EARLIEST + offset <= result.replace(tzinfo=None) < LATEST + offset:
+            raise ValidationError(f"Use a time between {EARLIEST.year} and {LATEST.year - 1}.")
+        return result
 
     def _serialize(
         self, value: Any, attr: str | None, obj: Any, **kwargs: Any
@@ -55,9 +120,18 @@ def Instant(**kwargs: Any) -> fields.AwareDateTime:  # noqa: N802
     return UTCInstant(format="iso", **kwargs)
 
 
+class StrictBoolean(fields.Boolean):
+    """A JSON ``true`` or ``false`` only: no "yes", "true", 1 or 0."""
+
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> bool:
+        if type(value) is not bool:
+            raise self.make_error("invalid")
+        return value
+
+
 def Flag(**kwargs: Any) -> fields.Boolean:  # noqa: N802
     """A JSON boolean only (no "yes", 1 or "true" strings)."""
-    return fields.Boolean(truthy={True}, falsy={False}, **kwargs)
+    return StrictBoolean(**kwargs)
 
 
 def Whole(minimum: int, maximum: int, **kwargs: Any) -> fields.Integer:  # noqa: N802
@@ -66,6 +140,15 @@ def Whole(minimum: int, maximum: int, **kwargs: Any) -> fields.Integer:  # noqa:
 
 def Choice(enum: Any, **kwargs: Any) -> fields.Enum[Any]:  # noqa: N802
     return fields.Enum(enum, by_value=True, **kwargs)
+
+
+def Phone(**kwargs: Any) -> fields.String:  # noqa: N802
+    return TrimmedString(
+        validate=validate.Regexp(
+            r"\+?[0-9 ()./-]{6,30}\Z", error="Use digits, spaces and + ( ) - . only."
+        ),
+        **kwargs,
+    )
 
 
 class ZoneName(fields.String):

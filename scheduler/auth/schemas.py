@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from marshmallow import fields, validate
 
-from scheduler.schemas import Args, Choice, Id, Instant, Out
+from scheduler.schemas import Args, Choice, EmailAddress, Id, Instant, Out
 from scheduler.vocabulary import Role
 
 
@@ -29,7 +29,7 @@ class UserSchema(Out):
 
 
 class UserCreateArgs(Args):
-    email = fields.Email(required=True, validate=validate.Length(max=254))
+    email = EmailAddress(required=True)
     password = fields.String(required=True, validate=validate.Length(max=1024), load_only=True)
     role = Choice(Role, required=True)
     clinician_id = Id(load_default=None)

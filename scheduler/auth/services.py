@@ -20,7 +20,8 @@ from sqlalchemy.orm import Session
 from scheduler.auth.access import Actor
 from scheduler.auth.models import ApiToken, User
 from scheduler.clinicians.models import Clinician
-from scheduler.errors import Conflict, InvalidInput, NotFound, Unauthorized
+from scheduler.db import referenced
+from scheduler.errors import Conflict, InvalidInput, Unauthorized
 from scheduler.patients.models import Patient
 from scheduler.vocabulary import Role
 
@@ -126,10 +127,10 @@ def create_user(
         errors["patient_id"] = ["Required for the patient role, and only for it."]
     if errors:
         raise InvalidInput(errors)
-    if clinician_id is not None and session.get(Clinician, clinician_id) is None:
-        raise NotFound("clinician", clinician_id)
-    if patient_id is not None and session.get(Patient, patient_id) is None:
-        raise NotFound("patient", patient_id)
+    if clinician_id is not None:
+        referenced(session, Clinician, clinician_id, "clinician_id")
+    if patient_id is not None:
+        referenced(session, Patient, patient_id, "patient_id")
     email = normalise_email(email)
     if session.scalar(select(User.id).where(User.email == email)) is not None:
         raise Conflict("A user with this e-mail already exists.")

@@ -4,7 +4,7 @@ from typing import Any
 
 from marshmallow import ValidationError, fields, validates_schema
 
-from scheduler.schemas import Args, Id, Instant, Out, Text
+from scheduler.schemas import Args, EmailAddress, Id, Instant, Out, Text
 
 WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
 
@@ -24,7 +24,7 @@ class Weekday(fields.Field[int]):
 class ClinicianCreateArgs(Args):
     given_name = Text(80, required=True)
     family_name = Text(80, required=True)
-    email = fields.Email(load_default=None)
+    email = EmailAddress(load_default=None)
 
 
 class ClinicianSchema(Out):

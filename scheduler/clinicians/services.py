@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from datetime import datetime
+from itertools import pairwise
 from typing import Any
 
 from sqlalchemy import delete, select
@@ -35,17 +36,17 @@ def set_working_hours(
 ) -> list[WorkingHours]:
     """Replace the clinician's weekly hours; intervals of one weekday must not overlap."""
     get_clinician(session, clinician_id)
-    rows = sorted(intervals, key=lambda i: (i["weekday"], i["start"]))
+    # Errors name each interval by its position in the request, not in weekday order.
+    sent = list(enumerate(intervals))
+    ordered = sorted(sent, key=lambda pair: (pair[1]["weekday"], pair[1]["start"]))
+    site_ids = {interval["site_id"] for _, interval in sent}
+    known = set(session.scalars(select(Site.id).where(Site.id.in_(site_ids))))
     errors: dict[str, list[str]] = {}
-    for index, interval in enumerate(rows):
-        if session.get(Site, interval["site_id"]) is None:
+    for index, interval in sent:
+        if interval["site_id"] not in known:
             errors[f"{index}.site_id"] = [f"No site with id {interval['site_id']}."]
-        previous = rows[index - 1] if index else None
-        if (
-            previous
-            and previous["weekday"] == interval["weekday"]
-            and (interval["start"] < previous["end"])
-        ):
+    for (_, previous), (index, interval) in pairwise(ordered):
+        if previous["weekday"] == interval["weekday"] and interval["start"] < previous["end"]:
             errors[f"{index}.start"] = ["Overlaps another interval of the same weekday."]
     if errors:
         raise InvalidInput(errors)
@@ -58,7 +59,7 @@ def set_working_hours(
             start_time=i["start"],
             end_time=i["end"],
         )
-        for i in rows
+        for _, i in ordered
     ]
     session.add_all(hours)
     session.flush()

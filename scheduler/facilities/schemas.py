@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from marshmallow import fields
 
-from scheduler.schemas import Args, Choice, Flag, Id, Out, Text, ZoneName
+from scheduler.schemas import Args, Choice, Flag, Id, Out, QueryId, Text, ZoneName
 from scheduler.vocabulary import EquipmentKind, RoomKind
 
 
@@ -22,7 +22,7 @@ class SiteSchema(Out):
 
 
 class SiteFilterArgs(Args):
-    site_id = Id()
+    site_id = QueryId()
 
 
 class RoomCreateArgs(Args):

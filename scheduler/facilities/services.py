@@ -7,6 +7,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from scheduler.db import referenced
 from scheduler.errors import Conflict, NotFound
 from scheduler.facilities.models import Equipment, Room, Site
 
@@ -30,7 +31,7 @@ def create_site(session: Session, **fields: Any) -> Site:
 def _unique_at_site(
     session: Session, model: type[Room] | type[Equipment], site_id: int, name: str
 ) -> None:
-    get_site(session, site_id)
+    referenced(session, Site, site_id, "site_id")
     taken = session.scalar(select(model.id).where(model.site_id == site_id, model.name == name))
     if taken is not None:
         raise Conflict(f"The site already has a {model.__tablename__.rstrip('s')} named {name!r}.")

@@ -31,6 +31,7 @@ from scheduler.pathways.policy import (
     PolicyParameters,
     RecoveryParams,
 )
+from scheduler.schemas import StrictBoolean
 from scheduler.vocabulary import (
     AcknowledgmentKind,
     Indication,
@@ -40,7 +41,7 @@ from scheduler.vocabulary import (
     TreatmentOutcome,
 )
 
-NAME_PATTERN = r"^[a-z][a-z0-9_]{1,62}$"
+NAME_PATTERN = r"[a-z][a-z0-9_]{1,62}\Z"
 
 
 def _days(**kwargs: Any) -> fields.Integer:
@@ -60,7 +61,7 @@ def _score() -> fields.Integer:
 
 
 def _flag() -> fields.Boolean:
-    return fields.Boolean(required=True, truthy={True}, falsy={False})
+    return StrictBoolean(required=True)
 
 
 def _enum_list(enum: Any, *, allow_empty: bool = True) -> fields.List[Any]:

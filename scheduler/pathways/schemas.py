@@ -7,7 +7,7 @@ from typing import Any
 from marshmallow import ValidationError, fields, validate, validates_schema
 
 from scheduler.pathways.states import PathwayState
-from scheduler.schemas import Args, Choice, Flag, Id, Instant, Out, Text, Whole
+from scheduler.schemas import Args, Choice, Flag, Id, Instant, Out, Phone, QueryId, Text, Whole
 from scheduler.vocabulary import (
     RECOVERY_ITEMS,
     AcknowledgmentKind,
@@ -22,8 +22,6 @@ from scheduler.vocabulary import (
     TreatmentKind,
     TreatmentOutcome,
 )
-
-PHONE = validate.Regexp(r"^\+?[0-9 ()./-]{6,30}$", error="Use digits, spaces and + ( ) - . only.")
 
 
 def Levels(**kwargs: Any) -> fields.List[Any]:  # noqa: N802 (reads like a field class)
@@ -62,8 +60,8 @@ class PathwayCreateArgs(Args):
 
 
 class PathwayQueryArgs(Args):
-    patient_id = Id()
-    clinician_id = Id()
+    patient_id = QueryId()
+    clinician_id = QueryId()
     state = Choice(PathwayState)
 
 
@@ -197,7 +195,7 @@ class BlockResultSchema(Out):
 class CheckInArgs(Args):
     consent_signed = Flag(required=True)
     escort_name = Text(120, load_default=None)
-    escort_phone = fields.String(load_default=None, validate=PHONE)
+    escort_phone = Phone(load_default=None)
     fasting_confirmed = Flag(required=True)
     last_clear_fluids_at = Instant(load_default=None)
     last_light_meal_at = Instant(load_default=None)

@@ -16,8 +16,9 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import Select, select
 from sqlalchemy.orm import Session
 
-from scheduler.auth.access import Actor
+from scheduler.auth.access import Actor, require_case_write
 from scheduler.clinicians.models import Clinician
+from scheduler.db import referenced
 from scheduler.errors import Forbidden, InvalidInput, NotFound
 from scheduler.facilities.models import Site
 from scheduler.pathways import policy as rules
@@ -149,13 +150,6 @@ def events_statement(pathway: Pathway) -> Select[PathwayEvent]:
 # Creation and records
 
 
-def _require_exists(session: Session, model: type[Any], ident: int, field: str) -> Any:
-    row = session.get(model, ident)
-    if row is None:
-        raise InvalidInput.field(field, f"No {model.__name__.lower()} with id {ident}.")
-    return row
-
-
 def create_pathway(
     session: Session,
     actor: Actor,
@@ -175,9 +169,9 @@ def create_pathway(
     sedation: bool = True,
 ) -> Pathway:
     """A referral: the pathway starts in ``referred`` under the policy's latest version."""
-    _require_exists(session, Patient, patient_id, "patient_id")
-    _require_exists(session, Clinician, clinician_id, "clinician_id")
-    site: Site = _require_exists(session, Site, site_id, "site_id")
+    referenced(session, Patient, patient_id, "patient_id")
+    referenced(session, Clinician, clinician_id, "clinician_id")
+    site = referenced(session, Site, site_id, "site_id")
     record = latest_policy(session, policy or DEFAULT_POLICY)
     parameters = policy_of(record).parameters
 
@@ -243,6 +237,7 @@ def require_open(pathway: Pathway) -> None:
 def add_conservative_treatment(
     session: Session, actor: Actor, now: datetime, pathway: Pathway, **fields: Any
 ) -> ConservativeTreatment:
+    require_case_write(actor, pathway.clinician_id)
     require_open(pathway)
     today = site_today(session, pathway, now)
     errors: dict[str, list[str]] = {}

@@ -2,18 +2,16 @@ from __future__ import annotations
 
 from marshmallow import fields, validate
 
-from scheduler.schemas import Args, Out, Text
-
-PHONE = validate.Regexp(r"^\+?[0-9 ()./-]{6,30}$", error="Use digits, spaces and + ( ) - . only.")
+from scheduler.schemas import Args, EmailAddress, Out, Phone, Text
 
 
 class PatientCreateArgs(Args):
-    mrn = Text(40, required=True, validate=validate.Regexp(r"^[A-Za-z0-9-]{1,40}$"))
+    mrn = Text(40, required=True, validate=validate.Regexp(r"[A-Za-z0-9-]{1,40}\Z"))
     given_name = Text(80, required=True)
     family_name = Text(80, required=True)
     birth_date = fields.Date(required=True)
-    email = fields.Email(load_default=None)
-    phone = fields.String(load_default=None, validate=PHONE)
+    email = EmailAddress(load_default=None)
+    phone = Phone(load_default=None)
 
 
 class PatientQueryArgs(Args):

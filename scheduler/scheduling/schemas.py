@@ -7,7 +7,7 @@ from typing import Any
 from marshmallow import ValidationError, fields, validates_schema
 
 from scheduler.pathways.states import PathwayState
-from scheduler.schemas import Args, Choice, Id, Instant, Out, Text, local_time
+from scheduler.schemas import Args, Choice, Id, Instant, Out, QueryId, Text, local_time
 from scheduler.vocabulary import AppointmentKind, AppointmentStatus, Indication, Method, Side
 
 
@@ -25,15 +25,15 @@ class AppointmentUpdateArgs(Args):
     room_id = Id()
 
     @validates_schema
-    def _something(self, data: dict[str, Any], **_kwargs: Any) -> None:
+    def _needs_a_change(self, data: dict[str, Any], **_kwargs: Any) -> None:
         if not data:
             raise ValidationError("Send start and/or room_id.")
 
 
 class AppointmentQueryArgs(Args):
-    pathway_id = Id()
-    patient_id = Id()
-    clinician_id = Id()
+    pathway_id = QueryId()
+    patient_id = QueryId()
+    clinician_id = QueryId()
     kind = Choice(AppointmentKind)
     status = Choice(AppointmentStatus)
     after = Instant(metadata={"description": "Ending after this instant"})

@@ -16,8 +16,9 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import Select, select
 from sqlalchemy.orm import Session
 
-from scheduler.auth.access import Actor
+from scheduler.auth.access import Actor, require_case_write
 from scheduler.clinicians.models import Clinician, TimeOff, WorkingHours
+from scheduler.db import referenced
 from scheduler.errors import Forbidden, IllegalTransition, InvalidInput, NotFound, SlotTaken
 from scheduler.facilities.models import Room, Site
 from scheduler.pathways import policy as rules
@@ -224,7 +225,10 @@ def book_appointment(
     method: Method | None = None,
 ) -> Appointment:
     """Book one step of the pathway at ``start``; all checks pass or nothing is written."""
-    pathway = pathways.get_pathway(session, actor, pathway_id, lock=True)
+    try:
+        pathway = pathways.get_pathway(session, actor, pathway_id, lock=True)
+    except NotFound:
+        raise InvalidInput.field("pathway_id", f"No pathway with id {pathway_id}.") from None
     pathways.require_open(pathway)
     trigger = BOOKING_TRIGGER[kind]
     if kind is not AppointmentKind.PROCEDURE and method is not None:
@@ -240,8 +244,7 @@ def book_appointment(
         raise IllegalTransition(pathway.state.value, trigger.value)
     _check_start(start, now)
     clinician_id = clinician_id or pathway.clinician_id
-    if session.get(Clinician, clinician_id) is None:
-        raise InvalidInput.field("clinician_id", f"No clinician with id {clinician_id}.")
+    referenced(session, Clinician, clinician_id, "clinician_id")
     end = start + DURATIONS[kind]
     _check_room(session, room_id, site.id, kind)
     _check_working_time(session, clinician_id, site, start, end)
@@ -367,6 +370,7 @@ def record_no_show(
     session: Session, actor: Actor, now: datetime, appointment_id: int, reason: str | None
 ) -> Appointment:
     appointment, pathway = _open_appointment(session, actor, appointment_id)
+    require_case_write(actor, appointment.clinician_id)
     if now < appointment.start_at:
         raise InvalidInput.field(
             "appointment_id", "A no-show can be recorded only after the start."

@@ -94,6 +94,29 @@ def test_routing_errors_are_problem_json(api: Api, client: FlaskClient) -> None:
     assert problem(not_found)["type"] == "/api/v1/problems/not-found"
 
 
+@pytest.mark.parametrize(
+    ("path", "field"),
+    [
+        ("/patients?q=Fam%00ily", "q"),
+        ("/policies?name=medicare%00", "name"),
+        ("/appointments?kind=procedure%1b", "kind"),
+    ],
+)
+def test_control_characters_in_a_query_string_are_a_422(api: Api, path: str, field: str) -> None:
+    response = api.get(path, "scheduler")
+    assert response.status_code == 422
+    assert field in problem(response)["errors"]  # type: ignore[operator]
+
+
+def test_ids_in_a_query_string_are_read_as_numbers(api: Api, clinic: Clinic) -> None:
+    response = api.get(f"/rooms?site_id={clinic.site_id}", "scheduler")
+    assert response.status_code == 200
+    assert response.get_json()
+    assert {room["site_id"] for room in response.get_json()} == {clinic.site_id}
+    assert api.get("/rooms?site_id=one", "scheduler").status_code == 422
+    assert api.get("/rooms?site_id=0", "scheduler").status_code == 422
+
+
 def test_body_errors_are_problem_json(api: Api, db: Session) -> None:
     malformed = api.call(
         "POST", "/sites", data="{not json", headers={"Content-Type": "application/json"}

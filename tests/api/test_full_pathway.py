@@ -24,6 +24,16 @@ PADSS_OK = {
 }
 
 
+CHECK_IN_OK = {
+    "consent_signed": True,
+    "escort_name": "Sam Escort",
+    "escort_phone": "+1 555 0123",
+    "fasting_confirmed": True,
+    "anticoagulation_reviewed": True,
+    "anticoagulation_status": "not_anticoagulated",
+}
+
+
 def refer(api: Api, clinic: Clinic, **overrides: Any) -> dict[str, Any]:
     body = {
         "patient_id": clinic.patient_id,
@@ -55,6 +65,14 @@ def book(api: Api, clinic: Clinic, pathway_id: int, kind: str, start: Any, **ext
     )
 
 
+def conservative_care(
+    api: Api, pathway_id: int, kind: str = "physical_therapy", **treatment: Any
+) -> Any:
+    """Six weeks of conservative care, months before the blocks."""
+    body = {"kind": kind, "start_date": "2025-11-01", "end_date": "2025-12-15", **treatment}
+    return api.ok("POST", f"/pathways/{pathway_id}/conservative-treatments", "scheduler", json=body)
+
+
 def state_of(api: Api, pathway_id: int) -> str:
     state: str = api.ok("GET", f"/pathways/{pathway_id}", "scheduler")["state"]
     return state
@@ -82,17 +100,7 @@ def test_full_medicare_pathway_from_referral_to_completed(
     assert pathway["policy"]["name"] == "medicare_facet"
     assert pathway["target_nerve"] == "medial_branch"
 
-    api.ok(
-        "POST",
-        f"/pathways/{pid}/conservative-treatments",
-        "scheduler",
-        json={
-            "kind": "physical_therapy",
-            "start_date": "2025-11-01",
-            "end_date": "2025-12-15",
-            "outcome": "no_relief",
-        },
-    )
+    conservative_care(api, pid, outcome="no_relief")
     # Booking the procedure now is refused with the unmet rules.
     early = api.post(
         "/appointments",
@@ -150,14 +158,7 @@ def test_full_medicare_pathway_from_referral_to_completed(
         "POST",
         f"/appointments/{appointment}/check-in",
         "nurse",
-        json={
-            "consent_signed": True,
-            "escort_name": "Sam Escort",
-            "escort_phone": "+1 555 0123",
-            "fasting_confirmed": True,
-            "anticoagulation_reviewed": True,
-            "anticoagulation_status": "not_anticoagulated",
-        },
+        json=CHECK_IN_OK,
     )
     assert all(rule["passed"] for rule in checked_in["rules"])
     clock.set(local("2026-03-24", 8, 35))
@@ -254,12 +255,7 @@ def test_single_block_policy_needs_one_block_of_50_percent_and_covers_si(
     )
     pid = pathway["id"]
     assert pathway["target_nerve"] == "lateral_branch"
-    api.ok(
-        "POST",
-        f"/pathways/{pid}/conservative-treatments",
-        "scheduler",
-        json={"kind": "medication", "start_date": "2025-11-01", "end_date": "2025-12-15"},
-    )
+    conservative_care(api, pid, "medication")
     result = block(api, clinic, clock, pid, "2026-03-03", post=4)  # 50% relief
     assert result["relief_percent"] == 50
     assert result["outcome"] == "positive"

@@ -9,7 +9,14 @@ import pytest
 
 from scheduler.policies.services import builtin_document
 from tests.api.conftest import Clinic
-from tests.api.test_full_pathway import book, refer, state_of
+from tests.api.test_full_pathway import (
+    ALDRETE_OK,
+    PADSS_OK,
+    book,
+    conservative_care,
+    refer,
+    state_of,
+)
 from tests.support import Api, FrozenClock, local
 
 
@@ -206,15 +213,8 @@ def test_negative_block_makes_the_pathway_ineligible_and_a_new_block_can_follow(
 def test_discharge_refused_until_padss_and_escort(
     api: Api, clinic: Clinic, clock: FrozenClock
 ) -> None:
-    from tests.api.test_full_pathway import ALDRETE_OK, PADSS_OK
-
     pathway = refer(api, clinic, policy="single_block_50")["id"]
-    api.ok(
-        "POST",
-        f"/pathways/{pathway}/conservative-treatments",
-        "scheduler",
-        json={"kind": "medication", "start_date": "2025-10-01", "end_date": "2025-12-01"},
-    )
+    conservative_care(api, pathway, "medication")
     block = book(api, clinic, pathway, "diagnostic_block", local("2026-03-03", 9))
     clock.set(local("2026-03-03", 10))
     api.ok(
