@@ -70,23 +70,31 @@ PATIENTS = (
     ("Maya", "Patel", PathwayState.CANCELLED),
 )
 
-# Days from today to the story's procedure day, per state the story stops in. The
-# procedure-day states happen today, so a nurse or surgeon signing in sees them at once.
+# Days from today to the story's procedure day, per state the story stops in.
 PROCEDURE_DAY_OFFSET = {
     PathwayState.REFERRED: 60,
     PathwayState.BLOCK_SCHEDULED: 45,
     PathwayState.ELIGIBLE: 20,
     PathwayState.INELIGIBLE: 30,
     PathwayState.PROCEDURE_SCHEDULED: 5,
-    PathwayState.CHECKED_IN: 0,
-    PathwayState.IN_PROCEDURE: 0,
-    PathwayState.IN_RECOVERY: 0,
     PathwayState.DISCHARGED: -3,
     PathwayState.ADMITTED: -3,
     PathwayState.FOLLOW_UP_SCHEDULED: -7,
     PathwayState.COMPLETED: -35,
     PathwayState.CANCELLED: -35,
 }
+
+# The procedure-day states happen around the time of seeding, so a nurse or surgeon
+# signing in sees them at once: how long before "now" that story's procedure started
+# (negative: it starts later). Every recorded step still lies in the past.
+STARTED_BEFORE_NOW = {
+    PathwayState.CHECKED_IN: timedelta(minutes=-30),
+    PathwayState.IN_PROCEDURE: timedelta(minutes=30),
+    PathwayState.IN_RECOVERY: timedelta(hours=2),
+}
+# "Now" for those stories stays inside the demo clinicians' hours (07:00-18:00) so that
+# every procedure fits them: seeding at night uses the last afternoon instead.
+ANCHOR_EARLIEST, ANCHOR_LATEST = time(9, 30), time(16, 0)
 
 
 @dataclass
@@ -196,11 +204,19 @@ def _patient_story(
 
     # Day 0 is the procedure day; every step is placed relative to it, and day 0 is
     # chosen so that the steps up to ``target`` are past and the next one is ahead.
-    today = now.astimezone(zone).date()
-    procedure_day = today + timedelta(days=PROCEDURE_DAY_OFFSET[target])
+    if target in STARTED_BEFORE_NOW:
+        anchor = _procedure_day_anchor(now, zone)
+        procedure_day = anchor.date()
+        procedure_start = anchor - STARTED_BEFORE_NOW[target]
+    else:
+        procedure_day = now.astimezone(zone).date() + timedelta(days=PROCEDURE_DAY_OFFSET[target])
+        procedure_start = datetime.combine(procedure_day, time(hour), zone)
 
     def at(days: int, hh: int, mm: int = 0) -> datetime:
         return datetime.combine(procedure_day + timedelta(days=days), time(hh, mm), zone)
+
+    def after_start(minutes: int) -> datetime:
+        return procedure_start + timedelta(minutes=minutes)
 
     state: dict[str, Any] = {}
     steps: list[tuple[datetime, PathwayState | None, Callable[[datetime], Any]]] = []
@@ -316,9 +332,13 @@ def _patient_story(
         add(at(-42, hour, 45), None, block_result(relief_to=1))
     add(at(-41, 9), None, book(AppointmentKind.DIAGNOSTIC_BLOCK, at(-25, hour)))
     add(at(-25, hour, 45), PathwayState.ELIGIBLE, block_result(relief_to=0))
-    add(at(-20, 9), PathwayState.PROCEDURE_SCHEDULED, book(AppointmentKind.PROCEDURE, at(0, hour)))
     add(
-        at(0, hour - 1, 15) if hour > 7 else at(0, 6, 30),
+        at(-20, 9),
+        PathwayState.PROCEDURE_SCHEDULED,
+        book(AppointmentKind.PROCEDURE, procedure_start),
+    )
+    add(
+        after_start(-45),
         PathwayState.CHECKED_IN,
         lambda t: records.check_in(
             session,
@@ -337,12 +357,12 @@ def _patient_story(
         ),
     )
     add(
-        at(0, hour, 5),
+        after_start(5),
         PathwayState.IN_PROCEDURE,
         lambda t: records.start_procedure(session, surgeon, t, state["appointment"].id, None),
     )
     add(
-        at(0, hour + 1, 20),
+        after_start(80),
         PathwayState.IN_RECOVERY,
         lambda t: records.finish_procedure(
             session,
@@ -354,10 +374,10 @@ def _patient_story(
         ),
     )
     for minutes, scale in ((30, RecoveryScale.ALDRETE), (70, RecoveryScale.PADSS)):
-        add(at(0, hour + 1, 20) + timedelta(minutes=minutes), None, score(scale))
+        add(after_start(80 + minutes), None, score(scale))
     if target is PathwayState.ADMITTED:
         add(
-            at(0, hour + 3),
+            after_start(180),
             PathwayState.ADMITTED,
             lambda t: records.admit(
                 session, nurse, t, state["appointment"].id, reason="Observation overnight."
@@ -365,7 +385,7 @@ def _patient_story(
         )
     else:
         add(
-            at(0, hour + 3),
+            after_start(180),
             PathwayState.DISCHARGED,
             lambda t: records.discharge(
                 session,
@@ -398,3 +418,14 @@ def _patient_story(
         if reached is target:
             return
     raise AssertionError(f"demo story never reached {target.value}")  # pragma: no cover
+
+
+def _procedure_day_anchor(now: datetime, zone: ZoneInfo) -> datetime:
+    """``now`` on the site's clock (to 5 minutes), or the last afternoon when outside hours."""
+    local = now.astimezone(zone)
+    local = local.replace(minute=local.minute - local.minute % 5, second=0, microsecond=0)
+    if local.time() > ANCHOR_LATEST:
+        return datetime.combine(local.date(), ANCHOR_LATEST, zone)
+    if local.time() < ANCHOR_EARLIEST:
+        return datetime.combine(local.date() - timedelta(days=1), ANCHOR_LATEST, zone)
+    return local

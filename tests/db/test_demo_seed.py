@@ -1,0 +1,143 @@
+"""``flask demo seed``: a demo clinic in every pathway state, valid whatever today is.
+
+The seed runs on fixed clocks: a summer day, and the days the US clocks change
+(2026-03-08 spring forward, 2026-11-01 fall back in America/New_York).
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from scheduler.auth.services import authenticate
+from scheduler.demo import SITE_NAME, STARTED_BEFORE_NOW, seed_demo
+from scheduler.facilities.models import Site
+from scheduler.models import Base, Pathway, PathwayEvent
+from scheduler.pathways.states import PathwayState
+from scheduler.scheduling.models import Appointment
+from scheduler.vocabulary import AppointmentKind, AppointmentStatus, Role
+
+NOWS = {
+    "summer": datetime(2026, 6, 10, 15, 0, tzinfo=UTC),
+    "small_hours": datetime(2026, 6, 10, 7, 0, tzinfo=UTC),  # 03:00 in New York
+    "evening": datetime(2026, 6, 10, 23, 30, tzinfo=UTC),  # 19:30 in New York
+    "fall_back": datetime(2026, 11, 1, 16, 0, tzinfo=UTC),
+    "spring_forward": datetime(2026, 3, 8, 16, 0, tzinfo=UTC),
+}
+LIVE = (AppointmentStatus.BOOKED, AppointmentStatus.COMPLETED)
+
+
+@pytest.fixture(params=list(NOWS.values()), ids=list(NOWS))
+def now(request: pytest.FixtureRequest) -> datetime:
+    when: datetime = request.param
+    return when
+
+
+@pytest.fixture
+def logins(db: Session, now: datetime) -> list[tuple[str, str, str]]:
+    return seed_demo(db, now=now)
+
+
+def demo_pathways(db: Session) -> list[Pathway]:
+    return list(
+        db.scalars(
+            select(Pathway).join(Site, Site.id == Pathway.site_id).where(Site.name == SITE_NAME)
+        )
+    )
+
+
+def row_counts(db: Session) -> dict[str, int]:
+    return {
+        table.name: db.execute(select(func.count()).select_from(table)).scalar_one()
+        for table in Base.metadata.sorted_tables
+    }
+
+
+@pytest.mark.usefixtures("logins")
+def test_demo_pathways_cover_every_pathway_state(db: Session) -> None:
+    states = sorted(pathway.state.value for pathway in demo_pathways(db))
+
+    assert states == sorted(state.value for state in PathwayState)
+
+
+def test_demo_has_one_login_per_role_and_each_signs_in(
+    db: Session, logins: list[tuple[str, str, str]]
+) -> None:
+    assert sorted(role for role, _email, _password in logins) == sorted(r.value for r in Role)
+
+    for role, email, password in logins:
+        user = authenticate(db, email, password)
+        assert user.role.value == role
+        assert user.active
+
+
+@pytest.mark.usefixtures("logins")
+def test_demo_live_appointments_never_overlap_for_a_clinician_room_or_patient(
+    db: Session,
+) -> None:
+    appointments = list(db.scalars(select(Appointment).where(Appointment.status.in_(LIVE))))
+    assert appointments
+
+    for resource in ("clinician_id", "room_id", "patient_id"):
+        by_resource: dict[int, list[Appointment]] = defaultdict(list)
+        for appointment in appointments:
+            by_resource[getattr(appointment, resource)].append(appointment)
+        for booked in by_resource.values():
+            for index, first in enumerate(booked):
+                for second in booked[index + 1 :]:
+                    overlap = first.start_at < second.end_at and second.start_at < first.end_at
+                    assert not overlap, (resource, first.id, second.id)
+
+
+@pytest.mark.usefixtures("logins")
+def test_demo_history_lies_in_the_past_and_the_procedure_day_is_on_the_list(
+    db: Session, now: datetime
+) -> None:
+    latest = db.scalar(select(func.max(PathwayEvent.at)))
+    assert latest is not None
+    assert latest <= now
+
+    on_the_day = {
+        pathway.state for pathway in demo_pathways(db) if pathway.state in STARTED_BEFORE_NOW
+    }
+    procedures = list(
+        db.scalars(
+            select(Appointment).where(
+                Appointment.kind == AppointmentKind.PROCEDURE,
+                Appointment.start_at > now - timedelta(hours=30),
+                Appointment.start_at < now + timedelta(hours=2),
+            )
+        )
+    )
+    assert on_the_day == set(STARTED_BEFORE_NOW)
+    assert len(procedures) == len(STARTED_BEFORE_NOW)
+
+
+@pytest.mark.usefixtures("logins")
+def test_demo_pathway_state_is_its_last_events_target(db: Session) -> None:
+    pathways = demo_pathways(db)
+    assert pathways
+
+    for pathway in pathways:
+        last = db.scalars(
+            select(PathwayEvent)
+            .where(PathwayEvent.pathway_id == pathway.id)
+            .order_by(PathwayEvent.id.desc())
+            .limit(1)
+        ).one()
+        assert last.to_state is pathway.state, pathway.id
+
+
+def test_seeding_again_changes_no_row_count(
+    db: Session, now: datetime, logins: list[tuple[str, str, str]]
+) -> None:
+    before = row_counts(db)
+    assert before["pathways"] > 0
+
+    assert seed_demo(db, now=now) == logins
+
+    assert row_counts(db) == before
