@@ -139,19 +139,21 @@ def count_queries(connection: Connection) -> Iterator[QueryCounter]:
 _ran_on: Counter[str] = Counter()
 
 
+def _backend_of(nodeid: str) -> str | None:
+    for name in BACKENDS:
+        if f"[{name}" in nodeid or f"-{name}]" in nodeid or f"-{name}-" in nodeid:
+            return name
+    return None
+
+
 def pytest_runtest_logreport(report: pytest.TestReport) -> None:
     if report.when == "call" and report.passed:
-        for name in BACKENDS:
-            if (
-                f"[{name}" in report.nodeid
-                or f"-{name}]" in report.nodeid
-                or (f"-{name}-" in report.nodeid)
-            ):
-                _ran_on[name] += 1
+        _ran_on[_backend_of(report.nodeid) or "none"] += 1
 
 
 def pytest_terminal_summary(terminalreporter: Any) -> None:
     parts = [f"{_ran_on[name]} passed on {name}" for name in BACKENDS]
     if not TEST_DATABASE_URL:
         parts.append("PostgreSQL not tested (set TEST_DATABASE_URL)")
+    parts.append(f"{_ran_on['none']} passed without a database")
     terminalreporter.write_line("databases: " + ", ".join(parts))
