@@ -33,6 +33,12 @@ class Defaults:
     # redis://127.0.0.1:6379/0 when several gunicorn workers share the limit.
     RATELIMIT_STORAGE_URI = "memory://"
 
+    # A hold (POST /api/v1/holds) reserves a slot's resources this long.
+    HOLD_TTL_SECONDS = 600
+    # A retried POST /api/v1/appointments with the same Idempotency-Key within this
+    # time gets the first response again.
+    IDEMPOTENCY_TTL_HOURS = 24
+
     # Request bodies larger than this are refused with 413.
     MAX_CONTENT_LENGTH = 256 * 1024
 

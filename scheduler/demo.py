@@ -143,10 +143,17 @@ def _clinic(session: Session, now: datetime) -> Clinic:
     facilities.create_room(
         session, site_id=site.id, name="Consult room A", kind=RoomKind.CONSULT, fluoroscopy=False
     )
+    # Two of each unit, so both procedure rooms can work at once; three recovery bays.
     for kind in EquipmentKind:
-        facilities.create_equipment(
-            session, site_id=site.id, name=kind.value.replace("_", " ").title() + " 1", kind=kind
-        )
+        for n in (1, 2):
+            facilities.create_equipment(
+                session,
+                site_id=site.id,
+                name=f"{kind.value.replace('_', ' ').title()} {n}",
+                kind=kind,
+            )
+    for n in (1, 2, 3):
+        facilities.create_recovery_bay(session, site_id=site.id, name=f"Recovery bay {n}")
     surgeons = [
         clinicians.create_clinician(
             session, given_name=given, family_name=family, email=f"{family.lower()}@{DOMAIN}"

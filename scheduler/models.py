@@ -1,9 +1,9 @@
 """Every model, imported once so that Base.metadata is complete (Alembic, tests)."""
 
 from scheduler.auth.models import ApiToken, User
-from scheduler.clinicians.models import Clinician, TimeOff, WorkingHours
+from scheduler.clinicians.models import Clinician, ClinicianDuration, TimeOff, WorkingHours
 from scheduler.db import Base
-from scheduler.facilities.models import Equipment, Room, Site
+from scheduler.facilities.models import Equipment, MethodEquipment, RecoveryBay, Room, Site
 from scheduler.pathways.models import (
     BlockResult,
     CheckIn,
@@ -18,25 +18,31 @@ from scheduler.pathways.models import (
     RecoveryScore,
 )
 from scheduler.patients.models import Patient
-from scheduler.scheduling.models import Appointment
+from scheduler.scheduling.models import Allocation, Appointment, Hold, IdempotencyKey
 
 __all__ = [
+    "Allocation",
     "ApiToken",
     "Appointment",
     "Base",
     "BlockResult",
     "CheckIn",
     "Clinician",
+    "ClinicianDuration",
     "ConservativeTreatment",
     "CoverageAcknowledgment",
     "DischargeRecord",
     "Equipment",
     "FollowUpOutcome",
+    "Hold",
+    "IdempotencyKey",
+    "MethodEquipment",
     "Pathway",
     "PathwayEvent",
     "Patient",
     "PolicyRecord",
     "ProcedureRecord",
+    "RecoveryBay",
     "RecoveryScore",
     "Room",
     "Site",

@@ -64,6 +64,16 @@ class AppointmentStatus(StrEnum):
     NO_SHOW = "no_show"
 
 
+class ResourceKind(StrEnum):
+    """What an allocation reserves; one exclusion constraint per kind on PostgreSQL."""
+
+    CLINICIAN = "clinician"
+    ROOM = "room"
+    EQUIPMENT = "equipment"
+    RECOVERY_BAY = "recovery_bay"
+    PATIENT = "patient"
+
+
 class Complication(StrEnum):
     TEMPORARY_PAIN = "temporary_pain"
     NUMBNESS_WEAKNESS = "numbness_weakness"

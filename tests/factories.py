@@ -9,7 +9,7 @@ from factory.alchemy import SQLAlchemyModelFactory
 from sqlalchemy.orm import Session
 
 from scheduler.clinicians.models import Clinician, WorkingHours
-from scheduler.facilities.models import Equipment, Room, Site
+from scheduler.facilities.models import Equipment, RecoveryBay, Room, Site
 from scheduler.patients.models import Patient
 from scheduler.vocabulary import EquipmentKind, RoomKind
 from tests.support import FROZEN_NOW
@@ -50,6 +50,14 @@ class EquipmentFactory(_Base):
     kind = EquipmentKind.RF_GENERATOR
 
 
+class RecoveryBayFactory(_Base):
+    class Meta:
+        model = RecoveryBay
+
+    site_id = factory.LazyFunction(lambda: SiteFactory().id)
+    name = factory.Sequence(lambda n: f"Bay {n}")
+
+
 class ClinicianFactory(_Base):
     class Meta:
         model = Clinician
@@ -85,6 +93,7 @@ FACTORIES = (
     SiteFactory,
     RoomFactory,
     EquipmentFactory,
+    RecoveryBayFactory,
     ClinicianFactory,
     WorkingHoursFactory,
     PatientFactory,

@@ -39,6 +39,8 @@ PERMISSIONS: Final[dict[str, frozenset[Role]]] = {
     "POST /rooms": ADMIN,
     "GET /equipment": STAFF,
     "POST /equipment": ADMIN,
+    "GET /recovery-bays": STAFF,
+    "POST /recovery-bays": ADMIN,
     # clinicians
     "GET /clinicians": STAFF,
     "POST /clinicians": ADMIN,
@@ -70,6 +72,9 @@ PERMISSIONS: Final[dict[str, frozenset[Role]]] = {
     # appointments
     "GET /appointments": STAFF_AND_PATIENT,
     "POST /appointments": DESK,
+    "GET /pathways/{pathway_id}/slots": STAFF,
+    "POST /holds": DESK,
+    "DELETE /holds/{hold_id}": DESK,
     "GET /appointments/{appointment_id}": STAFF_AND_PATIENT,
     "PATCH /appointments/{appointment_id}": DESK,
     "POST /appointments/{appointment_id}/cancel": DESK,

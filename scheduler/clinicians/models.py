@@ -7,7 +7,8 @@ from datetime import datetime, time
 from sqlalchemy import CheckConstraint, ForeignKey, String
 from sqlalchemy.orm import Mapped, mapped_column
 
-from scheduler.db import Base
+from scheduler.db import Base, enum_type
+from scheduler.vocabulary import AppointmentKind
 
 
 class Clinician(Base):
@@ -49,3 +50,18 @@ class TimeOff(Base):
     start_at: Mapped[datetime]
     end_at: Mapped[datetime]
     reason: Mapped[str | None] = mapped_column(String(200))
+
+
+class ClinicianDuration(Base):
+    """A clinician's own length for one appointment kind, instead of the default."""
+
+    __tablename__ = "clinician_durations"
+    __table_args__ = (CheckConstraint("minutes BETWEEN 5 AND 480", name="minutes"),)
+
+    clinician_id: Mapped[int] = mapped_column(
+        ForeignKey("clinicians.id", ondelete="CASCADE"), primary_key=True
+    )
+    kind: Mapped[AppointmentKind] = mapped_column(
+        enum_type(AppointmentKind, "kind"), primary_key=True
+    )
+    minutes: Mapped[int]

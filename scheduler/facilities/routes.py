@@ -1,20 +1,23 @@
-"""Sites, rooms and equipment: ``/sites``, ``/rooms``, ``/equipment``."""
+"""Sites, rooms, equipment and recovery bays: ``/sites``, ``/rooms``, ``/equipment``,
+``/recovery-bays``."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, TypeVar
 
 from flask.views import MethodView
 from flask_smorest.pagination import PaginationParameters
-from sqlalchemy import select
+from sqlalchemy import Select, select
 
 from scheduler.api import Blueprint, paginated
 from scheduler.context import session
 from scheduler.facilities import services
-from scheduler.facilities.models import Equipment, Room, Site
+from scheduler.facilities.models import Equipment, RecoveryBay, Room, Site
 from scheduler.facilities.schemas import (
     EquipmentCreateArgs,
     EquipmentSchema,
+    RecoveryBayCreateArgs,
+    RecoveryBaySchema,
     RoomCreateArgs,
     RoomSchema,
     SiteCreateArgs,
@@ -22,7 +25,9 @@ from scheduler.facilities.schemas import (
     SiteSchema,
 )
 
-blp = Blueprint("facilities", __name__, description="Sites, rooms and equipment")
+AtSite = TypeVar("AtSite", Room, Equipment, RecoveryBay)
+
+blp = Blueprint("facilities", __name__, description="Sites, rooms, equipment, recovery bays")
 
 
 @blp.route("/sites")
@@ -57,10 +62,7 @@ class Rooms(MethodView):
     @blp.paginate()
     def get(self, args: dict[str, Any], pagination_parameters: PaginationParameters) -> list[Room]:
         """List rooms, optionally of one site"""
-        statement = select(Room).order_by(Room.id)
-        if "site_id" in args:
-            statement = statement.where(Room.site_id == args["site_id"])
-        return paginated(session(), statement, pagination_parameters)
+        return paginated(session(), _at_site(Room, args), pagination_parameters)
 
     @blp.arguments(RoomCreateArgs)
     @blp.response(201, RoomSchema)
@@ -80,10 +82,7 @@ class EquipmentList(MethodView):
         self, args: dict[str, Any], pagination_parameters: PaginationParameters
     ) -> list[Equipment]:
         """List equipment units, optionally of one site"""
-        statement = select(Equipment).order_by(Equipment.id)
-        if "site_id" in args:
-            statement = statement.where(Equipment.site_id == args["site_id"])
-        return paginated(session(), statement, pagination_parameters)
+        return paginated(session(), _at_site(Equipment, args), pagination_parameters)
 
     @blp.arguments(EquipmentCreateArgs)
     @blp.response(201, EquipmentSchema)
@@ -92,3 +91,30 @@ class EquipmentList(MethodView):
         unit = services.create_equipment(session(), **data)
         session().commit()
         return unit
+
+
+@blp.route("/recovery-bays")
+class RecoveryBays(MethodView):
+    @blp.arguments(SiteFilterArgs, location="query")
+    @blp.response(200, RecoveryBaySchema(many=True))
+    @blp.paginate()
+    def get(
+        self, args: dict[str, Any], pagination_parameters: PaginationParameters
+    ) -> list[RecoveryBay]:
+        """List recovery bays, optionally of one site"""
+        return paginated(session(), _at_site(RecoveryBay, args), pagination_parameters)
+
+    @blp.arguments(RecoveryBayCreateArgs)
+    @blp.response(201, RecoveryBaySchema)
+    def post(self, data: dict[str, Any]) -> RecoveryBay:
+        """Add a recovery bay (every procedure occupies one while the patient recovers)"""
+        bay = services.create_recovery_bay(session(), **data)
+        session().commit()
+        return bay
+
+
+def _at_site(model: type[AtSite], args: dict[str, Any]) -> Select[AtSite]:
+    statement = select(model).order_by(model.id)
+    if "site_id" in args:
+        statement = statement.where(model.site_id == args["site_id"])
+    return statement

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from marshmallow import fields
 
-from scheduler.schemas import Args, Choice, Flag, Id, Out, QueryId, Text, ZoneName
+from scheduler.schemas import Args, Choice, Flag, Id, Out, QueryId, Text, Whole, ZoneName
 from scheduler.vocabulary import EquipmentKind, RoomKind
 
 
@@ -11,6 +11,15 @@ class SiteCreateArgs(Args):
     timezone = ZoneName(required=True)
     address = Text(500, required=True)
     phone = Text(40, load_default=None)
+    turnover_minutes = Whole(
+        0, 240, load_default=15, metadata={"description": "Room cleaning after a procedure"}
+    )
+    recovery_minutes = Whole(
+        0, 720, load_default=120, metadata={"description": "Recovery bay time after a procedure"}
+    )
+    min_notice_minutes = Whole(
+        0, 20160, load_default=60, metadata={"description": "Nothing is booked sooner"}
+    )
 
 
 class SiteSchema(Out):
@@ -19,6 +28,9 @@ class SiteSchema(Out):
     timezone = fields.String()
     address = fields.String()
     phone = fields.String(allow_none=True)
+    turnover_minutes = fields.Integer()
+    recovery_minutes = fields.Integer()
+    min_notice_minutes = fields.Integer()
 
 
 class SiteFilterArgs(Args):
@@ -51,3 +63,14 @@ class EquipmentSchema(Out):
     site_id = fields.Integer()
     name = fields.String()
     kind = Choice(EquipmentKind)
+
+
+class RecoveryBayCreateArgs(Args):
+    site_id = Id(required=True)
+    name = Text(80, required=True)
+
+
+class RecoveryBaySchema(Out):
+    id = fields.Integer()
+    site_id = fields.Integer()
+    name = fields.String()

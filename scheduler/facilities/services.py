@@ -9,7 +9,7 @@ from sqlalchemy.orm import Session
 
 from scheduler.db import referenced
 from scheduler.errors import Conflict, NotFound
-from scheduler.facilities.models import Equipment, Room, Site
+from scheduler.facilities.models import Equipment, RecoveryBay, Room, Site
 
 
 def get_site(session: Session, site_id: int) -> Site:
@@ -29,7 +29,10 @@ def create_site(session: Session, **fields: Any) -> Site:
 
 
 def _unique_at_site(
-    session: Session, model: type[Room] | type[Equipment], site_id: int, name: str
+    session: Session,
+    model: type[Room] | type[Equipment] | type[RecoveryBay],
+    site_id: int,
+    name: str,
 ) -> None:
     referenced(session, Site, site_id, "site_id")
     taken = session.scalar(select(model.id).where(model.site_id == site_id, model.name == name))
@@ -51,3 +54,11 @@ def create_equipment(session: Session, **fields: Any) -> Equipment:
     session.add(unit)
     session.flush()
     return unit
+
+
+def create_recovery_bay(session: Session, **fields: Any) -> RecoveryBay:
+    _unique_at_site(session, RecoveryBay, fields["site_id"], fields["name"])
+    bay = RecoveryBay(**fields)
+    session.add(bay)
+    session.flush()
+    return bay

@@ -7,7 +7,7 @@ history can never disagree (SPEC §2).
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import replace
 from datetime import date, datetime
 from typing import Any
@@ -428,17 +428,35 @@ def evaluate_gate(
     exclude: int | None = None,
 ) -> Evaluation:
     """Run ``gate``'s rules; for a block booking the new block is part of the picture."""
-    current = snapshot(session, pathway, on, method, exclude=exclude)
-    if gate is Gate.BOOK_BLOCK:
-        new_block = rules.Block(on=on, side=pathway.side, levels=tuple(pathway.levels))
-        current = replace(
-            current,
-            blocks=(*current.blocks, new_block),
-            other_block_sessions=tuple(
-                sorted((*current.other_block_sessions, *(b.on for b in current.blocks)))
-            ),
-        )
-    return rules.evaluate_pathway(policy_of(pathway.policy), gate, current)
+    return evaluate_gate_on_days(session, pathway, gate, [on], method, exclude=exclude)[on]
+
+
+def evaluate_gate_on_days(
+    session: Session,
+    pathway: Pathway,
+    gate: Gate,
+    days: Sequence[date],
+    method: Method | None = None,
+    *,
+    exclude: int | None = None,
+) -> dict[date, Evaluation]:
+    """``gate``'s rules for each candidate site-local day, from one load of the pathway."""
+    base = snapshot(session, pathway, days[0], method, exclude=exclude)
+    policy = policy_of(pathway.policy)
+    evaluations = {}
+    for day in days:
+        current = replace(base, on=day)
+        if gate is Gate.BOOK_BLOCK:
+            new_block = rules.Block(on=day, side=pathway.side, levels=tuple(pathway.levels))
+            current = replace(
+                current,
+                blocks=(*current.blocks, new_block),
+                other_block_sessions=tuple(
+                    sorted((*current.other_block_sessions, *(b.on for b in current.blocks)))
+                ),
+            )
+        evaluations[day] = rules.evaluate_pathway(policy, gate, current)
+    return evaluations
 
 
 def eligibility(

@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, timedelta
+from types import SimpleNamespace
 from typing import Any
 
+from flask import Response, current_app, request
 from flask.views import MethodView
 from flask_smorest.pagination import PaginationParameters
 
 from scheduler.api import Blueprint, paginated
 from scheduler.context import actor, now, session
-from scheduler.scheduling import services
+from scheduler.scheduling import idempotency, services
 from scheduler.scheduling.models import Appointment
 from scheduler.scheduling.schemas import (
     AppointmentCreateArgs,
@@ -19,9 +21,14 @@ from scheduler.scheduling.schemas import (
     AppointmentUpdateArgs,
     DailyListQueryArgs,
     DailyListSchema,
+    HoldCreateArgs,
+    HoldSchema,
     OptionalReasonArgs,
     ReasonArgs,
+    SlotQueryArgs,
+    SlotSchema,
 )
+from scheduler.scheduling.slots import Slot
 from scheduler.schemas import local_time
 
 blp = Blueprint("scheduling", __name__, description="Appointments and daily lists")
@@ -43,11 +50,37 @@ class Appointments(MethodView):
     @blp.response(201, AppointmentSchema)
     @blp.alt_response(409, description="Slot taken or illegal transition")
     @blp.alt_response(422, description="Invalid input or prerequisites unmet")
-    def post(self, data: dict[str, Any]) -> Appointment:
-        """Book a pathway step at an explicit start time"""
-        appointment = services.book_appointment(session(), actor(), now(), **data)
-        session().commit()
-        return appointment
+    @blp.doc(
+        parameters=[
+            {
+                "in": "header",
+                "name": idempotency.HEADER,
+                "required": False,
+                "schema": {"type": "string", "maxLength": idempotency.MAX_KEY_LENGTH},
+                "description": "A retry with the same key returns the first response",
+            }
+        ]
+    )
+    def post(self, data: dict[str, Any]) -> Any:
+        """Book a pathway step at a start (or the slot of a hold); all-or-nothing"""
+        key = request.headers.get(idempotency.HEADER)
+        if key is None:
+            appointment = services.book_appointment(session(), actor(), now(), **data)
+            session().commit()
+            return appointment
+        ttl = timedelta(hours=current_app.config["IDEMPOTENCY_TTL_HOURS"])
+        status, body = idempotency.once(
+            session(),
+            actor(),
+            now(),
+            key,
+            request.get_data(),
+            ttl,
+            lambda: AppointmentSchema().dump(
+                services.book_appointment(session(), actor(), now(), **data)
+            ),
+        )
+        return Response(current_app.json.dumps(body), status=status, mimetype="application/json")
 
 
 @blp.route("/appointments/<int:appointment_id>")
@@ -133,3 +166,57 @@ class DailyList(MethodView):
                 for appointment, pathway, patient, room in rows
             ],
         }
+
+
+def _slot_out(slot: Slot, timezone: str, **extra: Any) -> SimpleNamespace:
+    return SimpleNamespace(
+        start=slot.start,
+        end=slot.end,
+        timezone=timezone,
+        clinician_id=slot.clinician_id,
+        room_id=slot.room_id,
+        equipment_ids=list(slot.equipment_ids),
+        recovery_bay_id=slot.recovery_bay_id,
+        **extra,
+    )
+
+
+@blp.route("/pathways/<int:pathway_id>/slots")
+class PathwaySlots(MethodView):
+    @blp.arguments(SlotQueryArgs, location="query")
+    @blp.response(200, SlotSchema(many=True))
+    @blp.alt_response(422, description="Invalid input or prerequisites unmet (``unmet``)")
+    def get(self, args: dict[str, Any], pathway_id: int) -> list[SimpleNamespace]:
+        """The earliest feasible slots for the pathway's next step, with their resources"""
+        found, timezone = services.search_slots(session(), actor(), now(), pathway_id, **args)
+        return [_slot_out(slot, timezone) for slot in found]
+
+
+@blp.route("/holds")
+class Holds(MethodView):
+    @blp.arguments(HoldCreateArgs)
+    @blp.response(201, HoldSchema)
+    @blp.alt_response(409, description="Slot taken")
+    @blp.alt_response(422, description="Invalid input or prerequisites unmet")
+    def post(self, data: dict[str, Any]) -> SimpleNamespace:
+        """Hold one slot's resources for a few minutes; book it with ``hold_id``"""
+        ttl = timedelta(seconds=current_app.config["HOLD_TTL_SECONDS"])
+        hold, slot, timezone = services.place_hold(session(), actor(), now(), ttl=ttl, **data)
+        session().commit()
+        return _slot_out(
+            slot,
+            timezone,
+            hold_id=hold.id,
+            pathway_id=hold.pathway_id,
+            kind=hold.kind,
+            expires_at=hold.expires_at,
+        )
+
+
+@blp.route("/holds/<hold_id>")
+class HoldById(MethodView):
+    @blp.response(204)
+    def delete(self, hold_id: str) -> None:
+        """Let a held slot go before it expires"""
+        services.release_hold(session(), actor(), hold_id)
+        session().commit()

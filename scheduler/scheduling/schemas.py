@@ -4,20 +4,83 @@ from __future__ import annotations
 
 from typing import Any
 
-from marshmallow import ValidationError, fields, validates_schema
+from marshmallow import ValidationError, fields, validate, validates_schema
 
 from scheduler.pathways.states import PathwayState
 from scheduler.schemas import Args, Choice, Id, Instant, Out, QueryId, Text, local_time
 from scheduler.vocabulary import AppointmentKind, AppointmentStatus, Indication, Method, Side
 
 
+def HoldId(**kwargs: Any) -> fields.String:  # noqa: N802
+    return fields.String(
+        validate=validate.Regexp(r"[0-9a-f]{32}\Z", error="Not a hold id."), **kwargs
+    )
+
+
 class AppointmentCreateArgs(Args):
     pathway_id = Id(required=True)
     kind = Choice(AppointmentKind, required=True)
-    start = Instant(required=True, metadata={"description": "RFC 3339 with offset"})
-    room_id = Id(required=True)
+    start = Instant(
+        load_default=None, metadata={"description": "RFC 3339 with offset; or send hold_id"}
+    )
+    room_id = Id(load_default=None, metadata={"description": "Default: the first free room"})
     clinician_id = Id(load_default=None, metadata={"description": "Default: the pathway's"})
     method = Choice(Method, load_default=None, metadata={"description": "Procedures only"})
+    hold_id = HoldId(
+        load_default=None, metadata={"description": "Book the slot held by POST /holds"}
+    )
+
+    @validates_schema
+    def _start_or_hold(self, data: dict[str, Any], **_kwargs: Any) -> None:
+        if data.get("start") is None and data.get("hold_id") is None:
+            raise ValidationError("Send a start, or the hold_id of a held slot.", "start")
+
+
+class HoldCreateArgs(Args):
+    pathway_id = Id(required=True)
+    kind = Choice(AppointmentKind, required=True)
+    start = Instant(required=True, metadata={"description": "A start offered by slot search"})
+    room_id = Id(load_default=None, metadata={"description": "Default: the first free room"})
+    clinician_id = Id(load_default=None, metadata={"description": "Default: the pathway's"})
+    method = Choice(Method, load_default=None, metadata={"description": "Procedures only"})
+
+
+class SlotQueryArgs(Args):
+    kind = Choice(AppointmentKind, required=True)
+    after = Instant(metadata={"description": "Earliest start (default: now + the notice)"})
+    limit = fields.Integer(load_default=10, validate=validate.Range(min=1, max=50))
+    days = fields.Integer(
+        load_default=30,
+        validate=validate.Range(min=1, max=90),
+        metadata={"description": "Search horizon in days from the earliest start"},
+    )
+    method = Choice(Method, metadata={"description": "Procedures only (default: the pathway's)"})
+    clinician_id = QueryId(metadata={"description": "Default: the pathway's clinician"})
+
+
+class SlotSchema(Out):
+    start = Instant()
+    end = Instant(metadata={"description": "End of the clinician's part"})
+    start_local = fields.Method("_start_local", metadata={"description": "In the site's zone"})
+    end_local = fields.Method("_end_local", metadata={"description": "In the site's zone"})
+    timezone = fields.String()
+    clinician_id = fields.Integer()
+    room_id = fields.Integer()
+    equipment_ids = fields.List(fields.Integer())
+    recovery_bay_id = fields.Integer(allow_none=True)
+
+    def _start_local(self, slot: Any) -> str:
+        return local_time(slot.start, slot.timezone)
+
+    def _end_local(self, slot: Any) -> str:
+        return local_time(slot.end, slot.timezone)
+
+
+class HoldSchema(SlotSchema):
+    hold_id = fields.String()
+    pathway_id = fields.Integer()
+    kind = Choice(AppointmentKind)
+    expires_at = Instant()
 
 
 class AppointmentUpdateArgs(Args):
@@ -65,6 +128,8 @@ class AppointmentSchema(Out):
     method = Choice(Method, allow_none=True)
     side = Choice(Side)
     levels = fields.List(fields.String())
+    equipment_ids = fields.List(fields.Integer())
+    recovery_bay_id = fields.Integer(allow_none=True)
     version = fields.Integer()
     cancel_reason = fields.String(allow_none=True)
 

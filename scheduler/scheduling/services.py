@@ -9,27 +9,40 @@ holds, and nobody involved (clinician, room, patient) is already booked then.
 
 from __future__ import annotations
 
+import secrets
+from collections import defaultdict
+from dataclasses import replace
 from datetime import date, datetime, time, timedelta
 from typing import Any, Final
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Select, select
+from sqlalchemy import Select, and_, delete, or_, select, update
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from scheduler.auth.access import Actor, require_case_write
-from scheduler.clinicians.models import Clinician, TimeOff, WorkingHours
+from scheduler.clinicians.models import Clinician, ClinicianDuration, TimeOff, WorkingHours
 from scheduler.db import referenced
-from scheduler.errors import Forbidden, IllegalTransition, InvalidInput, NotFound, SlotTaken
-from scheduler.facilities.models import Room, Site
+from scheduler.errors import (
+    Forbidden,
+    IllegalTransition,
+    InvalidInput,
+    NotFound,
+    PrerequisitesUnmet,
+    SlotTaken,
+    UnmetRule,
+)
+from scheduler.facilities.models import Equipment, MethodEquipment, RecoveryBay, Room, Site
 from scheduler.pathways import policy as rules
 from scheduler.pathways import services as pathways
 from scheduler.pathways.models import Pathway
-from scheduler.pathways.policy import Gate
+from scheduler.pathways.policy import Evaluation, Gate
 from scheduler.pathways.states import RETURNING, PathwayState, Trigger, sources
 from scheduler.patients.models import Patient
 from scheduler.policies.services import policy_of
-from scheduler.scheduling.models import Appointment
-from scheduler.vocabulary import AppointmentKind, AppointmentStatus, Method
+from scheduler.scheduling import slots
+from scheduler.scheduling.models import Allocation, Appointment, Hold
+from scheduler.vocabulary import AppointmentKind, AppointmentStatus, Method, ResourceKind, RoomKind
 
 DURATIONS: Final = {
     AppointmentKind.DIAGNOSTIC_BLOCK: timedelta(minutes=30),
@@ -51,7 +64,12 @@ PRE_ELIGIBLE: Final = frozenset(
     {PathwayState.REFERRED, PathwayState.BLOCK_SCHEDULED, PathwayState.INELIGIBLE}
 )
 
-BUSY_STATUSES: Final = (AppointmentStatus.BOOKED, AppointmentStatus.COMPLETED)
+# No allocation is longer than this (a procedure, its turnover and recovery, with room
+# to spare), so interval queries can bound ``start_at`` on both sides.
+MAX_ALLOCATION: Final = timedelta(hours=24)
+
+# The PostgreSQL exclusion constraints are named allocations_no_overlapping_<kind>.
+OVERLAP_CONSTRAINT: Final = "allocations_no_overlapping_"
 
 
 # ---------------------------------------------------------------------------------------
@@ -85,81 +103,491 @@ def list_statement(actor: Actor, filters: dict[str, Any]) -> Select[Appointment]
 
 
 # ---------------------------------------------------------------------------------------
-# Feasibility checks shared by booking and rescheduling
+# Calendars: what the availability function needs, loaded for one time window
 
 
-def _check_room(session: Session, room_id: int, site_id: int, kind: AppointmentKind) -> Room:
-    room = session.get(Room, room_id)
-    if room is None:
-        raise InvalidInput.field("room_id", f"No room with id {room_id}.")
-    if room.site_id != site_id:
-        raise InvalidInput.field("room_id", "The room is not at the pathway's site.")
-    if kind in FLUOROSCOPY_KINDS and not room.fluoroscopy:
-        raise InvalidInput.field("room_id", f"A {kind.value} needs a room with fluoroscopy.")
-    return room
+def _rooms_for(session: Session, site_id: int, kind: AppointmentKind) -> list[Room]:
+    """Rooms that can host ``kind``, preferred first (consult rooms for a follow-up)."""
+    rooms = list(session.scalars(select(Room).where(Room.site_id == site_id).order_by(Room.id)))
+    if kind in FLUOROSCOPY_KINDS:
+        return [room for room in rooms if room.fluoroscopy]
+    return sorted(rooms, key=lambda room: room.kind is not RoomKind.CONSULT)
 
 
-def _check_working_time(
-    session: Session, clinician_id: int, site: Site, start: datetime, end: datetime
-) -> None:
-    """Inside one of the clinician's working intervals at the site, and not on time off."""
-    zone = ZoneInfo(site.timezone)
-    local_start, local_end = start.astimezone(zone), end.astimezone(zone)
-    hours = session.scalars(
-        select(WorkingHours).where(
-            WorkingHours.clinician_id == clinician_id,
-            WorkingHours.site_id == site.id,
-            WorkingHours.weekday == local_start.weekday(),
-        )
-    )
-    day = local_start.date()
-    inside = local_end.date() == day and any(
-        datetime.combine(day, h.start_time, zone) <= local_start
-        and local_end <= datetime.combine(day, h.end_time, zone)
-        for h in hours
-    )
-    if not inside:
-        raise InvalidInput.field("start", "The clinician does not work at this site at that time.")
-    off = session.scalar(
-        select(TimeOff.id).where(
-            TimeOff.clinician_id == clinician_id, TimeOff.start_at < end, TimeOff.end_at > start
-        )
-    )
-    if off is not None:
-        raise InvalidInput.field("start", "The clinician is on time off at that time.")
-
-
-def _check_free(
+def _busy_by_resource(
     session: Session,
+    now: datetime,
+    window: slots.Interval,
+    resources: dict[ResourceKind, set[int]],
     *,
-    clinician_id: int,
-    room_id: int,
-    patient_id: int,
-    start: datetime,
-    end: datetime,
-    ignore: int | None = None,
-) -> None:
-    """409 naming every resource (not person) already booked in [start, end)."""
-    statement = select(Appointment.clinician_id, Appointment.room_id, Appointment.patient_id).where(
-        Appointment.status.in_(BUSY_STATUSES),
-        Appointment.start_at < end,
-        Appointment.end_at > start,
-        (Appointment.clinician_id == clinician_id)
-        | (Appointment.room_id == room_id)
-        | (Appointment.patient_id == patient_id),
+    ignore_appointment: int | None,
+    ignore_hold: str | None,
+) -> dict[tuple[ResourceKind, int], list[slots.Interval]]:
+    """Active allocations (of appointments and unexpired holds) overlapping ``window``.
+
+    Allocations last at most a day, so ``start_at`` bounds the scan from both sides and
+    the (resource, start) index answers it however long the history is.
+    """
+    wanted = or_(
+        *(
+            and_(Allocation.resource_kind == kind, Allocation.resource_id.in_(ids))
+            for kind, ids in resources.items()
+            if ids
+        )
     )
-    if ignore is not None:
-        statement = statement.where(Appointment.id != ignore)
-    taken: set[str] = set()
-    for other_clinician, other_room, other_patient in session.execute(statement):
-        if other_clinician == clinician_id:
-            taken.add("clinician")
-        if other_room == room_id:
-            taken.add("room")
-        if other_patient == patient_id:
-            taken.add("patient")
-    if taken:
-        raise SlotTaken(taken)
+    statement = (
+        select(
+            Allocation.resource_kind,
+            Allocation.resource_id,
+            Allocation.start_at,
+            Allocation.end_at,
+        )
+        .outerjoin(Hold, Hold.id == Allocation.hold_id)
+        .where(
+            wanted,
+            Allocation.active.is_(True),
+            Allocation.start_at >= window.start - MAX_ALLOCATION,
+            Allocation.start_at < window.end,
+            Allocation.end_at > window.start,
+            or_(Allocation.hold_id.is_(None), Hold.expires_at > now),
+        )
+    )
+    if ignore_appointment is not None:
+        statement = statement.where(
+            or_(
+                Allocation.appointment_id.is_(None), Allocation.appointment_id != ignore_appointment
+            )
+        )
+    if ignore_hold is not None:
+        statement = statement.where(
+            or_(Allocation.hold_id.is_(None), Allocation.hold_id != ignore_hold)
+        )
+    busy: dict[tuple[ResourceKind, int], list[slots.Interval]] = defaultdict(list)
+    for kind, resource_id, start, end in session.execute(statement):
+        busy[(kind, resource_id)].append(slots.Interval(start, end))
+    return busy
+
+
+def load_calendars(
+    session: Session,
+    now: datetime,
+    *,
+    site: Site,
+    kind: AppointmentKind,
+    method: Method | None,
+    clinician_ids: list[int],
+    patient_id: int,
+    window: slots.Interval,
+    ignore_appointment: int | None = None,
+    ignore_hold: str | None = None,
+) -> slots.Calendars:
+    """The calendars of every resource an appointment of ``kind`` could use in ``window``."""
+    rooms = _rooms_for(session, site.id, kind)
+    needed = (
+        set(
+            session.scalars(
+                select(MethodEquipment.equipment_kind).where(MethodEquipment.method == method)
+            )
+        )
+        if method is not None
+        else set()
+    )
+    units = list(
+        session.scalars(
+            select(Equipment)
+            .where(Equipment.site_id == site.id, Equipment.kind.in_(needed))
+            .order_by(Equipment.id)
+        )
+    )
+    procedure = kind is AppointmentKind.PROCEDURE
+    bays = (
+        list(
+            session.scalars(
+                select(RecoveryBay).where(RecoveryBay.site_id == site.id).order_by(RecoveryBay.id)
+            )
+        )
+        if procedure
+        else []
+    )
+    busy = _busy_by_resource(
+        session,
+        now,
+        window,
+        {
+            ResourceKind.CLINICIAN: set(clinician_ids),
+            ResourceKind.ROOM: {room.id for room in rooms},
+            ResourceKind.EQUIPMENT: {unit.id for unit in units},
+            ResourceKind.RECOVERY_BAY: {bay.id for bay in bays},
+            ResourceKind.PATIENT: {patient_id},
+        },
+        ignore_appointment=ignore_appointment,
+        ignore_hold=ignore_hold,
+    )
+
+    def unit(resource: ResourceKind, ident: int) -> slots.Unit:
+        return slots.Unit(ident, slots.Timeline(busy.get((resource, ident), ())))
+
+    hours: dict[int, list[slots.WeeklyHours]] = defaultdict(list)
+    for row in session.scalars(
+        select(WorkingHours).where(
+            WorkingHours.clinician_id.in_(clinician_ids), WorkingHours.site_id == site.id
+        )
+    ):
+        hours[row.clinician_id].append(slots.WeeklyHours(row.weekday, row.start_time, row.end_time))
+    durations = dict(
+        session.execute(
+            select(ClinicianDuration.clinician_id, ClinicianDuration.minutes).where(
+                ClinicianDuration.clinician_id.in_(clinician_ids), ClinicianDuration.kind == kind
+            )
+        ).all()
+    )
+    time_off: dict[int, list[slots.Interval]] = defaultdict(list)
+    for off in session.scalars(
+        select(TimeOff).where(
+            TimeOff.clinician_id.in_(clinician_ids),
+            TimeOff.start_at < window.end,
+            TimeOff.end_at > window.start,
+        )
+    ):
+        time_off[off.clinician_id].append(slots.Interval(off.start_at, off.end_at))
+
+    equipment: dict[str, tuple[slots.Unit, ...]] = {
+        kind.value: tuple(unit(ResourceKind.EQUIPMENT, u.id) for u in units if u.kind is kind)
+        for kind in sorted(needed)
+    }
+    return slots.Calendars(
+        zone=ZoneInfo(site.timezone),
+        clinicians=tuple(
+            slots.ClinicianCalendar(
+                id=ident,
+                hours=tuple(hours[ident]),
+                duration=timedelta(minutes=durations[ident])
+                if ident in durations
+                else DURATIONS[kind],
+                busy=slots.Timeline(busy.get((ResourceKind.CLINICIAN, ident), ())),
+                time_off=slots.Timeline(time_off[ident]),
+            )
+            for ident in clinician_ids
+        ),
+        rooms=tuple(unit(ResourceKind.ROOM, room.id) for room in rooms),
+        equipment=equipment,
+        recovery_bays=tuple(unit(ResourceKind.RECOVERY_BAY, bay.id) for bay in bays),
+        patient=slots.Timeline(busy.get((ResourceKind.PATIENT, patient_id), ())),
+        turnover=timedelta(minutes=site.turnover_minutes) if procedure else timedelta(),
+        recovery=timedelta(minutes=site.recovery_minutes) if procedure else timedelta(),
+    )
+
+
+def _site_of(session: Session, pathway: Pathway) -> Site:
+    site = session.get(Site, pathway.site_id)
+    assert site is not None  # noqa: S101 (foreign key)
+    return site
+
+
+def _require_resources_exist(calendars: slots.Calendars, kind: AppointmentKind) -> None:
+    """A site without the kind of resource at all is a set-up problem, not a busy slot."""
+    if not calendars.rooms:
+        raise InvalidInput.field("room_id", f"The site has no room that can host a {kind.value}.")
+    missing = [name for name, units in calendars.equipment.items() if not units]
+    if missing:
+        raise InvalidInput.field("method", f"The site has no {', '.join(missing)} for this method.")
+    if calendars.recovery and not calendars.recovery_bays:
+        raise InvalidInput.field("kind", "The site has no recovery bay for a procedure.")
+
+
+def _horizon(calendars_end: datetime) -> datetime:
+    return calendars_end + MAX_ALLOCATION
+
+
+# ---------------------------------------------------------------------------------------
+# Policy windows and state checks shared by search, holds and booking
+
+
+def _gate_evaluations(
+    session: Session,
+    pathway: Pathway,
+    kind: AppointmentKind,
+    days: list[date],
+    method: Method | None,
+    *,
+    ignore: int | None = None,
+) -> dict[date, Evaluation]:
+    """The policy's verdict for booking ``kind`` on each site-local day.
+
+    ``ignore`` is the appointment being moved: it is judged as if it were not booked.
+    """
+    if kind is AppointmentKind.DIAGNOSTIC_BLOCK:
+        return pathways.evaluate_gate_on_days(
+            session, pathway, Gate.BOOK_BLOCK, days, exclude=ignore
+        )
+    if kind is AppointmentKind.PROCEDURE:
+        return pathways.evaluate_gate_on_days(
+            session, pathway, Gate.BOOK_PROCEDURE, days, method, exclude=ignore
+        )
+    procedure = session.scalar(
+        select(Appointment)
+        .where(
+            Appointment.pathway_id == pathway.id,
+            Appointment.kind == AppointmentKind.PROCEDURE,
+            Appointment.status == AppointmentStatus.COMPLETED,
+        )
+        .order_by(Appointment.start_at.desc())
+        .limit(1)
+    )
+    if procedure is None:
+        raise InvalidInput.field("kind", "The pathway has no completed procedure.")
+    policy = policy_of(pathway.policy)
+    procedure_on = pathways.local_date(procedure.start_at, procedure.timezone)
+    return {
+        day: rules.evaluate_follow_up(
+            policy, rules.FollowUpSnapshot(procedure_on=procedure_on, follow_up_on=day)
+        )
+        for day in days
+    }
+
+
+def _require_bookable(
+    session: Session, pathway: Pathway, kind: AppointmentKind, on: date, method: Method | None
+) -> Trigger:
+    """The pathway's state allows booking ``kind`` (a premature procedure: its unmet rules)."""
+    pathways.require_open(pathway)
+    trigger = BOOKING_TRIGGER[kind]
+    if pathway.state not in sources(trigger):
+        if kind is AppointmentKind.PROCEDURE and pathway.state in PRE_ELIGIBLE:
+            pathways.eligibility(session, pathway, on, method).require()
+        raise IllegalTransition(pathway.state.value, trigger.value)
+    return trigger
+
+
+def _method_for(pathway: Pathway, kind: AppointmentKind, method: Method | None) -> Method | None:
+    if kind is not AppointmentKind.PROCEDURE and method is not None:
+        raise InvalidInput.field("method", "Only a procedure has a method.")
+    return (method or pathway.method) if kind is AppointmentKind.PROCEDURE else None
+
+
+def earliest_start(site: Site, now: datetime) -> datetime:
+    return now + timedelta(minutes=site.min_notice_minutes)
+
+
+def _check_notice(site: Site, start: datetime, now: datetime) -> None:
+    if start <= now:
+        raise InvalidInput.field("start", "Must be in the future.")
+    if start < earliest_start(site, now):
+        raise InvalidInput.field("start", f"Book at least {site.min_notice_minutes} minutes ahead.")
+
+
+# ---------------------------------------------------------------------------------------
+# Slot search
+
+
+def search_slots(
+    session: Session,
+    actor: Actor,
+    now: datetime,
+    pathway_id: int,
+    *,
+    kind: AppointmentKind,
+    after: datetime | None = None,
+    limit: int = 10,
+    days: int = 30,
+    method: Method | None = None,
+    clinician_id: int | None = None,
+) -> tuple[list[slots.Slot], str]:
+    """The earliest ``limit`` feasible slots in ``days`` days from ``after`` (SPEC §4),
+    and the site's zone they are shown in."""
+    pathway = pathways.get_pathway(session, actor, pathway_id)
+    method = _method_for(pathway, kind, method)
+    site = _site_of(session, pathway)
+    earliest = max(after or now, earliest_start(site, now))
+    until = earliest + timedelta(days=days)
+    zone = ZoneInfo(site.timezone)
+    first_day = earliest.astimezone(zone).date()
+    _require_bookable(session, pathway, kind, first_day, method)
+    clinician_id = clinician_id or pathway.clinician_id
+    referenced(session, Clinician, clinician_id, "clinician_id")
+    calendars = load_calendars(
+        session,
+        now,
+        site=site,
+        kind=kind,
+        method=method,
+        clinician_ids=[clinician_id],
+        patient_id=pathway.patient_id,
+        window=slots.Interval(earliest, _horizon(until)),
+    )
+    _require_resources_exist(calendars, kind)
+    candidate_days = [first_day + timedelta(days=n) for n in range(days + 1)]
+    verdicts = _gate_evaluations(session, pathway, kind, candidate_days, method)
+    allowed = {day for day, verdict in verdicts.items() if verdict.passed}
+    if not allowed:
+        verdicts[first_day].require()
+    found = slots.find_slots(
+        calendars, earliest=earliest, until=until, limit=limit, allowed_day=allowed.__contains__
+    )
+    return list(found), site.timezone
+
+
+# ---------------------------------------------------------------------------------------
+# Writing
+
+
+def _fit_one(
+    session: Session,
+    now: datetime,
+    pathway: Pathway,
+    *,
+    kind: AppointmentKind,
+    method: Method | None,
+    clinician_id: int,
+    start: datetime,
+    room_id: int | None,
+    ignore_appointment: int | None = None,
+    ignore_hold: str | None = None,
+) -> tuple[slots.Slot, slots.Calendars]:
+    """The availability function's answer for one start, as search would have given it."""
+    site = _site_of(session, pathway)
+    if room_id is not None:
+        room = session.get(Room, room_id)
+        if room is None:
+            raise InvalidInput.field("room_id", f"No room with id {room_id}.")
+        if room.site_id != site.id:
+            raise InvalidInput.field("room_id", "The room is not at the pathway's site.")
+        if kind in FLUOROSCOPY_KINDS and not room.fluoroscopy:
+            raise InvalidInput.field("room_id", f"A {kind.value} needs a room with fluoroscopy.")
+    calendars = load_calendars(
+        session,
+        now,
+        site=site,
+        kind=kind,
+        method=method,
+        clinician_ids=[clinician_id],
+        patient_id=pathway.patient_id,
+        window=slots.Interval(start, _horizon(start)),
+        ignore_appointment=ignore_appointment,
+        ignore_hold=ignore_hold,
+    )
+    _require_resources_exist(calendars, kind)
+    if room_id is not None:
+        calendars = replace(
+            calendars, rooms=tuple(room for room in calendars.rooms if room.id == room_id)
+        )
+    answer = slots.fit(calendars, calendars.clinicians[0], start)
+    if isinstance(answer, slots.Unfit):
+        if answer.taken:
+            raise SlotTaken(answer.taken)
+        raise InvalidInput.field("start", answer.message)
+    return answer, calendars
+
+
+def _allocate(
+    session: Session,
+    slot: slots.Slot,
+    calendars: slots.Calendars,
+    patient_id: int,
+    *,
+    appointment_id: int | None = None,
+    hold_id: str | None = None,
+) -> None:
+    """Write the slot's allocations; the database refuses an overlap another request won."""
+    session.add_all(
+        Allocation(
+            appointment_id=appointment_id,
+            hold_id=hold_id,
+            resource_kind=kind,
+            resource_id=resource_id,
+            start_at=interval.start,
+            end_at=interval.end,
+            active=True,
+        )
+        for kind, resource_id, interval in slot.allocations(calendars, patient_id)
+    )
+    try:
+        session.flush()
+    except IntegrityError as error:
+        constraint = getattr(getattr(error.orig, "diag", None), "constraint_name", None) or ""
+        if not constraint.startswith(OVERLAP_CONSTRAINT):
+            raise
+        raise SlotTaken([constraint.removeprefix(OVERLAP_CONSTRAINT)]) from None
+
+
+def release_expired_holds(session: Session, now: datetime) -> None:
+    """Expired holds cost nothing: their rows go before anything new is allocated."""
+    session.execute(delete(Hold).where(Hold.expires_at <= now))
+
+
+def _claim_hold(
+    session: Session, actor: Actor, hold_id: str, pathway: Pathway, kind: AppointmentKind
+) -> Hold:
+    hold = session.get(Hold, hold_id)
+    if hold is None or hold.pathway_id != pathway.id or hold.kind is not kind:
+        raise InvalidInput.field(
+            "hold_id", "No such hold for this pathway and kind; it may have expired."
+        )
+    if actor.user_id is not None and hold.created_by_id not in (None, actor.user_id):
+        raise InvalidInput.field("hold_id", "The hold was placed by someone else.")
+    return hold
+
+
+def place_hold(
+    session: Session,
+    actor: Actor,
+    now: datetime,
+    *,
+    pathway_id: int,
+    kind: AppointmentKind,
+    start: datetime,
+    ttl: timedelta,
+    method: Method | None = None,
+    clinician_id: int | None = None,
+    room_id: int | None = None,
+) -> tuple[Hold, slots.Slot, str]:
+    """Reserve one slot's resources for ``ttl`` while the scheduler confirms."""
+    pathway = _pathway_for_booking(session, actor, pathway_id)
+    method = _method_for(pathway, kind, method)
+    site = _site_of(session, pathway)
+    _require_bookable(session, pathway, kind, pathways.local_date(start, site.timezone), method)
+    _check_notice(site, start, now)
+    clinician_id = clinician_id or pathway.clinician_id
+    referenced(session, Clinician, clinician_id, "clinician_id")
+    _check_gate(session, pathway, kind, pathways.local_date(start, site.timezone), method)
+    release_expired_holds(session, now)
+    slot, calendars = _fit_one(
+        session,
+        now,
+        pathway,
+        kind=kind,
+        method=method,
+        clinician_id=clinician_id,
+        start=start,
+        room_id=room_id,
+    )
+    hold = Hold(
+        id=secrets.token_hex(16),
+        pathway_id=pathway.id,
+        kind=kind,
+        method=method,
+        clinician_id=clinician_id,
+        room_id=slot.room_id,
+        start_at=slot.start,
+        end_at=slot.end,
+        created_by_id=actor.user_id,
+        created_at=now,
+        expires_at=now + ttl,
+    )
+    session.add(hold)
+    session.flush()
+    _allocate(session, slot, calendars, pathway.patient_id, hold_id=hold.id)
+    return hold, slot, site.timezone
+
+
+def release_hold(session: Session, actor: Actor, hold_id: str) -> None:
+    hold = session.get(Hold, hold_id)
+    if hold is None or (
+        actor.user_id is not None and hold.created_by_id not in (None, actor.user_id)
+    ):
+        raise NotFound("hold", hold_id)
+    session.delete(hold)
+    session.flush()
 
 
 def _check_gate(
@@ -171,45 +599,14 @@ def _check_gate(
     *,
     ignore: int | None = None,
 ) -> None:
-    """The policy's rules for booking ``kind`` on site-local date ``on``.
-
-    ``ignore`` is the appointment being moved: it is judged as if it were not booked.
-    """
-    if kind is AppointmentKind.DIAGNOSTIC_BLOCK:
-        pathways.evaluate_gate(session, pathway, Gate.BOOK_BLOCK, on, exclude=ignore).require()
-    elif kind is AppointmentKind.PROCEDURE:
-        pathways.evaluate_gate(
-            session, pathway, Gate.BOOK_PROCEDURE, on, method, exclude=ignore
-        ).require()
-    else:
-        procedure = session.scalar(
-            select(Appointment)
-            .where(
-                Appointment.pathway_id == pathway.id,
-                Appointment.kind == AppointmentKind.PROCEDURE,
-                Appointment.status == AppointmentStatus.COMPLETED,
-            )
-            .order_by(Appointment.start_at.desc())
-            .limit(1)
-        )
-        if procedure is None:
-            raise InvalidInput.field("kind", "The pathway has no completed procedure.")
-        rules.evaluate_follow_up(
-            policy_of(pathway.policy),
-            rules.FollowUpSnapshot(
-                procedure_on=pathways.local_date(procedure.start_at, procedure.timezone),
-                follow_up_on=on,
-            ),
-        ).require()
+    _gate_evaluations(session, pathway, kind, [on], method, ignore=ignore)[on].require()
 
 
-def _check_start(start: datetime, now: datetime) -> None:
-    if start <= now:
-        raise InvalidInput.field("start", "Must be in the future.")
-
-
-# ---------------------------------------------------------------------------------------
-# Writing
+def _pathway_for_booking(session: Session, actor: Actor, pathway_id: int) -> Pathway:
+    try:
+        return pathways.get_pathway(session, actor, pathway_id, lock=True)
+    except NotFound:
+        raise InvalidInput.field("pathway_id", f"No pathway with id {pathway_id}.") from None
 
 
 def book_appointment(
@@ -219,55 +616,71 @@ def book_appointment(
     *,
     pathway_id: int,
     kind: AppointmentKind,
-    start: datetime,
-    room_id: int,
+    start: datetime | None = None,
+    room_id: int | None = None,
     clinician_id: int | None = None,
     method: Method | None = None,
+    hold_id: str | None = None,
 ) -> Appointment:
-    """Book one step of the pathway at ``start``; all checks pass or nothing is written."""
-    try:
-        pathway = pathways.get_pathway(session, actor, pathway_id, lock=True)
-    except NotFound:
-        raise InvalidInput.field("pathway_id", f"No pathway with id {pathway_id}.") from None
-    pathways.require_open(pathway)
-    trigger = BOOKING_TRIGGER[kind]
-    if kind is not AppointmentKind.PROCEDURE and method is not None:
-        raise InvalidInput.field("method", "Only a procedure has a method.")
-    method = (method or pathway.method) if kind is AppointmentKind.PROCEDURE else None
-    site = session.get(Site, pathway.site_id)
-    assert site is not None  # noqa: S101 (foreign key)
+    """Book one step of the pathway; all checks pass and every resource is allocated, or
+    nothing is written. With ``hold_id`` the held resources are taken over."""
+    pathway = _pathway_for_booking(session, actor, pathway_id)
+    method = _method_for(pathway, kind, method)
+    site = _site_of(session, pathway)
+    release_expired_holds(session, now)
+    hold = _claim_hold(session, actor, hold_id, pathway, kind) if hold_id else None
+    if hold is not None:
+        mismatch = [
+            name
+            for name, sent, held in (
+                ("start", start, hold.start_at),
+                ("room_id", room_id, hold.room_id),
+                ("clinician_id", clinician_id, hold.clinician_id),
+                ("method", method if kind is AppointmentKind.PROCEDURE else None, hold.method),
+            )
+            if sent is not None and sent != held
+        ]
+        if mismatch:
+            raise InvalidInput({name: ["Differs from the hold."] for name in mismatch})
+        start, room_id, clinician_id, method = (
+            hold.start_at,
+            hold.room_id,
+            hold.clinician_id,
+            hold.method,
+        )
+    if start is None:
+        raise InvalidInput.field("start", "Send a start, or a hold_id.")
     on = pathways.local_date(start, site.timezone)
-
-    if pathway.state not in sources(trigger):
-        if kind is AppointmentKind.PROCEDURE and pathway.state in PRE_ELIGIBLE:
-            pathways.eligibility(session, pathway, on, method).require()
-        raise IllegalTransition(pathway.state.value, trigger.value)
-    _check_start(start, now)
+    trigger = _require_bookable(session, pathway, kind, on, method)
+    _check_notice(site, start, now)
     clinician_id = clinician_id or pathway.clinician_id
     referenced(session, Clinician, clinician_id, "clinician_id")
-    end = start + DURATIONS[kind]
-    _check_room(session, room_id, site.id, kind)
-    _check_working_time(session, clinician_id, site, start, end)
     _check_gate(session, pathway, kind, on, method)
-    _check_free(
+    slot, calendars = _fit_one(
         session,
+        now,
+        pathway,
+        kind=kind,
+        method=method,
         clinician_id=clinician_id,
-        room_id=room_id,
-        patient_id=pathway.patient_id,
         start=start,
-        end=end,
+        room_id=room_id,
+        ignore_hold=hold.id if hold else None,
     )
+    if hold is not None:
+        session.delete(hold)  # its allocations go with it, before ours are written
+        session.flush()
 
     appointment = Appointment(
         pathway_id=pathway.id,
         patient_id=pathway.patient_id,
         clinician_id=clinician_id,
         site_id=site.id,
-        room_id=room_id,
+        room_id=slot.room_id,
         kind=kind,
         status=AppointmentStatus.BOOKED,
-        start_at=start,
-        end_at=end,
+        start_at=slot.start,
+        end_at=slot.end,
         method=method,
         side=pathway.side,
         levels=list(pathway.levels),
@@ -278,6 +691,7 @@ def book_appointment(
     )
     session.add(appointment)
     session.flush()
+    _allocate(session, slot, calendars, pathway.patient_id, appointment_id=appointment.id)
     pathways.transition(
         session,
         pathway,
@@ -285,7 +699,7 @@ def book_appointment(
         actor,
         now,
         appointment_id=appointment.id,
-        data={"kind": kind.value, "start": start.isoformat(), "room_id": room_id},
+        data={"kind": kind.value, "start": start.isoformat(), "room_id": slot.room_id},
     )
     return appointment
 
@@ -313,17 +727,17 @@ def reschedule_appointment(
     start: datetime | None = None,
     room_id: int | None = None,
 ) -> Appointment:
-    """Move a booked appointment; it keeps its id and its version goes up."""
+    """Move a booked appointment; it keeps its id and its version goes up.
+
+    The move is re-checked like a booking, and so is every booked appointment after it
+    on the pathway (a second block must stay the policy's interval after the first).
+    """
     appointment, pathway = _open_appointment(session, actor, appointment_id)
     if pathway.state not in sources(Trigger.RESCHEDULE_APPOINTMENT):
         raise IllegalTransition(pathway.state.value, Trigger.RESCHEDULE_APPOINTMENT.value)
     new_start = start or appointment.start_at
-    new_room = room_id or appointment.room_id
-    _check_start(new_start, now)
-    end = new_start + DURATIONS[appointment.kind]
     site = appointment.site
-    _check_room(session, new_room, site.id, appointment.kind)
-    _check_working_time(session, appointment.clinician_id, site, new_start, end)
+    _check_notice(site, new_start, now)
     _check_gate(
         session,
         pathway,
@@ -332,20 +746,31 @@ def reschedule_appointment(
         appointment.method,
         ignore=appointment.id,
     )
-    _check_free(
+    release_expired_holds(session, now)
+    slot, calendars = _fit_one(
         session,
+        now,
+        pathway,
+        kind=appointment.kind,
+        method=appointment.method,
         clinician_id=appointment.clinician_id,
-        room_id=new_room,
-        patient_id=appointment.patient_id,
         start=new_start,
-        end=end,
-        ignore=appointment.id,
+        room_id=room_id,
+        ignore_appointment=appointment.id,
     )
+    session.execute(delete(Allocation).where(Allocation.appointment_id == appointment.id))
     before = appointment.start_at
-    appointment.start_at, appointment.end_at, appointment.room_id = new_start, end, new_room
+    appointment.start_at, appointment.end_at, appointment.room_id = (
+        slot.start,
+        slot.end,
+        slot.room_id,
+    )
     appointment.version += 1
     appointment.updated_at = now
     session.flush()
+    _allocate(session, slot, calendars, appointment.patient_id, appointment_id=appointment.id)
+    session.expire(appointment, ["allocations"])
+    _recheck_downstream(session, pathway, appointment)
     pathways.transition(
         session,
         pathway,
@@ -353,9 +778,33 @@ def reschedule_appointment(
         actor,
         now,
         appointment_id=appointment.id,
-        data={"from": before.isoformat(), "to": new_start.isoformat(), "room_id": new_room},
+        data={"from": before.isoformat(), "to": slot.start.isoformat(), "room_id": slot.room_id},
     )
     return appointment
+
+
+def _recheck_downstream(session: Session, pathway: Pathway, moved: Appointment) -> None:
+    """Refuse a move that breaks a later booked step's rule (with that rule's message)."""
+    later = session.scalars(
+        select(Appointment)
+        .where(
+            Appointment.pathway_id == pathway.id,
+            Appointment.status == AppointmentStatus.BOOKED,
+            Appointment.id != moved.id,
+        )
+        .order_by(Appointment.start_at)
+    )
+    for appointment in later:
+        on = pathways.local_date(appointment.start_at, appointment.timezone)
+        verdict = _gate_evaluations(
+            session, pathway, appointment.kind, [on], appointment.method, ignore=appointment.id
+        )[on]
+        if not verdict.passed:
+            raise PrerequisitesUnmet(
+                f"move this appointment: the {appointment.kind.value.replace('_', ' ')} "
+                f"booked on {on.isoformat()} (appointment {appointment.id}) would break",
+                [UnmetRule(rule.id, rule.message) for rule in verdict.unmet],
+            )
 
 
 def cancel_appointment(
@@ -409,6 +858,9 @@ def _release(
     appointment.cancel_reason = reason
     appointment.version += 1
     appointment.updated_at = now
+    session.execute(
+        update(Allocation).where(Allocation.appointment_id == appointment.id).values(active=False)
+    )
     session.flush()
     return appointment
 

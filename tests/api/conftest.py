@@ -10,8 +10,15 @@ from flask.testing import FlaskClient
 from sqlalchemy.orm import Session
 
 from scheduler.clinicians.models import WorkingHours
-from scheduler.vocabulary import Role, RoomKind
-from tests.factories import ClinicianFactory, PatientFactory, RoomFactory, SiteFactory
+from scheduler.vocabulary import EquipmentKind, Role, RoomKind
+from tests.factories import (
+    ClinicianFactory,
+    EquipmentFactory,
+    PatientFactory,
+    RecoveryBayFactory,
+    RoomFactory,
+    SiteFactory,
+)
 from tests.support import Api, make_user, token_for
 
 
@@ -20,6 +27,8 @@ class Clinic:
     site_id: int
     room_id: int
     consult_room_id: int
+    equipment_ids: dict[str, int]
+    recovery_bay_id: int
     clinician_id: int
     other_clinician_id: int
     patient_id: int
@@ -31,6 +40,8 @@ def clinic(db: Session) -> Clinic:
     site = SiteFactory()
     room = RoomFactory(site_id=site.id)
     consult = RoomFactory(site_id=site.id, kind=RoomKind.CONSULT, fluoroscopy=False)
+    units = {kind.value: EquipmentFactory(site_id=site.id, kind=kind).id for kind in EquipmentKind}
+    bay = RecoveryBayFactory(site_id=site.id)
     clinician, other_clinician = ClinicianFactory(), ClinicianFactory()
     for surgeon in (clinician, other_clinician):
         for weekday in range(7):
@@ -46,7 +57,15 @@ def clinic(db: Session) -> Clinic:
     patient, other_patient = PatientFactory(), PatientFactory()
     db.flush()
     return Clinic(
-        site.id, room.id, consult.id, clinician.id, other_clinician.id, patient.id, other_patient.id
+        site_id=site.id,
+        room_id=room.id,
+        consult_room_id=consult.id,
+        equipment_ids=units,
+        recovery_bay_id=bay.id,
+        clinician_id=clinician.id,
+        other_clinician_id=other_clinician.id,
+        patient_id=patient.id,
+        other_patient_id=other_patient.id,
     )
 
 

@@ -49,6 +49,7 @@ MISSING_ID = 999_999
 STAGES = (
     "clinic",  # the clinic fixture only
     "referred",  # a pathway in `referred`
+    "block_held",  # a hold on tomorrow 09:00 for a diagnostic block
     "block_booked",  # a diagnostic block booked for tomorrow 09:00
     "block_started",  # ... and the clock past its start
     "procedure_scheduled",  # two positive blocks, the procedure booked; morning of the day
@@ -71,16 +72,20 @@ class World:
     patient_mrn: str
     pathway_id: int = MISSING_ID
     appointment_id: int = MISSING_ID
+    hold_id: str = "0" * 32
 
-    def path_params(self) -> dict[str, int]:
+    def path_params(self) -> dict[str, Any]:
         return {
             "clinician_id": self.clinic.clinician_id,
             "pathway_id": self.pathway_id,
             "appointment_id": self.appointment_id,
+            "hold_id": self.hold_id,
         }
 
 
-def arrange(api: Api, clinic: Clinic, clock: FrozenClock, db: Session, stage: str) -> World:
+def arrange(  # noqa: PLR0911 (it returns once the stage is reached)
+    api: Api, clinic: Clinic, clock: FrozenClock, db: Session, stage: str
+) -> World:
     """Walk a pathway of ``clinic.patient`` through the API up to ``stage``."""
     target = STAGES.index(stage)
     admin = db.scalar(select(User.email).where(User.role == Role.ADMIN).order_by(User.id))
@@ -91,7 +96,10 @@ def arrange(api: Api, clinic: Clinic, clock: FrozenClock, db: Session, stage: st
     if target < STAGES.index("referred"):
         return world
     world.pathway_id = pid = refer(api, clinic)["id"]
+    if target < STAGES.index("block_held"):
+        return world
     if target < STAGES.index("block_booked"):
+        world.hold_id = api.ok("POST", "/holds", "scheduler", json=hold_body(world))["hold_id"]
         return world
     if target < STAGES.index("procedure_scheduled"):
         world.appointment_id = book(api, clinic, pid, "diagnostic_block", local("2026-03-03", 9))[
@@ -212,6 +220,14 @@ def assert_problem(response: TestResponse, status: int, slug: str | None) -> dic
 # Every write endpoint with a body it accepts
 
 
+def hold_body(w: World) -> dict[str, Any]:
+    return {
+        "pathway_id": w.pathway_id,
+        "kind": "diagnostic_block",
+        "start": local("2026-03-03", 9).isoformat(),
+    }
+
+
 @dataclass(frozen=True)
 class Endpoint:
     role: str | None  # who calls it (None: no token)
@@ -280,6 +296,9 @@ ENDPOINTS: dict[str, Endpoint] = {
         "clinic",
         lambda w: {"site_id": w.clinic.site_id, "name": "Tower 1", "kind": "endoscope_tower"},
     ),
+    "POST /recovery-bays": Endpoint(
+        "admin", "clinic", lambda w: {"site_id": w.clinic.site_id, "name": "Bay 9"}
+    ),
     "POST /clinicians": Endpoint(
         "admin",
         "clinic",
@@ -346,6 +365,8 @@ ENDPOINTS: dict[str, Endpoint] = {
     "PATCH /appointments/{appointment_id}": Endpoint(
         "scheduler", "block_booked", lambda w: {"start": local("2026-03-04", 9).isoformat()}
     ),
+    "POST /holds": Endpoint("scheduler", "referred", hold_body),
+    "DELETE /holds/{hold_id}": Endpoint("scheduler", "block_held", lambda w: None),
     "POST /appointments/{appointment_id}/cancel": Endpoint(
         "scheduler", "block_booked", lambda w: {"reason": "Patient has a cold"}
     ),
@@ -398,7 +419,7 @@ def call(
     *,
     as_: str | None,
     body: Any = None,
-    params: dict[str, int] | None = None,
+    params: dict[str, Any] | None = None,
     headers: dict[str, str] | None = None,
     data: bytes | None = None,
     content_type: str | None = None,
@@ -435,7 +456,7 @@ class Bad:
     unmet: str | None = None  # named in `unmet` (422 prerequisites-unmet)
     as_: str | None = DEFAULT
     stage: str | None = None  # instead of the endpoint's
-    params: dict[str, int] = field(default_factory=dict)  # path parameters to override
+    params: dict[str, Any] = field(default_factory=dict)  # path parameters to override
     headers: dict[str, str] = field(default_factory=dict)
     data: bytes | None = None  # a raw body instead of JSON
     content_type: str = "application/json"
@@ -506,6 +527,9 @@ TREATMENTS = "POST /pathways/{pathway_id}/conservative-treatments"
 ACKNOWLEDGMENTS = "POST /pathways/{pathway_id}/coverage-acknowledgments"
 POLICIES = "POST /policies"
 BOOK = "POST /appointments"
+BAYS = "POST /recovery-bays"
+HOLDS = "POST /holds"
+RELEASE = "DELETE /holds/{hold_id}"
 RESCHEDULE = f"PATCH {APPOINTMENT}"
 CANCEL = f"POST {APPOINTMENT}/cancel"
 NO_SHOW = f"POST {APPOINTMENT}/no-show"
@@ -827,6 +851,47 @@ def body_cases() -> list[pytest.ParameterSet]:
             "policies name with trailing newline",
             Bad(POLICIES, change(name="medicare_facet\n"), errors_on="name"),
         ),
+        # recovery bays
+        unknown_field(BAYS),
+        case("bays missing site", Bad(BAYS, change(site_id=MISSING_ID), errors_on="site_id")),
+        case("bays empty name", Bad(BAYS, change(name=" "), errors_on="name")),
+        case("bays name too long", Bad(BAYS, change(name="x" * 81), errors_on="name")),
+        # holds
+        unknown_field(HOLDS),
+        case(
+            "hold naive start", Bad(HOLDS, change(start="2026-03-03T09:00:00"), errors_on="start")
+        ),
+        case("hold missing kind", Bad(HOLDS, drop("kind"), errors_on="kind")),
+        case(
+            "hold missing pathway",
+            Bad(HOLDS, change(pathway_id=MISSING_ID), errors_on="pathway_id"),
+        ),
+        case(
+            "hold outside working hours",
+            Bad(HOLDS, change(start=local("2026-03-03", 20).isoformat()), errors_on="start"),
+        ),
+        case(
+            "hold procedure before the blocks",
+            Bad(
+                HOLDS,
+                change(kind="procedure"),
+                slug="prerequisites-unmet",
+                unmet="diagnostic_blocks",
+            ),
+        ),
+        case(
+            "hold on a held slot",
+            Bad(HOLDS, stage="block_held", status=409, slug="slot-taken"),
+        ),
+        case(
+            "release unknown hold",
+            Bad(RELEASE, status=404, slug="not-found", params={"hold_id": "0" * 32}),
+        ),
+        case(
+            "release bad hold id",
+            Bad(RELEASE, status=404, slug="not-found", params={"hold_id": "x"}),
+        ),
+        case("patient cannot release", Bad(RELEASE, as_="patient", status=403, slug="forbidden")),
         # appointments
         unknown_field(BOOK),
         case(
@@ -836,7 +901,9 @@ def body_cases() -> list[pytest.ParameterSet]:
         case("book unknown kind", Bad(BOOK, change(kind="surgery"), errors_on="kind")),
         case("book naive start", Bad(BOOK, change(start="2026-03-03T09:00:00"), errors_on="start")),
         case("book start a date", Bad(BOOK, change(start="2026-03-03"), errors_on="start")),
-        case("book missing room", Bad(BOOK, drop("room_id"), errors_on="room_id")),
+        case("book without start or hold", Bad(BOOK, drop("start"), errors_on="start")),
+        case("book bad hold id", Bad(BOOK, change(hold_id="nope"), errors_on="hold_id")),
+        case("book unknown hold", Bad(BOOK, change(hold_id="0" * 32), errors_on="hold_id")),
         case(
             "book start in past",
             Bad(BOOK, change(start=local("2026-03-02", 9).isoformat()), errors_on="start"),
