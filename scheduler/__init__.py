@@ -6,7 +6,7 @@ import logging
 from collections.abc import Mapping
 from typing import Any
 
-from flask import Flask
+from flask import Flask, request
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
 
@@ -16,7 +16,9 @@ from scheduler.api import Api, register_converters, register_error_handlers
 from scheduler.auth.guard import guard_api_request
 from scheduler.clock import system_clock
 from scheduler.context import LIMITER_EXTENSION
-from scheduler.db import Database
+from scheduler.db import Database, begin_write, session
+
+WRITE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 
 
 def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
@@ -36,6 +38,7 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     register_converters(app)
     api = Api(app)
     register_error_handlers(app)
+    app.before_request(_writes_begin_immediately)
     app.before_request(guard_api_request)
     _register_blueprints(app, api)
 
@@ -43,6 +46,12 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
 
     register_commands(app)
     return app
+
+
+def _writes_begin_immediately() -> None:
+    """A request that may write holds SQLite's write lock from its first statement."""
+    if request.method in WRITE_METHODS:
+        begin_write(session())
 
 
 def _register_blueprints(app: Flask, api: Api) -> None:

@@ -94,7 +94,19 @@ def _prepare_sqlite(engine: Engine) -> None:
 
     @event.listens_for(engine, "begin")
     def _on_begin(connection: Any) -> None:
-        connection.exec_driver_sql("BEGIN")
+        immediate = connection.get_execution_options().get(WRITE_INTENT, False)
+        connection.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+
+
+# Execution option: this transaction will write. On SQLite it then starts with BEGIN
+# IMMEDIATE, so concurrent writers queue (busy_timeout) instead of one of them failing
+# when it upgrades a read lock; checks made inside it see every committed booking.
+WRITE_INTENT = "scheduler_write_intent"
+
+
+def begin_write(current: Session) -> None:
+    """Open ``current``'s transaction as a writing one, before its first statement."""
+    current.connection(execution_options={WRITE_INTENT: True})
 
 
 def referenced(session: Session, model: type[M], ident: int, field: str) -> M:
