@@ -538,6 +538,17 @@ def repeat_neurotomy(p: PolicyParameters, s: PathwaySnapshot) -> tuple[bool, str
     )
 
 
+def coverage_satisfied(
+    params: CoverageParams,
+    indication: Indication,
+    method: Method,
+    acknowledgments: frozenset[AcknowledgmentKind],
+) -> bool:
+    """Covered, or not covered but acknowledged (the rule below, without its message)."""
+    needed = indication in params.not_covered_indications or method in params.not_covered_methods
+    return not needed or bool(acknowledgments & params.acknowledgment_kinds)
+
+
 def coverage(p: PolicyParameters, s: PathwaySnapshot) -> tuple[bool, str]:
     params = p.coverage
     reasons = []

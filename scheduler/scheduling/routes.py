@@ -139,33 +139,35 @@ class DailyList(MethodView):
     def get(self, args: dict[str, Any], clinician_id: int) -> dict[str, Any]:
         """A clinician's cases on a date, in start order, in the site's time zone"""
         day: date = args["date"]
-        rows = services.daily_list(session(), clinician_id, day)
-        return {
-            "clinician_id": clinician_id,
-            "date": day,
-            "cases": [
-                {
-                    "appointment_id": appointment.id,
-                    "pathway_id": pathway.id,
-                    "kind": appointment.kind,
-                    "status": appointment.status,
-                    "start": appointment.start_at,
-                    "end": appointment.end_at,
-                    "start_local": local_time(appointment.start_at, appointment.timezone),
-                    "end_local": local_time(appointment.end_at, appointment.timezone),
-                    "timezone": appointment.timezone,
-                    "site_id": appointment.site_id,
-                    "room": room,
-                    "patient": patient,
-                    "indication": pathway.indication,
-                    "side": appointment.side,
-                    "levels": appointment.levels,
-                    "method": appointment.method,
-                    "pathway_state": pathway.state,
-                }
-                for appointment, pathway, patient, room in rows
-            ],
-        }
+        cases = services.daily_list(session(), clinician_id, day)
+        return {"clinician_id": clinician_id, "date": day, "cases": [_case(c) for c in cases]}
+
+
+def _case(case: services.Case) -> dict[str, Any]:
+    appointment = case.appointment
+    return {
+        "appointment_id": appointment.id,
+        "pathway_id": case.pathway.id,
+        "kind": appointment.kind,
+        "status": appointment.status,
+        "start": appointment.start_at,
+        "end": appointment.end_at,
+        "start_local": local_time(appointment.start_at, appointment.timezone),
+        "end_local": local_time(appointment.end_at, appointment.timezone),
+        "timezone": appointment.timezone,
+        "site_id": appointment.site_id,
+        "room": case.room,
+        "equipment": case.equipment,
+        "recovery_bay": case.recovery_bay,
+        "patient": case.patient,
+        "indication": case.pathway.indication,
+        "side": appointment.side,
+        "levels": appointment.levels,
+        "method": appointment.method,
+        "sedation": case.pathway.sedation,
+        "pathway_state": case.pathway.state,
+        "readiness": case.readiness,
+    }
 
 
 def _slot_out(slot: Slot, timezone: str, **extra: Any) -> SimpleNamespace:

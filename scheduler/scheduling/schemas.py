@@ -8,7 +8,14 @@ from marshmallow import ValidationError, fields, validate, validates_schema
 
 from scheduler.pathways.states import PathwayState
 from scheduler.schemas import Args, Choice, Id, Instant, Out, QueryId, Text, local_time
-from scheduler.vocabulary import AppointmentKind, AppointmentStatus, Indication, Method, Side
+from scheduler.vocabulary import (
+    AppointmentKind,
+    AppointmentStatus,
+    EquipmentKind,
+    Indication,
+    Method,
+    Side,
+)
 
 
 def HoldId(**kwargs: Any) -> fields.String:  # noqa: N802
@@ -157,6 +164,22 @@ class CaseRoomSchema(Out):
     name = fields.String()
 
 
+class CaseEquipmentSchema(Out):
+    id = fields.Integer()
+    name = fields.String()
+    kind = Choice(EquipmentKind)
+
+
+class ReadinessSchema(Out):
+    summary = fields.String(metadata={"description": "red, amber or green"})
+    eligibility = fields.Boolean(allow_none=True)
+    consent = fields.Boolean(allow_none=True)
+    escort = fields.Boolean(allow_none=True)
+    fasting = fields.Boolean(allow_none=True)
+    anticoagulation = fields.Boolean(allow_none=True)
+    coverage = fields.Boolean(allow_none=True)
+
+
 class CaseSchema(Out):
     appointment_id = fields.Integer()
     pathway_id = fields.Integer()
@@ -169,12 +192,16 @@ class CaseSchema(Out):
     timezone = fields.String()
     site_id = fields.Integer()
     room = fields.Nested(CaseRoomSchema)
+    equipment = fields.List(fields.Nested(CaseEquipmentSchema))
+    recovery_bay = fields.Nested(CaseRoomSchema, allow_none=True)
     patient = fields.Nested(CasePatientSchema)
     indication = Choice(Indication)
     side = Choice(Side)
     levels = fields.List(fields.String())
     method = Choice(Method, allow_none=True)
+    sedation = fields.Boolean()
     pathway_state = Choice(PathwayState)
+    readiness = fields.Nested(ReadinessSchema)
 
 
 class DailyListSchema(Out):

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import secrets
 from collections import defaultdict
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from datetime import date, datetime, time, timedelta
 from typing import Any, Final
 from zoneinfo import ZoneInfo
@@ -35,14 +35,21 @@ from scheduler.errors import (
 from scheduler.facilities.models import Equipment, MethodEquipment, RecoveryBay, Room, Site
 from scheduler.pathways import policy as rules
 from scheduler.pathways import services as pathways
-from scheduler.pathways.models import Pathway
+from scheduler.pathways.models import CheckIn, CoverageAcknowledgment, Pathway
 from scheduler.pathways.policy import Evaluation, Gate
 from scheduler.pathways.states import RETURNING, PathwayState, Trigger, sources
 from scheduler.patients.models import Patient
 from scheduler.policies.services import policy_of
 from scheduler.scheduling import slots
 from scheduler.scheduling.models import Allocation, Appointment, Hold
-from scheduler.vocabulary import AppointmentKind, AppointmentStatus, Method, ResourceKind, RoomKind
+from scheduler.vocabulary import (
+    AcknowledgmentKind,
+    AppointmentKind,
+    AppointmentStatus,
+    Method,
+    ResourceKind,
+    RoomKind,
+)
 
 DURATIONS: Final = {
     AppointmentKind.DIAGNOSTIC_BLOCK: timedelta(minutes=30),
@@ -869,30 +876,143 @@ def _release(
 # Daily list
 
 
-def daily_list(
-    session: Session, clinician_id: int, day: date
-) -> list[tuple[Appointment, Pathway, Patient, Room]]:
+@dataclass(frozen=True)
+class Case:
+    """One line of a clinician's daily list, with what the team needs to see at a glance."""
+
+    appointment: Appointment
+    pathway: Pathway
+    patient: Patient
+    room: Room
+    equipment: list[Equipment]
+    recovery_bay: RecoveryBay | None
+    readiness: dict[str, Any]
+
+
+# The flags a procedure needs green before it starts; None means "not known yet".
+READINESS_FLAGS: Final = (
+    "eligibility",
+    "consent",
+    "escort",
+    "fasting",
+    "anticoagulation",
+    "coverage",
+)
+POST_ELIGIBLE: Final = frozenset(
+    {
+        PathwayState.ELIGIBLE,
+        PathwayState.PROCEDURE_SCHEDULED,
+        PathwayState.CHECKED_IN,
+        PathwayState.IN_PROCEDURE,
+        PathwayState.IN_RECOVERY,
+        PathwayState.DISCHARGED,
+        PathwayState.ADMITTED,
+        PathwayState.FOLLOW_UP_SCHEDULED,
+        PathwayState.COMPLETED,
+    }
+)
+
+
+def readiness(
+    appointment: Appointment,
+    pathway: Pathway,
+    check_in: CheckIn | None,
+    acknowledgments: frozenset[AcknowledgmentKind],
+) -> dict[str, Any]:
+    """Readiness flags and a red/amber/green summary (procedures; other kinds are green).
+
+    Red: a flag is false. Amber: some are not known yet (before check-in). Green: all true.
+    """
+    if appointment.kind is not AppointmentKind.PROCEDURE or appointment.method is None:
+        return {"summary": "green", **dict.fromkeys(READINESS_FLAGS)}
+    escort: bool | None = True  # needed only with sedation
+    fasting: bool | None = True
+    if pathway.sedation:
+        escort = None if check_in is None else check_in.escort_name is not None
+        fasting = None if check_in is None else check_in.fasting_confirmed
+    flags = {
+        "eligibility": pathway.state in POST_ELIGIBLE,
+        "consent": None if check_in is None else check_in.consent_signed,
+        "escort": escort,
+        "fasting": fasting,
+        "anticoagulation": None if check_in is None else check_in.anticoagulation_reviewed,
+        "coverage": rules.coverage_satisfied(
+            policy_of(pathway.policy).parameters.coverage,
+            pathway.indication,
+            appointment.method,
+            acknowledgments,
+        ),
+    }
+    values = list(flags.values())
+    summary = "red" if False in values else "amber" if None in values else "green"
+    return {"summary": summary, **flags}
+
+
+def daily_list(session: Session, clinician_id: int, day: date) -> list[Case]:
     """The clinician's appointments starting on ``day`` in each site's zone, in time order.
 
-    One query whatever the number of cases: a UTC window wide enough for every zone on
-    earth, then the exact site-local date.
+    A fixed number of queries whatever the number of cases: the cases (a UTC window wide
+    enough for every zone on earth, then the exact site-local date), their allocations,
+    equipment, recovery bays, check-ins and coverage acknowledgments.
     """
     if session.get(Clinician, clinician_id) is None:
         raise NotFound("clinician", clinician_id)
     midnight = datetime.combine(day, time(), ZoneInfo("UTC"))
-    rows = session.execute(
-        select(Appointment, Pathway, Patient, Room)
-        .join(Pathway, Pathway.id == Appointment.pathway_id)
-        .join(Patient, Patient.id == Appointment.patient_id)
-        .join(Room, Room.id == Appointment.room_id)
-        .where(
-            Appointment.clinician_id == clinician_id,
-            Appointment.start_at >= midnight - timedelta(hours=15),
-            Appointment.start_at < midnight + timedelta(hours=39),
-            Appointment.status.in_(
-                (AppointmentStatus.BOOKED, AppointmentStatus.COMPLETED, AppointmentStatus.NO_SHOW)
+    rows = [
+        row
+        for row in session.execute(
+            select(Appointment, Pathway, Patient, Room)
+            .join(Pathway, Pathway.id == Appointment.pathway_id)
+            .join(Patient, Patient.id == Appointment.patient_id)
+            .join(Room, Room.id == Appointment.room_id)
+            .where(
+                Appointment.clinician_id == clinician_id,
+                Appointment.start_at >= midnight - timedelta(hours=15),
+                Appointment.start_at < midnight + timedelta(hours=39),
+                Appointment.status.in_(
+                    (
+                        AppointmentStatus.BOOKED,
+                        AppointmentStatus.COMPLETED,
+                        AppointmentStatus.NO_SHOW,
+                    )
+                ),
+            )
+            .order_by(Appointment.start_at, Appointment.id)
+        )
+        if pathways.local_date(row[0].start_at, row[0].timezone) == day
+    ]
+    appointment_ids = [row[0].id for row in rows]
+    unit_ids = {unit for row in rows for unit in row[0].equipment_ids}
+    bay_ids = {row[0].recovery_bay_id for row in rows} - {None}
+    units = {u.id: u for u in session.scalars(select(Equipment).where(Equipment.id.in_(unit_ids)))}
+    bays = {
+        b.id: b for b in session.scalars(select(RecoveryBay).where(RecoveryBay.id.in_(bay_ids)))
+    }
+    check_ins = {
+        c.appointment_id: c
+        for c in session.scalars(select(CheckIn).where(CheckIn.appointment_id.in_(appointment_ids)))
+    }
+    acknowledged: dict[int, set[AcknowledgmentKind]] = defaultdict(set)
+    for pathway_id, kind in session.execute(
+        select(CoverageAcknowledgment.pathway_id, CoverageAcknowledgment.kind).where(
+            CoverageAcknowledgment.pathway_id.in_({row[1].id for row in rows})
+        )
+    ):
+        acknowledged[pathway_id].add(kind)
+    return [
+        Case(
+            appointment=appointment,
+            pathway=pathway,
+            patient=patient,
+            room=room,
+            equipment=[units[ident] for ident in appointment.equipment_ids if ident in units],
+            recovery_bay=bays.get(appointment.recovery_bay_id or 0),
+            readiness=readiness(
+                appointment,
+                pathway,
+                check_ins.get(appointment.id),
+                frozenset(acknowledged[pathway.id]),
             ),
         )
-        .order_by(Appointment.start_at, Appointment.id)
-    )
-    return [row for row in rows if pathways.local_date(row[0].start_at, row[0].timezone) == day]
+        for appointment, pathway, patient, room in rows
+    ]

@@ -13,7 +13,14 @@ from scheduler.clinicians.models import WorkingHours
 from scheduler.pathways.models import PathwayEvent
 from scheduler.scheduling.models import Appointment
 from tests.api.conftest import Clinic
-from tests.api.test_full_pathway import book, refer, state_of
+from tests.api.test_full_pathway import (
+    CHECK_IN_OK,
+    block,
+    book,
+    conservative_care,
+    refer,
+    state_of,
+)
 from tests.conftest import QueryCounter
 from tests.factories import PatientFactory, RoomFactory
 from tests.support import Api, FrozenClock, local
@@ -309,3 +316,39 @@ def test_daily_list_is_in_site_time_with_a_fixed_number_of_queries(
         "GET", f"/clinicians/{clinic.clinician_id}/daily-list?date=2026-03-11", "clinician"
     )
     assert other_day["cases"] == []
+
+
+def test_daily_list_shows_equipment_bay_and_readiness_of_a_procedure(
+    api: Api, clinic: Clinic, clock: FrozenClock
+) -> None:
+    pid = refer(api, clinic)["id"]
+    conservative_care(api, pid)
+    block(api, clinic, clock, pid, "2026-03-03", post=1)
+    block(api, clinic, clock, pid, "2026-03-17", post=0)
+    procedure = book(api, clinic, pid, "procedure", local("2026-03-24", 9))
+    path = f"/clinicians/{clinic.clinician_id}/daily-list?date=2026-03-24"
+
+    (before,) = api.ok("GET", path, "nurse")["cases"]
+    clock.set(local("2026-03-24", 8, 15))
+    api.ok("POST", f"/appointments/{procedure['id']}/check-in", "nurse", json=CHECK_IN_OK)
+    (after,) = api.ok("GET", path, "nurse")["cases"]
+
+    assert {unit["kind"] for unit in before["equipment"]} == {"endoscope_tower", "rf_generator"}
+    assert {unit["id"] for unit in before["equipment"]} == {
+        clinic.equipment_ids["endoscope_tower"],
+        clinic.equipment_ids["rf_generator"],
+    }
+    assert before["recovery_bay"]["id"] == clinic.recovery_bay_id
+    assert before["readiness"]["summary"] == "amber"
+    assert before["readiness"]["eligibility"] is True
+    assert before["readiness"]["coverage"] is True
+    assert before["readiness"]["consent"] is None
+    assert after["readiness"] == {
+        "summary": "green",
+        "eligibility": True,
+        "consent": True,
+        "escort": True,
+        "fasting": True,
+        "anticoagulation": True,
+        "coverage": True,
+    }
