@@ -57,6 +57,14 @@ class AppointmentKind(StrEnum):
     FOLLOW_UP = "follow_up"
 
 
+# SPEC §4 defaults; a clinician may have their own (clinician_durations).
+DEFAULT_MINUTES = {
+    AppointmentKind.DIAGNOSTIC_BLOCK: 30,
+    AppointmentKind.PROCEDURE: 90,
+    AppointmentKind.FOLLOW_UP: 20,
+}
+
+
 class AppointmentStatus(StrEnum):
     BOOKED = "booked"
     COMPLETED = "completed"

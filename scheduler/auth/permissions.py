@@ -50,6 +50,8 @@ PERMISSIONS: Final[dict[str, frozenset[Role]]] = {
     "GET /clinicians/{clinician_id}/time-off": STAFF,
     "POST /clinicians/{clinician_id}/time-off": DESK,
     "GET /clinicians/{clinician_id}/daily-list": STAFF,
+    "GET /clinicians/{clinician_id}/durations": STAFF,
+    "PUT /clinicians/{clinician_id}/durations": ADMIN,
     # patients
     "GET /patients": STAFF,
     "POST /patients": DESK,

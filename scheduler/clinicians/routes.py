@@ -1,4 +1,4 @@
-"""Clinicians: ``/clinicians``, their working hours and time off."""
+"""Clinicians: ``/clinicians``, their working hours, time off and durations."""
 
 from __future__ import annotations
 
@@ -14,6 +14,8 @@ from scheduler.clinicians.models import Clinician, TimeOff, WorkingHours
 from scheduler.clinicians.schemas import (
     ClinicianCreateArgs,
     ClinicianSchema,
+    DurationArgs,
+    DurationSchema,
     TimeOffCreateArgs,
     TimeOffSchema,
     WorkingHoursArgs,
@@ -96,3 +98,19 @@ class ClinicianTimeOff(MethodView):
             "reason": time_off.reason,
             "conflicting_appointment_ids": conflicts,
         }
+
+
+@blp.route("/clinicians/<int:clinician_id>/durations")
+class ClinicianDurations(MethodView):
+    @blp.response(200, DurationSchema(many=True))
+    def get(self, clinician_id: int) -> list[dict[str, Any]]:
+        """How long each appointment kind takes this clinician (own or the default)"""
+        return services.durations(session(), clinician_id)
+
+    @blp.arguments(DurationArgs(many=True))
+    @blp.response(200, DurationSchema(many=True))
+    def put(self, overrides: list[dict[str, Any]], clinician_id: int) -> list[dict[str, Any]]:
+        """Replace the clinician's own durations; kinds left out use the default"""
+        services.set_durations(session(), clinician_id, overrides)
+        session().commit()
+        return services.durations(session(), clinician_id)

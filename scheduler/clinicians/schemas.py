@@ -4,7 +4,8 @@ from typing import Any
 
 from marshmallow import ValidationError, fields, validates_schema
 
-from scheduler.schemas import Args, EmailAddress, Id, Instant, Out, Text
+from scheduler.schemas import Args, Choice, EmailAddress, Id, Instant, Out, Text, Whole
+from scheduler.vocabulary import AppointmentKind
 
 WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
 
@@ -76,3 +77,14 @@ class TimeOffSchema(Out):
         dump_only=True,
         metadata={"description": "Booked appointments inside this time off, to rebook"},
     )
+
+
+class DurationArgs(Args):
+    kind = Choice(AppointmentKind, required=True)
+    minutes = Whole(5, 480, required=True)
+
+
+class DurationSchema(Out):
+    kind = Choice(AppointmentKind)
+    minutes = fields.Integer()
+    default = fields.Boolean(metadata={"description": "True: the clinic's default for the kind"})

@@ -10,11 +10,11 @@ from typing import Any
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
-from scheduler.clinicians.models import Clinician, TimeOff, WorkingHours
+from scheduler.clinicians.models import Clinician, ClinicianDuration, TimeOff, WorkingHours
 from scheduler.errors import InvalidInput, NotFound
 from scheduler.facilities.models import Site
 from scheduler.scheduling.models import Appointment
-from scheduler.vocabulary import AppointmentStatus
+from scheduler.vocabulary import DEFAULT_MINUTES, AppointmentKind, AppointmentStatus
 
 
 def get_clinician(session: Session, clinician_id: int) -> Clinician:
@@ -96,3 +96,46 @@ def add_time_off(
         .order_by(Appointment.start_at)
     )
     return time_off, list(conflicts)
+
+
+def durations(session: Session, clinician_id: int) -> list[dict[str, Any]]:
+    """Each appointment kind's length for this clinician: their own, or the default."""
+    get_clinician(session, clinician_id)
+    own = dict(
+        session.execute(
+            select(ClinicianDuration.kind, ClinicianDuration.minutes).where(
+                ClinicianDuration.clinician_id == clinician_id
+            )
+        ).all()
+    )
+    return [
+        {
+            "kind": kind,
+            "minutes": own.get(kind, DEFAULT_MINUTES[kind]),
+            "default": kind not in own,
+        }
+        for kind in AppointmentKind
+    ]
+
+
+def set_durations(
+    session: Session, clinician_id: int, overrides: Iterable[Mapping[str, Any]]
+) -> None:
+    get_clinician(session, clinician_id)
+    rows = list(overrides)
+    kinds = [row["kind"] for row in rows]
+    repeated = {kind for kind in kinds if kinds.count(kind) > 1}
+    if repeated:
+        raise InvalidInput(
+            {
+                f"{index}.kind": ["Each kind at most once."]
+                for index, kind in enumerate(kinds)
+                if kind in repeated
+            }
+        )
+    session.execute(delete(ClinicianDuration).where(ClinicianDuration.clinician_id == clinician_id))
+    session.add_all(
+        ClinicianDuration(clinician_id=clinician_id, kind=row["kind"], minutes=row["minutes"])
+        for row in rows
+    )
+    session.flush()

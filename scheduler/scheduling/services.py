@@ -43,6 +43,7 @@ from scheduler.policies.services import policy_of
 from scheduler.scheduling import slots
 from scheduler.scheduling.models import Allocation, Appointment, Hold
 from scheduler.vocabulary import (
+    DEFAULT_MINUTES,
     AcknowledgmentKind,
     AppointmentKind,
     AppointmentStatus,
@@ -51,11 +52,7 @@ from scheduler.vocabulary import (
     RoomKind,
 )
 
-DURATIONS: Final = {
-    AppointmentKind.DIAGNOSTIC_BLOCK: timedelta(minutes=30),
-    AppointmentKind.PROCEDURE: timedelta(minutes=90),
-    AppointmentKind.FOLLOW_UP: timedelta(minutes=20),
-}
+DURATIONS: Final = {kind: timedelta(minutes=minutes) for kind, minutes in DEFAULT_MINUTES.items()}
 
 BOOKING_TRIGGER: Final = {
     AppointmentKind.DIAGNOSTIC_BLOCK: Trigger.BOOK_BLOCK,

@@ -296,6 +296,9 @@ ENDPOINTS: dict[str, Endpoint] = {
         "clinic",
         lambda w: {"site_id": w.clinic.site_id, "name": "Tower 1", "kind": "endoscope_tower"},
     ),
+    "PUT /clinicians/{clinician_id}/durations": Endpoint(
+        "admin", "clinic", lambda w: [{"kind": "procedure", "minutes": 120}]
+    ),
     "POST /recovery-bays": Endpoint(
         "admin", "clinic", lambda w: {"site_id": w.clinic.site_id, "name": "Bay 9"}
     ),
@@ -528,6 +531,7 @@ ACKNOWLEDGMENTS = "POST /pathways/{pathway_id}/coverage-acknowledgments"
 POLICIES = "POST /policies"
 BOOK = "POST /appointments"
 BAYS = "POST /recovery-bays"
+DURATIONS = "PUT /clinicians/{clinician_id}/durations"
 HOLDS = "POST /holds"
 RELEASE = "DELETE /holds/{hold_id}"
 RESCHEDULE = f"PATCH {APPOINTMENT}"
@@ -851,6 +855,22 @@ def body_cases() -> list[pytest.ParameterSet]:
             "policies name with trailing newline",
             Bad(POLICIES, change(name="medicare_facet\n"), errors_on="name"),
         ),
+        # durations
+        case("durations object not list", Bad(DURATIONS, lambda body: body[0], errors_on="_body")),
+        case(
+            "durations unknown field", Bad(DURATIONS, item(0, colour="red"), errors_on="0.colour")
+        ),
+        case("durations too short", Bad(DURATIONS, item(0, minutes=4), errors_on="0.minutes")),
+        case(
+            "durations minutes as text",
+            Bad(DURATIONS, item(0, minutes="60"), errors_on="0.minutes"),
+        ),
+        case("durations unknown kind", Bad(DURATIONS, item(0, kind="surgery"), errors_on="0.kind")),
+        case(
+            "durations kind twice",
+            Bad(DURATIONS, lambda body: body + body, errors_on="1.kind"),
+        ),
+        not_found(DURATIONS, "clinician_id"),
         # recovery bays
         unknown_field(BAYS),
         case("bays missing site", Bad(BAYS, change(site_id=MISSING_ID), errors_on="site_id")),

@@ -352,3 +352,26 @@ def test_daily_list_shows_equipment_bay_and_readiness_of_a_procedure(
         "anticoagulation": True,
         "coverage": True,
     }
+
+
+def test_a_clinicians_own_duration_sets_the_length_of_their_appointments(
+    api: Api, clinic: Clinic
+) -> None:
+    path = f"/clinicians/{clinic.clinician_id}/durations"
+    defaults = {row["kind"]: row for row in api.ok("GET", path, "scheduler")}
+    own = api.ok("PUT", path, "admin", json=[{"kind": "diagnostic_block", "minutes": 45}])
+
+    pathway = refer(api, clinic)["id"]
+    booked = book(api, clinic, pathway, "diagnostic_block", local("2026-03-03", 9))
+
+    assert defaults["diagnostic_block"] == {
+        "kind": "diagnostic_block",
+        "minutes": 30,
+        "default": True,
+    }
+    assert {row["kind"]: (row["minutes"], row["default"]) for row in own} == {
+        "diagnostic_block": (45, False),
+        "procedure": (90, True),
+        "follow_up": (20, True),
+    }
+    assert booked["end_local"].startswith("2026-03-03T09:45")
