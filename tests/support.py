@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, time, timedelta
 from functools import cache
@@ -9,6 +11,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from flask.testing import FlaskClient
+from sqlalchemy import create_engine, make_url, text
 from sqlalchemy.orm import Session
 from werkzeug.test import TestResponse
 
@@ -113,3 +116,24 @@ class Api:
         response = self.call(method, path, as_, **kwargs)
         assert response.status_code < 300, (response.status_code, response.get_json())
         return response.get_json()
+
+
+def scratch_postgresql_database(suffix: str) -> Iterator[str]:
+    """A new, empty database beside TEST_DATABASE_URL's, dropped (WITH FORCE) at the end."""
+    base = os.environ.get("TEST_DATABASE_URL")
+    assert base
+    url = make_url(base)
+    name = f"{url.database}_{suffix}_{os.getpid()}"
+    maintenance = create_engine(url.set(database="postgres"), isolation_level="AUTOCOMMIT")
+    quoted = maintenance.dialect.identifier_preparer.quote(name)
+    try:
+        with maintenance.connect() as connection:
+            connection.execute(text(f"DROP DATABASE IF EXISTS {quoted} WITH (FORCE)"))
+            connection.execute(text(f"CREATE DATABASE {quoted}"))
+        try:
+            yield url.set(database=name).render_as_string(hide_password=False)
+        finally:
+            with maintenance.connect() as connection:
+                connection.execute(text(f"DROP DATABASE IF EXISTS {quoted} WITH (FORCE)"))
+    finally:
+        maintenance.dispose()

@@ -70,7 +70,10 @@ def get_pathway(session: Session, actor: Actor, pathway_id: int, *, lock: bool =
     A patient asking for someone else's pathway and for a missing one gets the same
     403, so ids reveal nothing.
     """
-    pathway = session.get(Pathway, pathway_id, with_for_update=lock or None)
+    # FOR UPDATE OF the pathway only: the policy row joined in is shared by every pathway
+    # under that version, and locking it would queue unrelated bookings behind each other.
+    lock_row = {"of": Pathway} if lock else None
+    pathway = session.get(Pathway, pathway_id, with_for_update=lock_row)
     if actor.is_patient and (pathway is None or pathway.patient_id != actor.patient_id):
         raise Forbidden("You can only see your own records.")
     if pathway is None:

@@ -84,7 +84,9 @@ def get_appointment(
     session: Session, actor: Actor, appointment_id: int, *, lock: bool = False
 ) -> Appointment:
     """The appointment, if ``actor`` may see it (patients: their own; same 403 otherwise)."""
-    appointment = session.get(Appointment, appointment_id, with_for_update=lock or None)
+    # FOR UPDATE OF the appointment only: not the site row its relationship joins in.
+    lock_row = {"of": Appointment} if lock else None
+    appointment = session.get(Appointment, appointment_id, with_for_update=lock_row)
     if actor.is_patient and (appointment is None or appointment.patient_id != actor.patient_id):
         raise Forbidden("You can only see your own records.")
     if appointment is None:

@@ -16,35 +16,16 @@ from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import Engine, create_engine, inspect, make_url, text
+from sqlalchemy import Engine, inspect, text
 
 from scheduler.cli import alembic_config
 from scheduler.db import make_engine
 from scheduler.models import Base
+from tests.support import scratch_postgresql_database
 
 TEST_DATABASE_URL = os.environ.get("TEST_DATABASE_URL")
 BACKENDS = ["sqlite"] + (["postgresql"] if TEST_DATABASE_URL else [])
 BUILTIN_POLICIES = {("medicare_facet", 1), ("single_block_50", 1)}
-
-
-def _scratch_postgresql_database() -> Iterator[str]:
-    """A new, empty database beside TEST_DATABASE_URL's, dropped (WITH FORCE) at the end."""
-    assert TEST_DATABASE_URL
-    url = make_url(TEST_DATABASE_URL)
-    name = f"{url.database}_migrations_{os.getpid()}"
-    maintenance = create_engine(url.set(database="postgres"), isolation_level="AUTOCOMMIT")
-    quoted = maintenance.dialect.identifier_preparer.quote(name)
-    try:
-        with maintenance.connect() as connection:
-            connection.execute(text(f"DROP DATABASE IF EXISTS {quoted} WITH (FORCE)"))
-            connection.execute(text(f"CREATE DATABASE {quoted}"))
-        try:
-            yield url.set(database=name).render_as_string(hide_password=False)
-        finally:
-            with maintenance.connect() as connection:
-                connection.execute(text(f"DROP DATABASE IF EXISTS {quoted} WITH (FORCE)"))
-    finally:
-        maintenance.dispose()
 
 
 @pytest.fixture(params=BACKENDS)
@@ -52,7 +33,7 @@ def empty_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
     if request.param == "sqlite":
         yield f"sqlite:///{tmp_path / 'migrations.sqlite3'}"
     else:
-        yield from _scratch_postgresql_database()
+        yield from scratch_postgresql_database("migrations")
 
 
 @pytest.fixture
