@@ -243,14 +243,20 @@ def _ceil_to_grid(instant: datetime) -> datetime:
 def candidate_starts(
     calendars: Calendars, day: date, earliest: datetime
 ) -> list[tuple[datetime, ClinicianCalendar]]:
-    """Every quarter-hour start on ``day`` whose clinician's part fits in working hours."""
-    candidates = []
+    """Every quarter-hour start on ``day`` whose clinician's part fits in working hours.
+
+    Each (start, clinician) comes once, even where a DST change makes two of the day's
+    windows overlap (02:30 does not exist on a spring-forward day and reads as 03:30).
+    """
+    candidates: list[tuple[datetime, ClinicianCalendar]] = []
     for clinician in calendars.clinicians:
+        starts: set[datetime] = set()
         for window in working_windows(clinician, day, calendars.zone):
             start = _ceil_to_grid(max(window.start, earliest))
             while start + clinician.duration <= window.end:
-                candidates.append((start, clinician))
+                starts.add(start)
                 start += GRID
+        candidates.extend((start, clinician) for start in starts)
     candidates.sort(key=lambda pair: pair[0])  # stable: clinicians keep their order
     return candidates
 
