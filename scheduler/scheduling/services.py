@@ -28,9 +28,7 @@ from scheduler.errors import (
     IllegalTransition,
     InvalidInput,
     NotFound,
-    PrerequisitesUnmet,
     SlotTaken,
-    UnmetRule,
 )
 from scheduler.facilities.models import Equipment, MethodEquipment, RecoveryBay, Room, Site
 from scheduler.pathways import policy as rules
@@ -735,8 +733,10 @@ def reschedule_appointment(
 ) -> Appointment:
     """Move a booked appointment; it keeps its id and its version goes up.
 
-    The move is re-checked like a booking, and so is every booked appointment after it
-    on the pathway (a second block must stay the policy's interval after the first).
+    The move is re-checked like a booking. A pathway has one booked appointment at a
+    time (each step waits for the result of the one before, SPEC §2), so every step
+    before it is done and the gate checks the move against them: a second block stays
+    the policy's interval after the first, a follow-up stays in its window.
     """
     appointment, pathway = _open_appointment(session, actor, appointment_id)
     if pathway.state not in sources(Trigger.RESCHEDULE_APPOINTMENT):
@@ -776,7 +776,6 @@ def reschedule_appointment(
     session.flush()
     _allocate(session, slot, calendars, appointment.patient_id, appointment_id=appointment.id)
     session.expire(appointment, ["allocations"])
-    _recheck_downstream(session, pathway, appointment)
     pathways.transition(
         session,
         pathway,
@@ -787,30 +786,6 @@ def reschedule_appointment(
         data={"from": before.isoformat(), "to": slot.start.isoformat(), "room_id": slot.room_id},
     )
     return appointment
-
-
-def _recheck_downstream(session: Session, pathway: Pathway, moved: Appointment) -> None:
-    """Refuse a move that breaks a later booked step's rule (with that rule's message)."""
-    later = session.scalars(
-        select(Appointment)
-        .where(
-            Appointment.pathway_id == pathway.id,
-            Appointment.status == AppointmentStatus.BOOKED,
-            Appointment.id != moved.id,
-        )
-        .order_by(Appointment.start_at)
-    )
-    for appointment in later:
-        on = pathways.local_date(appointment.start_at, appointment.timezone)
-        verdict = _gate_evaluations(
-            session, pathway, appointment.kind, [on], appointment.method, ignore=appointment.id
-        )[on]
-        if not verdict.passed:
-            raise PrerequisitesUnmet(
-                f"move this appointment: the {appointment.kind.value.replace('_', ' ')} "
-                f"booked on {on.isoformat()} (appointment {appointment.id}) would break",
-                [UnmetRule(rule.id, rule.message) for rule in verdict.unmet],
-            )
 
 
 def cancel_appointment(

@@ -255,30 +255,34 @@ def test_reschedule_needs_if_match_and_refuses_stale_etag(api: Api, clinic: Clin
     assert state_of(api, pathway) == "block_scheduled"
 
 
-def test_reschedule_rechecks_the_block_interval(
-    api: Api, clinic: Clinic, clock: FrozenClock
+def test_writers_lock_only_their_own_pathway_and_appointment_rows(
+    api: Api, clinic: Clinic, backend: str, count_queries: QueryCounter
 ) -> None:
+    """On PostgreSQL a booking locks its pathway row and a move its appointment row; the
+    policy and site rows those relationships join in are shared by every booking, and
+    locking them too would queue unrelated bookings behind each other."""
     pathway = refer(api, clinic)["id"]
-    first = book(api, clinic, pathway, "diagnostic_block", local("2026-03-03", 9))
-    clock.set(local("2026-03-03", 10))
-    api.ok(
-        "POST",
-        f"/appointments/{first['id']}/block-result",
-        "clinician",
-        json={"pre_block_pain": 8, "post_block_pain": 1, "relief_duration_hours": 5},
-    )
-    second = book(api, clinic, pathway, "diagnostic_block", local("2026-03-17", 9))
-    path = f"/appointments/{second['id']}"
+    count_queries.statements.clear()
+    appointment = book(api, clinic, pathway, "diagnostic_block", local("2026-03-03", 9))
+    path = f"/appointments/{appointment['id']}"
     etag = api.get(path, "scheduler").headers["ETag"]
-    response = api.call(
+    api.ok(
         "PATCH",
         path,
         "scheduler",
-        json={"start": local("2026-03-16", 9).isoformat()},
+        json={"start": local("2026-03-03", 10).isoformat()},
         headers={"If-Match": etag},
     )
-    assert response.status_code == 422
-    assert response.get_json()["unmet"] == ["block_interval"]
+
+    locks = [
+        " ".join(statement.split()).partition(" FOR UPDATE")[2]
+        for statement in count_queries.statements
+        if "FOR UPDATE" in statement
+    ]
+    if backend == "postgresql":
+        assert set(locks) == {" OF pathways", " OF appointments"}, locks
+    else:  # SQLite has no row locks: writers queue on BEGIN IMMEDIATE instead.
+        assert locks == []
 
 
 def test_daily_list_is_in_site_time_with_a_fixed_number_of_queries(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+from datetime import datetime, timedelta
 from typing import Any
 
 from tests.api.conftest import Clinic
@@ -78,17 +79,71 @@ def state_of(api: Api, pathway_id: int) -> str:
     return state
 
 
+def block_result(
+    api: Api, clock: FrozenClock, appointment: dict[str, Any], post: int, as_: str = "clinician"
+) -> Any:
+    """The block's result (pain 8 before, ``post`` after), recorded an hour after its start."""
+    clock.set(datetime.fromisoformat(appointment["start"]) + timedelta(hours=1))
+    return api.ok(
+        "POST",
+        f"/appointments/{appointment['id']}/block-result",
+        as_,
+        json={"pre_block_pain": 8, "post_block_pain": post, "relief_duration_hours": 6},
+    )
+
+
 def block(
     api: Api, clinic: Clinic, clock: FrozenClock, pathway_id: int, day: str, post: int
 ) -> Any:
     appointment = book(api, clinic, pathway_id, "diagnostic_block", local(day, 9))
-    clock.set(local(day, 10))
-    return api.ok(
-        "POST",
-        f"/appointments/{appointment['id']}/block-result",
-        "clinician",
-        json={"pre_block_pain": 8, "post_block_pain": post, "relief_duration_hours": 6},
+    return block_result(api, clock, appointment, post)
+
+
+def search_slots(
+    api: Api, pathway_id: int, kind: str, as_: str = "scheduler", **query: Any
+) -> list[dict[str, Any]]:
+    """``GET /pathways/{id}/slots``; datetimes in ``query`` are sent as RFC 3339."""
+    params = {
+        "kind": kind,
+        **{k: v.isoformat() if isinstance(v, datetime) else v for k, v in query.items()},
+    }
+    found: list[dict[str, Any]] = api.ok(
+        "GET", f"/pathways/{pathway_id}/slots", as_, query_string=params
     )
+    return found
+
+
+def book_first_slot(api: Api, pathway_id: int, kind: str, **query: Any) -> dict[str, Any]:
+    """Book as a scheduler does: search, hold the first slot offered, book with the hold.
+
+    The hold and the appointment must be exactly the slot that was offered.
+    """
+    slot, *_later = search_slots(api, pathway_id, kind, **query)
+    method = {"method": query["method"]} if "method" in query else {}
+    held = api.ok(
+        "POST",
+        "/holds",
+        "scheduler",
+        json={
+            "pathway_id": pathway_id,
+            "kind": kind,
+            "start": slot["start"],
+            "room_id": slot["room_id"],
+            "clinician_id": slot["clinician_id"],
+            **method,
+        },
+    )
+    assert {k: held[k] for k in slot} == slot
+    appointment: dict[str, Any] = api.ok(
+        "POST",
+        "/appointments",
+        "scheduler",
+        json={"pathway_id": pathway_id, "kind": kind, "hold_id": held["hold_id"]},
+    )
+    booked = {k: appointment[k] for k in slot if k in appointment}
+    assert booked == {k: slot[k] for k in booked}, (booked, slot)
+    assert set(booked) >= {"start", "end", "room_id", "equipment_ids", "recovery_bay_id"}
+    return appointment
 
 
 def test_full_medicare_pathway_from_referral_to_completed(
@@ -115,7 +170,10 @@ def test_full_medicare_pathway_from_referral_to_completed(
     assert early.status_code == 422
     assert "diagnostic_blocks" in early.get_json()["unmet"]
 
-    first = block(api, clinic, clock, pid, "2026-03-03", post=1)
+    first_block = book_first_slot(api, pid, "diagnostic_block", after=local("2026-03-03", 9))
+    assert first_block["start_local"] == "2026-03-03T09:00:00-05:00"
+    assert first_block["room_id"] == clinic.room_id  # blocks need fluoroscopy
+    first = block_result(api, clock, first_block, post=1)
     assert first["outcome"] == "positive_more_needed"
     assert first["pathway_state"] == "referred"
 
@@ -133,7 +191,10 @@ def test_full_medicare_pathway_from_referral_to_completed(
     assert too_soon.status_code == 422
     assert too_soon.get_json()["unmet"] == ["block_interval"]
 
-    second = block(api, clinic, clock, pid, "2026-03-17", post=0)
+    # Slot search offers nothing before then: its first slot is 14 days on, after DST.
+    second_block = book_first_slot(api, pid, "diagnostic_block")
+    assert second_block["start_local"] == "2026-03-17T07:00:00-04:00"
+    second = block_result(api, clock, second_block, post=0)
     assert second["outcome"] == "positive"
     assert state_of(api, pid) == "eligible"
 
@@ -148,9 +209,17 @@ def test_full_medicare_pathway_from_referral_to_completed(
         "coverage",
     }
 
-    procedure = book(api, clinic, pid, "procedure", local("2026-03-24", 8, 30), method="rfa")
+    procedure = book_first_slot(
+        api, pid, "procedure", after=local("2026-03-24", 8, 30), method="rfa"
+    )
     assert procedure["start_local"] == "2026-03-24T08:30:00-04:00"  # after the DST change
+    assert procedure["end_local"] == "2026-03-24T10:00:00-04:00"
     assert procedure["timezone"] == "America/New_York"
+    assert procedure["method"] == "rfa"
+    assert sorted(procedure["equipment_ids"]) == sorted(
+        [clinic.equipment_ids["endoscope_tower"], clinic.equipment_ids["rf_generator"]]
+    )
+    assert procedure["recovery_bay_id"] == clinic.recovery_bay_id
     appointment = procedure["id"]
 
     clock.set(local("2026-03-24", 7, 45))
@@ -207,8 +276,11 @@ def test_full_medicare_pathway_from_referral_to_completed(
     )
     assert state_of(api, pid) == "discharged"
 
-    follow_up = book(api, clinic, pid, "follow_up", local("2026-04-14", 9))
-    clock.set(local("2026-04-14", 9, 30))
+    # The first follow-up offered opens the policy's window, 14 days after the procedure.
+    follow_up = book_first_slot(api, pid, "follow_up")
+    assert follow_up["start_local"] == "2026-04-07T07:00:00-04:00"
+    assert follow_up["room_id"] == clinic.consult_room_id
+    clock.set(local("2026-04-07", 7, 30))
     api.ok(
         "POST",
         f"/appointments/{follow_up['id']}/follow-up-outcome",
