@@ -6,7 +6,7 @@ FLASK := $(BIN)/flask --app wsgi
 HOST ?= 127.0.0.1
 PORT ?= 5000
 
-.PHONY: run test lint format clean
+.PHONY: run test lint format bench clean
 
 $(BIN)/activate:
 	$(PYTHON) -m venv $(VENV)
@@ -36,6 +36,11 @@ format: $(VENV)/.installed-dev
 
 test: lint
 	$(BIN)/pytest -q
+
+# Slot search and daily list at 10k and 1M appointments, booking throughput under gunicorn,
+# on a scratch PostgreSQL database (BENCH_DATABASE_URL; see benchmarks/scheduling.py).
+bench: $(VENV)/.installed-dev
+	$(BIN)/python -m benchmarks.scheduling
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache
