@@ -37,6 +37,10 @@ PURE = [
     "scheduler.vocabulary",
     # Uses marshmallow to validate documents; marshmallow is allowed, the web stack is not.
     "scheduler.pathways.policy_document",
+    "scheduler.invites",
+    "scheduler.invites.vtimezone",
+    "scheduler.invites.ics",
+    "scheduler.invites.mail",
 ]
 
 

@@ -1,0 +1,281 @@
+"""Appointment values in, RFC 5545 bytes out: patient invites and clinician feeds (SPEC §5).
+
+An invite is an iTIP message (RFC 5546): METHOD:REQUEST for a new or changed appointment,
+METHOD:CANCEL when it is cancelled. Its UID never changes and its SEQUENCE is the
+appointment's version, so a calendar updates or removes the entry it already holds instead
+of adding a second one (RFC 5546 §2.1.4, RFC 5545 §3.8.7.4). Everything a lock screen may
+show (SUMMARY, alarm text) names only the clinic: no diagnosis, procedure or patient name.
+The preparation for the kind of appointment goes in DESCRIPTION, worded in templates under
+``scheduler/templates/invites/``.
+
+Serialisation is icalendar's: CRLF line ends and lines folded at 75 octets without splitting
+a UTF-8 character (RFC 5545 §3.1), which the tests hold it to.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import icalendar
+from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
+
+from scheduler.invites.vtimezone import vtimezone
+from scheduler.vocabulary import AppointmentKind
+
+PRODID = "-//Neurotomy pathway scheduler//EN"
+DEFAULT_ALARMS = (timedelta(days=1), timedelta(hours=2))
+
+
+@dataclass(frozen=True)
+class Clinic:
+    """The site: ORGANIZER of the invite and where the appointment takes place."""
+
+    name: str
+    email: str
+    address: str
+    phone: str | None
+
+
+@dataclass(frozen=True)
+class Preparation:
+    """What the pathway's policy asks of the patient before and after an appointment."""
+
+    arrival_minutes_before: int
+    sedation: bool
+    clear_fluids_hours: int
+    light_meal_hours: int
+    heavy_meal_hours: int
+
+
+@dataclass(frozen=True)
+class Invite:
+    """One appointment as the patient should see it."""
+
+    uid: str
+    sequence: int
+    kind: AppointmentKind
+    start: datetime
+    end: datetime
+    timezone: str
+    room: str | None
+    patient_email: str | None
+    cancelled: bool
+    preparation: Preparation
+
+    def __post_init__(self) -> None:
+        _check_interval(self.start, self.end)
+
+
+@dataclass(frozen=True)
+class FeedEntry:
+    """A clinician's case in their subscribed feed, already reduced to the detail shown."""
+
+    uid: str
+    start: datetime
+    end: datetime
+    timezone: str
+    summary: str
+    location: str
+    description: str
+    cancelled: bool
+
+    def __post_init__(self) -> None:
+        _check_interval(self.start, self.end)
+
+
+def _check_interval(start: datetime, end: datetime) -> None:
+    if start.utcoffset() is None or end.utcoffset() is None:
+        raise ValueError("appointment times must be timezone-aware")
+    if end <= start:
+        raise ValueError(f"appointment ends ({end}) before it starts ({start})")
+
+
+def clock(moment: datetime) -> str:
+    """Wall-clock time with the zone named, as patients read it: ``8:45 AM EDT``."""
+    hour = moment.hour % 12 or 12
+    return f"{hour}:{moment:%M} {'AM' if moment.hour < 12 else 'PM'} {moment:%Z}"
+
+
+def day(moment: datetime) -> str:
+    """The date written out: ``Friday, March 6, 2026``.
+
+    English names: ``%A`` and ``%B`` in the C locale, which nothing in the service changes.
+    """
+    return f"{moment:%A}, {moment:%B} {moment.day}, {moment.year}"
+
+
+templates = Environment(
+    loader=FileSystemLoader(Path(__file__).resolve().parent.parent / "templates"),
+    autoescape=select_autoescape(["html"]),
+    undefined=StrictUndefined,
+    trim_blocks=True,
+    lstrip_blocks=True,
+)
+templates.filters["clock"] = clock
+templates.filters["day"] = day
+
+
+def render(name: str, **context: object) -> str:
+    """Render a template from ``scheduler/templates`` without surrounding blank lines."""
+    return templates.get_template(name).render(**context).strip()
+
+
+def summary(clinic: Clinic) -> str:
+    """The neutral SUMMARY: lock screens and shared calendars show it to anyone."""
+    return render("invites/summary.txt", clinic=clinic)
+
+
+def preparation_text(invite: Invite, clinic: Clinic) -> str:
+    """The DESCRIPTION: preparation for this kind of appointment, or the cancellation notice.
+
+    Times are the site's wall-clock times with the zone named. Each is computed as elapsed
+    time before the start in UTC, then shown locally, so that "8 hours before" stays 8 hours
+    on the night the clocks change.
+    """
+    zone = ZoneInfo(invite.timezone)
+    preparation = invite.preparation
+
+    def before(delta: timedelta) -> datetime:
+        return (invite.start - delta).astimezone(zone)
+
+    context = {
+        "clinic": clinic,
+        "preparation": preparation,
+        "start": invite.start.astimezone(zone),
+        "arrival": before(timedelta(minutes=preparation.arrival_minutes_before)),
+        "heavy_meal_until": before(timedelta(hours=preparation.heavy_meal_hours)),
+        "light_meal_until": before(timedelta(hours=preparation.light_meal_hours)),
+        "clear_fluids_until": before(timedelta(hours=preparation.clear_fluids_hours)),
+    }
+    if invite.cancelled:
+        return render("invites/cancelled.txt", **context)
+    return render(f"invites/preparation/{invite.kind.value}.txt", **context)
+
+
+def location(invite: Invite, clinic: Clinic) -> str:
+    """LOCATION: where to go, from the site down to the room."""
+    return ", ".join(part for part in (clinic.name, clinic.address, invite.room) if part)
+
+
+def build_invite(
+    invite: Invite,
+    clinic: Clinic,
+    *,
+    now: datetime,
+    alarms: Sequence[timedelta] = DEFAULT_ALARMS,
+) -> bytes:
+    """The iTIP message for ``invite``: REQUEST, or CANCEL once it is cancelled (RFC 5546).
+
+    ``alarms`` are lead times before the start; each becomes a VALARM with a neutral text.
+    A cancellation carries STATUS:CANCELLED, the same UID and the SEQUENCE given, and no
+    alarms (RFC 5546 §3.2.5). Without a patient address there is no ATTENDEE; the caller
+    can still offer the file for download.
+    """
+    if any(lead <= timedelta(0) for lead in alarms):
+        raise ValueError("alarms are lead times before the start and must be positive")
+    calendar = _calendar("CANCEL" if invite.cancelled else "REQUEST")
+    calendar.add_component(_vtimezone(invite.timezone, [invite.start, invite.end]))
+    event = _event(invite.uid, invite.start, invite.end, invite.timezone, now)
+    event.add("sequence", invite.sequence)
+    event.add("summary", summary(clinic))
+    event.add("location", location(invite, clinic))
+    event.add("description", preparation_text(invite, clinic))
+    event.add("status", "CANCELLED" if invite.cancelled else "CONFIRMED")
+    # A family calendar the patient shares shows others only that the time is busy.
+    event.add("class", "PRIVATE")
+    event.add("organizer", f"mailto:{clinic.email}", parameters={"CN": clinic.name})
+    if invite.patient_email is not None:
+        event.add(
+            "attendee",
+            f"mailto:{invite.patient_email}",
+            parameters={"ROLE": "REQ-PARTICIPANT", "PARTSTAT": "NEEDS-ACTION", "RSVP": "TRUE"},
+        )
+    if not invite.cancelled:
+        for lead in alarms:
+            event.add_component(_alarm(lead, summary(clinic)))
+    calendar.add_component(event)
+    return _serialise(calendar)
+
+
+def build_feed(
+    entries: Sequence[FeedEntry],
+    *,
+    name: str,
+    now: datetime,
+    refresh: timedelta = timedelta(minutes=15),
+) -> bytes:
+    """A subscribable calendar of a clinician's cases (METHOD:PUBLISH, RFC 5546 §3.2.1).
+
+    Cancelled cases stay in the feed with STATUS:CANCELLED so that subscribed calendars
+    drop them. How often to refresh is said twice: REFRESH-INTERVAL (RFC 7986 §5.7) and
+    X-PUBLISHED-TTL, the older name Outlook reads. The name likewise: NAME (RFC 7986 §5.1)
+    and X-WR-CALNAME.
+    """
+    calendar = _calendar("PUBLISH")
+    calendar.add("name", name)
+    calendar.add("x-wr-calname", name)
+    calendar.add("refresh-interval", refresh, parameters={"VALUE": "DURATION"})
+    calendar.add("x-published-ttl", icalendar.vDuration(refresh))
+    for zone in sorted({entry.timezone for entry in entries}):
+        instants = [
+            moment
+            for entry in entries
+            if entry.timezone == zone
+            for moment in (entry.start, entry.end)
+        ]
+        calendar.add_component(_vtimezone(zone, instants))
+    for entry in entries:
+        event = _event(entry.uid, entry.start, entry.end, entry.timezone, now)
+        event.add("summary", entry.summary)
+        event.add("location", entry.location)
+        event.add("description", entry.description)
+        event.add("status", "CANCELLED" if entry.cancelled else "CONFIRMED")
+        calendar.add_component(event)
+    return _serialise(calendar)
+
+
+def _serialise(calendar: icalendar.Calendar) -> bytes:
+    """The bytes: CRLF line ends, lines folded at 75 octets between characters (RFC 5545 §3.1)."""
+    data: bytes = calendar.to_ical()
+    return data
+
+
+def _calendar(method: str) -> icalendar.Calendar:
+    calendar = icalendar.Calendar()
+    calendar.add("prodid", PRODID)
+    calendar.add("version", "2.0")
+    calendar.add("calscale", "GREGORIAN")
+    calendar.add("method", method)
+    return calendar
+
+
+def _vtimezone(zone: str, instants: Sequence[datetime]) -> icalendar.Timezone:
+    """The VTIMEZONE covering the site-local dates of ``instants``."""
+    dates = [moment.astimezone(ZoneInfo(zone)).date() for moment in instants]
+    return vtimezone(zone, min(dates), max(dates))
+
+
+def _event(uid: str, start: datetime, end: datetime, zone: str, now: datetime) -> icalendar.Event:
+    """A VEVENT with its times in the site's zone (TZID) and DTSTAMP in UTC (RFC 5545 §3.8.7.2)."""
+    if now.utcoffset() is None:
+        raise ValueError("now must be timezone-aware")
+    site = ZoneInfo(zone)
+    event = icalendar.Event()
+    event.add("uid", uid)
+    event.add("dtstamp", now.astimezone(UTC))
+    event.add("dtstart", start.astimezone(site))
+    event.add("dtend", end.astimezone(site))
+    return event
+
+
+def _alarm(lead: timedelta, text: str) -> icalendar.Alarm:
+    """A display reminder ``lead`` before the start (RFC 5545 §3.6.6)."""
+    alarm = icalendar.Alarm()
+    alarm.add("action", "DISPLAY")
+    alarm.add("description", text)
+    alarm.add("trigger", -lead)
+    return alarm
