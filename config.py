@@ -39,6 +39,38 @@ class Defaults:
     # time gets the first response again.
     IDEMPOTENCY_TTL_HOURS = 24
 
+    # Signs the patients' invite links (/i/<token>.ics). Empty: a random key is made once
+    # and kept in instance/secret_key, which every worker process of one install shares.
+    # Set it in production; changing it retires every link already sent.
+    SECRET_KEY = ""
+    # The address links in e-mails and feed URLs start with.
+    PUBLIC_BASE_URL = "http://127.0.0.1:5000"
+
+    # E-mail to patients (invites, updates, cancellations, reminders), sent by the outbox
+    # worker (flask outbox run). MAIL_SECURITY: none, starttls or ssl.
+    MAIL_HOST = "127.0.0.1"
+    MAIL_PORT = 1025
+    MAIL_SECURITY = "none"
+    MAIL_USERNAME = ""
+    MAIL_PASSWORD = ""
+    MAIL_TIMEOUT_SECONDS = 30
+    # The clinic's address: the e-mails' From: and the invites' ORGANIZER.
+    MAIL_FROM = "appointments@clinic.example"
+    # Calendar reminders in each invite, in minutes before the start.
+    INVITE_ALARM_MINUTES = "1440,120"
+    # A reminder e-mail goes out this long before each appointment.
+    REMINDER_HOURS_BEFORE = 48
+    # Failed sends are retried after 1, 2, 4 ... minutes (at most OUTBOX_RETRY_MAX_SECONDS
+    # apart); after OUTBOX_MAX_ATTEMPTS a message is dead until an admin re-queues it.
+    OUTBOX_MAX_ATTEMPTS = 8
+    OUTBOX_RETRY_BASE_SECONDS = 60
+    OUTBOX_RETRY_MAX_SECONDS = 3600
+    # How long the worker sleeps when nothing is due.
+    OUTBOX_POLL_SECONDS = 5
+
+    # How much of the patient a clinician's calendar feed shows: none, initials or full.
+    FEED_PATIENT_DETAIL = "initials"
+
     # Request bodies larger than this are refused with 413.
     MAX_CONTENT_LENGTH = 256 * 1024
 

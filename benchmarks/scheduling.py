@@ -224,7 +224,8 @@ def _referred_pathway(
         given_name=GIVEN_NAMES[n % len(GIVEN_NAMES)],
         family_name=FAMILY_NAMES[n % len(FAMILY_NAMES)],
         birth_date=date(1950 + n % 40, 1 + n % 12, 1 + n % 28),
-        email=None,
+        # An address, so that each booking also queues its invite and reminder.
+        email=f"patient{n}@bench.example.org",
         phone=None,
     )
     pathway = pathways.create_pathway(
@@ -370,10 +371,11 @@ JOIN bench_lanes AS l ON l.lane = (g.idx % :per_day) / :k
 # for each future one.
 INSERT_APPOINTMENTS = text("""
 WITH appointment AS (
-    INSERT INTO appointments (pathway_id, patient_id, clinician_id, site_id, room_id, kind,
-                              status, start_at, end_at, method, side, levels, version,
+    INSERT INTO appointments (ical_uid, pathway_id, patient_id, clinician_id, site_id, room_id,
+                              kind, status, start_at, end_at, method, side, levels, version,
                               cancel_reason, created_at, updated_at)
-    SELECT :pathway_base + x.idx, :patient_base + x.idx, l.clinician_id, :site_id, l.room_id,
+    SELECT gen_random_uuid()::text,
+           :pathway_base + x.idx, :patient_base + x.idx, l.clinician_id, :site_id, l.room_id,
            t.kind, s.status, x.start_at, x.start_at + make_interval(mins => t.minutes),
            CASE WHEN t.kind = 'procedure' THEN 'rfa' END,
            (ARRAY['right', 'left', 'bilateral'])[x.idx % 3 + 1],
@@ -735,7 +737,12 @@ def _get(port: int, path: str) -> int:
 def gunicorn(url: str, log: Path) -> Iterator[int]:
     """``benchmarks.bench_app`` served on a free local port; stopped by its pid at the end."""
     port = free_port()
-    environment = {**os.environ, "SCHEDULER_DATABASE_URL": url, "SCHEDULER_LOG_LEVEL": "WARNING"}
+    environment = {
+        **os.environ,
+        "SCHEDULER_DATABASE_URL": url,
+        "SCHEDULER_LOG_LEVEL": "WARNING",
+        "SCHEDULER_SECRET_KEY": "benchmark",
+    }
     with log.open("ab") as output:
         server = subprocess.Popen(  # noqa: S603 (our own interpreter and arguments)
             [

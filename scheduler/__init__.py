@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import logging
+import os
+import secrets
 from collections.abc import Mapping
+from pathlib import Path
 from typing import Any
 
 from flask import Flask, request
@@ -28,6 +31,9 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     if test_config:
         app.config.from_mapping(test_config)
     app.json.sort_keys = False  # type: ignore[attr-defined]
+    if not app.config["SECRET_KEY"]:
+        app.config["SECRET_KEY"] = _instance_secret_key(config.INSTANCE_DIR / "secret_key")
+    _check_settings(app.config)
     logging.getLogger("scheduler").setLevel(app.config["LOG_LEVEL"])
 
     Database.init_app(app)
@@ -48,6 +54,36 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     return app
 
 
+def _instance_secret_key(path: Path) -> str:
+    """This install's own random key, made once (readable by its owner only) and kept.
+
+    Written whole to a private file and linked into place, so workers starting at once
+    all read the same complete key.
+    """
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if not path.exists():
+        draft = path.with_name(f".{path.name}.{os.getpid()}")
+        descriptor = os.open(draft, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(descriptor, "w") as file:
+            file.write(secrets.token_hex(32))
+        try:
+            os.link(draft, path)
+        except FileExistsError:
+            pass  # another process was first; use its key
+        finally:
+            draft.unlink()
+    return path.read_text().strip()
+
+
+def _check_settings(settings: Mapping[str, Any]) -> None:
+    """Refuse to start with a setting that would only fail later, in a worker or a feed."""
+    from scheduler.feeds.services import PatientDetail
+    from scheduler.outbox.worker import delivery_settings
+
+    delivery_settings(settings)
+    PatientDetail(settings["FEED_PATIENT_DETAIL"])
+
+
 def _writes_begin_immediately() -> None:
     """A request that may write holds SQLite's write lock from its first statement."""
     if request.method in WRITE_METHODS:
@@ -59,6 +95,11 @@ def _register_blueprints(app: Flask, api: Api) -> None:
     from scheduler.clinicians.routes import blp as clinicians_blp
     from scheduler.docs import blp as docs_blp
     from scheduler.facilities.routes import blp as facilities_blp
+    from scheduler.feeds.routes import blp as feeds_blp
+    from scheduler.feeds.routes import public as feeds_public
+    from scheduler.invites.routes import blp as invites_blp
+    from scheduler.invites.routes import links as invite_links
+    from scheduler.outbox.routes import blp as outbox_blp
     from scheduler.pathways.routes import blp as pathways_blp
     from scheduler.patients.routes import blp as patients_blp
     from scheduler.policies.routes import blp as policies_blp
@@ -72,6 +113,10 @@ def _register_blueprints(app: Flask, api: Api) -> None:
         pathways_blp,
         policies_blp,
         scheduling_blp,
+        invites_blp,
+        feeds_blp,
+        outbox_blp,
     ):
         api.register_blueprint(blp, url_prefix="/api/v1")
-    app.register_blueprint(docs_blp)
+    for plain in (docs_blp, invite_links, feeds_public):
+        app.register_blueprint(plain)

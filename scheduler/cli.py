@@ -16,6 +16,7 @@ from alembic.config import Config
 from flask import Flask, current_app
 from flask.cli import AppGroup
 
+from scheduler.context import CLOCK_EXTENSION, reminder_before
 from scheduler.db import Database
 from scheduler.errors import DomainError
 from scheduler.vocabulary import Role
@@ -120,13 +121,75 @@ def seed() -> None:
     from scheduler.demo import seed_demo
 
     with Database.of(current_app).sessionmaker() as session:
-        logins: list[tuple[str, str, Any]] = seed_demo(session)
+        logins: list[tuple[str, str, Any]] = seed_demo(session, reminder_before=reminder_before())
         session.commit()
     click.echo("Demo logins (change them before real use):")
     for role, email, password in logins:
         click.echo(f"  {role:<10} {email:<32} {password}")
 
 
+outbox = AppGroup("outbox", help="E-mail to patients (the transactional outbox).")
+
+
+@outbox.command("run")
+@click.option("--once", is_flag=True, help="One pass over the due messages, then exit.")
+def run_outbox(once: bool) -> None:
+    """Send due messages over SMTP; without --once, keep polling until stopped."""
+    import signal
+    import threading
+    from datetime import timedelta
+
+    from scheduler.outbox.worker import deliver_due, delivery_settings, run
+
+    settings = delivery_settings(current_app.config)
+    sessions = Database.of(current_app).sessionmaker
+    clock = current_app.extensions[CLOCK_EXTENSION]
+    if once:
+        result = deliver_due(sessions, settings, clock)
+        click.echo(
+            f"Sent {result.sent}, retrying {result.retried}, dead {result.dead}, "
+            f"superseded {result.superseded}."
+        )
+        return
+    stop = threading.Event()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(signum, lambda *_: stop.set())
+    poll = timedelta(seconds=current_app.config["OUTBOX_POLL_SECONDS"])
+    smtp = settings.smtp
+    click.echo(f"Outbox worker: SMTP {smtp.host}:{smtp.port} ({smtp.security}); Ctrl-C stops.")
+    run(sessions, settings, clock, poll=poll, stop=stop)
+
+
+@outbox.command("catch")
+@click.option("--port", default=1025, show_default=True)
+@click.option(
+    "--folder",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=None,
+    help="Where messages go (default: instance/mail).",
+)
+def catch_mail(port: int, folder: Path | None) -> None:
+    """Development: a local SMTP server that saves each message and its .ics in a folder."""
+    import signal
+    import threading
+
+    from config import INSTANCE_DIR
+    from scheduler.outbox.catcher import serve
+
+    try:
+        import aiosmtpd  # noqa: F401
+    except ImportError as error:
+        raise click.ClickException(
+            "This needs the development requirements: make .venv/.installed-dev"
+        ) from error
+    target = folder or INSTANCE_DIR / "mail"
+    stop = threading.Event()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(signum, lambda *_: stop.set())
+    click.echo(f"Catching mail on 127.0.0.1:{port} into {target}; Ctrl-C stops.")
+    serve(target, "127.0.0.1", port, stop)
+
+
 def register_commands(app: Flask) -> None:
-    for group in (db, users, demo):
+    for group in (db, users, demo, outbox):
         app.cli.add_command(group)

@@ -6,7 +6,7 @@ to services as plain arguments.
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from flask import current_app, g
 from flask_limiter import Limiter
@@ -19,7 +19,7 @@ from scheduler.errors import Unauthorized
 CLOCK_EXTENSION = "scheduler.clock"
 LIMITER_EXTENSION = "scheduler.limiter"
 
-__all__ = ["actor", "limiter", "now", "session"]
+__all__ = ["actor", "limiter", "now", "reminder_before", "session"]
 
 
 def actor() -> Actor:
@@ -32,6 +32,11 @@ def actor() -> Actor:
 def now() -> datetime:
     clock: Clock = current_app.extensions[CLOCK_EXTENSION]
     return clock()
+
+
+def reminder_before() -> timedelta:
+    """How long before an appointment its reminder e-mail goes out (REMINDER_HOURS_BEFORE)."""
+    return timedelta(hours=current_app.config["REMINDER_HOURS_BEFORE"])
 
 
 def limiter() -> Limiter:

@@ -16,6 +16,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+import config
 from scheduler.auth.access import Actor
 from scheduler.auth.services import actor_for, create_user
 from scheduler.clinicians import services as clinicians
@@ -112,13 +113,22 @@ def _logins() -> list[tuple[str, str, str]]:
     ]
 
 
-def seed_demo(session: Session, now: datetime | None = None) -> list[tuple[str, str, str]]:
-    """Create the demo clinic unless it exists; returns (role, e-mail, password) per role."""
+def seed_demo(
+    session: Session,
+    now: datetime | None = None,
+    *,
+    reminder_before: timedelta = timedelta(hours=config.Defaults.REMINDER_HOURS_BEFORE),
+) -> list[tuple[str, str, str]]:
+    """Create the demo clinic unless it exists; returns (role, e-mail, password) per role.
+
+    Bookings queue their patients' invites and reminders like any other booking, so the
+    outbox worker has something to send.
+    """
     now = now or system_clock()
     if session.scalar(select(Site.id).where(Site.name == SITE_NAME)) is None:
         clinic = _clinic(session, now)
         for index, (given, family, state) in enumerate(PATIENTS):
-            _patient_story(session, clinic, index, given, family, state, now)
+            _patient_story(session, clinic, index, given, family, state, now, reminder_before)
     return _logins()
 
 
@@ -199,6 +209,7 @@ def _patient_story(
     family: str,
     target: PathwayState,
     now: datetime,
+    reminder_before: timedelta,
 ) -> None:
     """Replay one patient's pathway up to ``target``, with the next step still ahead."""
     zone = ZoneInfo(ZONE)
@@ -288,6 +299,7 @@ def _patient_story(
                 kind=kind,
                 start=start,
                 room_id=room_id,
+                reminder_before=reminder_before,
             )
 
         return action

@@ -4,6 +4,7 @@ from scheduler.auth.models import ApiToken, User
 from scheduler.clinicians.models import Clinician, ClinicianDuration, TimeOff, WorkingHours
 from scheduler.db import Base
 from scheduler.facilities.models import Equipment, MethodEquipment, RecoveryBay, Room, Site
+from scheduler.outbox.models import OutboxMessage
 from scheduler.pathways.models import (
     BlockResult,
     CheckIn,
@@ -37,6 +38,7 @@ __all__ = [
     "Hold",
     "IdempotencyKey",
     "MethodEquipment",
+    "OutboxMessage",
     "Pathway",
     "PathwayEvent",
     "Patient",

@@ -52,6 +52,11 @@ class Args(Schema):
         return data
 
 
+class NoArgs(Args):
+    """An action that takes nothing: no body, or an empty JSON object. Anything else in a
+    body is refused like any other bad input (400 malformed, 413 too big, 422 fields)."""
+
+
 class Out(Schema):
     """Base of every response schema."""
 

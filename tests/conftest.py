@@ -98,6 +98,7 @@ def app(database_url: str, connection: Connection, clock: FrozenClock) -> Iterat
             "DATABASE_URL": database_url,
             "CLOCK": clock,
             "RATELIMIT_STORAGE_URI": "memory://",
+            "SECRET_KEY": "test-secret-key",
         }
     )
     database = Database.of(app)

@@ -91,6 +91,13 @@ PERMISSIONS: Final[dict[str, frozenset[Role]]] = {
     "POST /appointments/{appointment_id}/discharge": BEDSIDE,
     "POST /appointments/{appointment_id}/admit": BEDSIDE,
     "POST /appointments/{appointment_id}/follow-up-outcome": CLINICAL,
+    # invites, feeds, e-mail delivery
+    "GET /appointments/{appointment_id}/invite.ics": STAFF_AND_PATIENT,
+    "GET /appointments/{appointment_id}/invite-link": STAFF_AND_PATIENT,
+    "POST /clinicians/{clinician_id}/feed-token": ADMIN | CLINICAL,
+    "DELETE /clinicians/{clinician_id}/feed-token": ADMIN | CLINICAL,
+    "GET /outbox": ADMIN,
+    "POST /outbox/{message_id}/requeue": ADMIN,
 }
 
 _CONVERTER = re.compile(r"<(?:[^:<>]+:)?([^<>]+)>")

@@ -18,6 +18,9 @@ class Clinician(Base):
     given_name: Mapped[str] = mapped_column(String(80))
     family_name: Mapped[str] = mapped_column(String(80))
     email: Mapped[str | None] = mapped_column(String(254))
+    # The calendar feed's secret is shown once; only its SHA-256 is kept (feeds/services.py).
+    feed_token_hash: Mapped[str | None] = mapped_column(String(64), unique=True, index=True)
+    feed_token_created_at: Mapped[datetime | None]
 
 
 class WorkingHours(Base):

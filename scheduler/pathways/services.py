@@ -21,6 +21,7 @@ from scheduler.clinicians.models import Clinician
 from scheduler.db import referenced
 from scheduler.errors import Forbidden, InvalidInput, NotFound
 from scheduler.facilities.models import Site
+from scheduler.outbox import services as outbox
 from scheduler.pathways import policy as rules
 from scheduler.pathways.models import (
     BlockResult,
@@ -34,7 +35,7 @@ from scheduler.pathways.policy import Evaluation, Gate, PathwaySnapshot
 from scheduler.pathways.states import BOOKING_TRIGGERS, PathwayState, Trigger, apply
 from scheduler.patients.models import Patient
 from scheduler.policies.services import DEFAULT_POLICY, latest_policy, policy_of
-from scheduler.scheduling.models import Appointment
+from scheduler.scheduling.models import Appointment, release_allocations
 from scheduler.vocabulary import (
     AppointmentKind,
     AppointmentStatus,
@@ -298,6 +299,9 @@ def cancel_pathway(
         appointment.cancel_reason = reason
         appointment.version += 1
         appointment.updated_at = now
+        outbox.announce_released(session, appointment, now)
+    if open_appointments:
+        session.execute(release_allocations(a.id for a in open_appointments))
     session.flush()
     return pathway
 

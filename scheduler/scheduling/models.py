@@ -2,10 +2,20 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import CheckConstraint, ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy import (
+    CheckConstraint,
+    ForeignKey,
+    Index,
+    String,
+    Text,
+    UniqueConstraint,
+    Update,
+    update,
+)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from scheduler.db import Base, enum_type
@@ -25,6 +35,9 @@ class Appointment(Base):
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
+    # The calendar UID of the patient's invite: random, and never changed by a reschedule,
+    # so calendars update the event in place (RFC 5545 §3.8.4.7).
+    ical_uid: Mapped[str] = mapped_column(String(64), unique=True, index=True)
     pathway_id: Mapped[int] = mapped_column(
         ForeignKey("pathways.id", ondelete="RESTRICT"), index=True
     )
@@ -136,3 +149,12 @@ class IdempotencyKey(Base):
     status: Mapped[int]
     body: Mapped[dict[str, Any]]
     created_at: Mapped[datetime] = mapped_column(index=True)
+
+
+def release_allocations(appointment_ids: Iterable[int]) -> Update:
+    """Free every resource these appointments held, at once (the rows stay, inactive)."""
+    return (
+        update(Allocation)
+        .where(Allocation.appointment_id.in_(list(appointment_ids)))
+        .values(active=False)
+    )

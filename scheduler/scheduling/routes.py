@@ -11,7 +11,7 @@ from flask.views import MethodView
 from flask_smorest.pagination import PaginationParameters
 
 from scheduler.api import Blueprint, paginated
-from scheduler.context import actor, now, session
+from scheduler.context import actor, now, reminder_before, session
 from scheduler.scheduling import idempotency, services
 from scheduler.scheduling.models import Appointment
 from scheduler.scheduling.schemas import (
@@ -65,7 +65,9 @@ class Appointments(MethodView):
         """Book a pathway step at a start (or the slot of a hold); all-or-nothing"""
         key = request.headers.get(idempotency.HEADER)
         if key is None:
-            appointment = services.book_appointment(session(), actor(), now(), **data)
+            appointment = services.book_appointment(
+                session(), actor(), now(), **data, reminder_before=reminder_before()
+            )
             session().commit()
             return appointment
         ttl = timedelta(hours=current_app.config["IDEMPOTENCY_TTL_HOURS"])
@@ -77,7 +79,9 @@ class Appointments(MethodView):
             request.get_data(),
             ttl,
             lambda: AppointmentSchema().dump(
-                services.book_appointment(session(), actor(), now(), **data)
+                services.book_appointment(
+                    session(), actor(), now(), **data, reminder_before=reminder_before()
+                )
             ),
         )
         return Response(current_app.json.dumps(body), status=status, mimetype="application/json")
@@ -100,7 +104,7 @@ class AppointmentById(MethodView):
         current = services.get_appointment(session(), actor(), appointment_id, lock=True)
         blp.check_etag(current, AppointmentSchema)
         appointment = services.reschedule_appointment(
-            session(), actor(), now(), appointment_id, **data
+            session(), actor(), now(), appointment_id, **data, reminder_before=reminder_before()
         )
         session().commit()
         return appointment

@@ -10,13 +10,14 @@ holds, and nobody involved (clinician, room, patient) is already booked then.
 from __future__ import annotations
 
 import secrets
+import uuid
 from collections import defaultdict
 from dataclasses import dataclass, replace
 from datetime import date, datetime, time, timedelta
 from typing import Any, Final
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Select, and_, delete, or_, select, update
+from sqlalchemy import Select, and_, delete, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -31,6 +32,7 @@ from scheduler.errors import (
     SlotTaken,
 )
 from scheduler.facilities.models import Equipment, MethodEquipment, RecoveryBay, Room, Site
+from scheduler.outbox import services as outbox
 from scheduler.pathways import policy as rules
 from scheduler.pathways import services as pathways
 from scheduler.pathways.models import CheckIn, CoverageAcknowledgment, Pathway
@@ -39,7 +41,7 @@ from scheduler.pathways.states import RETURNING, PathwayState, Trigger, sources
 from scheduler.patients.models import Patient
 from scheduler.policies.services import policy_of
 from scheduler.scheduling import slots
-from scheduler.scheduling.models import Allocation, Appointment, Hold
+from scheduler.scheduling.models import Allocation, Appointment, Hold, release_allocations
 from scheduler.vocabulary import (
     DEFAULT_MINUTES,
     AcknowledgmentKind,
@@ -625,9 +627,11 @@ def book_appointment(
     clinician_id: int | None = None,
     method: Method | None = None,
     hold_id: str | None = None,
+    reminder_before: timedelta,
 ) -> Appointment:
     """Book one step of the pathway; all checks pass and every resource is allocated, or
-    nothing is written. With ``hold_id`` the held resources are taken over."""
+    nothing is written. With ``hold_id`` the held resources are taken over. The
+    patient's invite and reminder are queued in the same transaction."""
     pathway = _pathway_for_booking(session, actor, pathway_id)
     method = _method_for(pathway, kind, method)
     site = _site_of(session, pathway)
@@ -692,10 +696,12 @@ def book_appointment(
         created_at=now,
         updated_at=now,
         booked_by_id=actor.user_id,
+        ical_uid=str(uuid.uuid4()),
     )
     session.add(appointment)
     session.flush()
     _allocate(session, slot, calendars, pathway.patient_id, appointment_id=appointment.id)
+    outbox.announce_booked(session, appointment, now, reminder_before=reminder_before)
     pathways.transition(
         session,
         pathway,
@@ -730,8 +736,10 @@ def reschedule_appointment(
     *,
     start: datetime | None = None,
     room_id: int | None = None,
+    reminder_before: timedelta,
 ) -> Appointment:
-    """Move a booked appointment; it keeps its id and its version goes up.
+    """Move a booked appointment; it keeps its id (and its invite's UID), its version goes
+    up and the patient's updated invite is queued.
 
     The move is re-checked like a booking. A pathway has one booked appointment at a
     time (each step waits for the result of the one before, SPEC §2), so every step
@@ -776,6 +784,7 @@ def reschedule_appointment(
     session.flush()
     _allocate(session, slot, calendars, appointment.patient_id, appointment_id=appointment.id)
     session.expire(appointment, ["allocations"])
+    outbox.announce_booked(session, appointment, now, reminder_before=reminder_before)
     pathways.transition(
         session,
         pathway,
@@ -839,9 +848,8 @@ def _release(
     appointment.cancel_reason = reason
     appointment.version += 1
     appointment.updated_at = now
-    session.execute(
-        update(Allocation).where(Allocation.appointment_id == appointment.id).values(active=False)
-    )
+    session.execute(release_allocations([appointment.id]))
+    outbox.announce_released(session, appointment, now)
     session.flush()
     return appointment
 

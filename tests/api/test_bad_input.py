@@ -21,7 +21,9 @@ from werkzeug.test import TestResponse
 from scheduler.api import PROBLEM_JSON, PROBLEM_TYPE_BASE
 from scheduler.auth.models import User
 from scheduler.auth.permissions import PERMISSIONS
+from scheduler.invites.mail import MessageKind
 from scheduler.models import Base
+from scheduler.outbox.models import OutboxMessage, OutboxStatus
 from scheduler.patients.models import Patient
 from scheduler.policies.services import builtin_document
 from scheduler.vocabulary import Role
@@ -73,9 +75,11 @@ class World:
     pathway_id: int = MISSING_ID
     appointment_id: int = MISSING_ID
     hold_id: str = "0" * 32
+    message_id: int = MISSING_ID
 
     def path_params(self) -> dict[str, Any]:
         return {
+            "message_id": self.message_id,
             "clinician_id": self.clinic.clinician_id,
             "pathway_id": self.pathway_id,
             "appointment_id": self.appointment_id,
@@ -93,6 +97,7 @@ def arrange(  # noqa: PLR0911 (it returns once the stage is reached)
     assert admin is not None
     assert patient is not None
     world = World(clinic, admin, patient.mrn)
+    api.ok("POST", f"/clinicians/{clinic.clinician_id}/feed-token", "clinician")
     if target < STAGES.index("referred"):
         return world
     world.pathway_id = pid = refer(api, clinic)["id"]
@@ -105,6 +110,7 @@ def arrange(  # noqa: PLR0911 (it returns once the stage is reached)
         world.appointment_id = book(api, clinic, pid, "diagnostic_block", local("2026-03-03", 9))[
             "id"
         ]
+        world.message_id = undeliverable_invite(db, world.appointment_id)
         if target >= STAGES.index("block_started"):
             clock.set(local("2026-03-03", 9, 10))
         return world
@@ -159,6 +165,20 @@ def arrange(  # noqa: PLR0911 (it returns once the stage is reached)
     if target >= STAGES.index("follow_up_started"):
         clock.set(local("2026-04-14", 9, 30))
     return world
+
+
+def undeliverable_invite(db: Session, appointment_id: int) -> int:
+    """The appointment's invite, marked dead as if every attempt to send it had failed."""
+    message = db.scalars(
+        select(OutboxMessage).where(
+            OutboxMessage.appointment_id == appointment_id,
+            OutboxMessage.kind == MessageKind.REQUEST,
+        )
+    ).one()
+    message.status = OutboxStatus.DEAD
+    message.attempts = 8
+    db.commit()
+    return message.id
 
 
 # ---------------------------------------------------------------------------------------
@@ -370,6 +390,9 @@ ENDPOINTS: dict[str, Endpoint] = {
     ),
     "POST /holds": Endpoint("scheduler", "referred", hold_body),
     "DELETE /holds/{hold_id}": Endpoint("scheduler", "block_held", lambda w: None),
+    "POST /clinicians/{clinician_id}/feed-token": Endpoint("admin", "clinic", lambda w: {}),
+    "DELETE /clinicians/{clinician_id}/feed-token": Endpoint("admin", "clinic", lambda w: None),
+    "POST /outbox/{message_id}/requeue": Endpoint("admin", "block_booked", lambda w: {}),
     "POST /appointments/{appointment_id}/cancel": Endpoint(
         "scheduler", "block_booked", lambda w: {"reason": "Patient has a cold"}
     ),
@@ -533,6 +556,10 @@ BOOK = "POST /appointments"
 BAYS = "POST /recovery-bays"
 DURATIONS = "PUT /clinicians/{clinician_id}/durations"
 HOLDS = "POST /holds"
+FEED = "POST /clinicians/{clinician_id}/feed-token"
+REVOKE = "DELETE /clinicians/{clinician_id}/feed-token"
+REQUEUE = "POST /outbox/{message_id}/requeue"
+FORBIDDEN: dict[str, Any] = {"status": 403, "slug": "forbidden"}
 RELEASE = "DELETE /holds/{hold_id}"
 RESCHEDULE = f"PATCH {APPOINTMENT}"
 CANCEL = f"POST {APPOINTMENT}/cancel"
@@ -1206,6 +1233,21 @@ def body_cases() -> list[pytest.ParameterSet]:
             Bad(FOLLOW_UP, stage="follow_up_scheduled", errors_on="appointment_id"),
         ),
         not_found(FOLLOW_UP, "appointment_id"),
+        # feeds and the outbox
+        case(
+            "feed token of another clinician",
+            Bad(FEED, as_="other_clinician", status=403, slug="forbidden"),
+        ),
+        case("feed token by a scheduler", Bad(FEED, as_="scheduler", status=403, slug="forbidden")),
+        not_found(FEED, "clinician_id"),
+        case(
+            "revoke another clinician's feed",
+            Bad(REVOKE, as_="other_clinician", status=403, slug="forbidden"),
+        ),
+        not_found(REVOKE, "clinician_id"),
+        case("requeue by a scheduler", Bad(REQUEUE, as_="scheduler", status=403, slug="forbidden")),
+        not_found(REQUEUE, "message_id"),
+        unknown_field(REQUEUE),
     ]
 
 

@@ -350,6 +350,7 @@ def server(
     environment = {
         **os.environ,
         "SCHEDULER_DATABASE_URL": database_url,
+        "SCHEDULER_SECRET_KEY": "e2e-secret",
         "TMPDIR": str(directory),
         "PYTHONDONTWRITEBYTECODE": "1",
     }

@@ -1,0 +1,137 @@
+"""Feed tokens (only their hash is stored) and the feed's entries (SPEC §5).
+
+A clinician subscribes their calendar app to ``/feeds/<token>.ics``. The token is the
+only credential, so it is long and random, shown once, and stored as a SHA-256 digest:
+a copy of the database does not give anyone the feeds. A new token replaces the old.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from enum import StrEnum
+from typing import Final
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from scheduler.auth.access import Actor
+from scheduler.clinicians.models import Clinician
+from scheduler.clinicians.services import get_clinician
+from scheduler.errors import Forbidden
+from scheduler.facilities.models import Room
+from scheduler.invites.ics import FeedEntry
+from scheduler.patients.models import Patient
+from scheduler.scheduling.models import Appointment
+from scheduler.vocabulary import AppointmentStatus, Role
+
+FEED_PAST: Final = timedelta(days=30)
+FEED_AHEAD: Final = timedelta(days=90)
+# secrets.token_urlsafe(32): 43 characters of [A-Za-z0-9_-].
+TOKEN_BYTES: Final = 32
+TOKEN_PATTERN: Final = r"[A-Za-z0-9_-]{43}"  # noqa: S105 (a shape, not a secret)
+
+KIND_LABELS: Final = {
+    "diagnostic_block": "Diagnostic block",
+    "procedure": "Endoscopic neurotomy",
+    "follow_up": "Follow-up",
+}
+
+
+class PatientDetail(StrEnum):
+    """How much of the patient a feed shows (FEED_PATIENT_DETAIL): calendars sync to
+    phones and laptops that are less guarded than the clinic's own systems."""
+
+    NONE = "none"
+    INITIALS = "initials"
+    FULL = "full"
+
+
+def _digest(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def _require_own_feed(actor: Actor, clinician_id: int) -> None:
+    if actor.role is Role.CLINICIAN and actor.clinician_id != clinician_id:
+        raise Forbidden("Clinicians can only manage their own feed.")
+
+
+def issue_token(session: Session, actor: Actor, now: datetime, clinician_id: int) -> str:
+    """A new feed token for the clinician; the previous one stops working."""
+    _require_own_feed(actor, clinician_id)
+    clinician = get_clinician(session, clinician_id)
+    token = secrets.token_urlsafe(TOKEN_BYTES)
+    clinician.feed_token_hash = _digest(token)
+    clinician.feed_token_created_at = now
+    session.flush()
+    return token
+
+
+def revoke_token(session: Session, actor: Actor, clinician_id: int) -> None:
+    _require_own_feed(actor, clinician_id)
+    clinician = get_clinician(session, clinician_id)
+    clinician.feed_token_hash = None
+    clinician.feed_token_created_at = None
+    session.flush()
+
+
+def clinician_for_token(session: Session, token: str) -> Clinician | None:
+    return session.scalar(select(Clinician).where(Clinician.feed_token_hash == _digest(token)))
+
+
+@dataclass(frozen=True)
+class Feed:
+    name: str
+    entries: list[FeedEntry]
+
+
+def _patient_label(patient: Patient, detail: PatientDetail) -> str | None:
+    if detail is PatientDetail.NONE:
+        return None
+    if detail is PatientDetail.INITIALS:
+        return f"{patient.given_name[:1]}.{patient.family_name[:1]}."
+    return f"{patient.given_name} {patient.family_name} (MRN {patient.mrn})"
+
+
+def feed_of(session: Session, clinician: Clinician, now: datetime, detail: PatientDetail) -> Feed:
+    """The clinician's cases from 30 days back to 90 days ahead, in one query.
+
+    Cancelled and no-show appointments are left out: a published feed is the whole
+    truth on every refresh, so calendars drop what is no longer in it.
+    """
+    rows = session.execute(
+        select(Appointment, Patient, Room)
+        .join(Patient, Patient.id == Appointment.patient_id)
+        .join(Room, Room.id == Appointment.room_id)
+        .where(
+            Appointment.clinician_id == clinician.id,
+            Appointment.status.in_([AppointmentStatus.BOOKED, AppointmentStatus.COMPLETED]),
+            Appointment.start_at >= now - FEED_PAST,
+            Appointment.start_at < now + FEED_AHEAD,
+        )
+        .order_by(Appointment.start_at, Appointment.id)
+    ).all()
+    entries = []
+    for appointment, patient, room in rows:
+        label = KIND_LABELS[appointment.kind.value]
+        who = _patient_label(patient, detail)
+        details = [label]
+        if appointment.method is not None:
+            details.append(f"Method: {appointment.method.value}")
+        details.append(f"Side: {appointment.side.value}; levels: {', '.join(appointment.levels)}")
+        entries.append(
+            FeedEntry(
+                uid=f"feed-{appointment.ical_uid}",
+                start=appointment.start_at,
+                end=appointment.end_at,
+                timezone=appointment.timezone,
+                summary=f"{label} — {who}" if who else label,
+                location=f"{room.name}, {appointment.site.name}",
+                description="\n".join(details),
+                cancelled=False,
+            )
+        )
+    name = f"{clinician.given_name} {clinician.family_name}: cases"
+    return Feed(name=name, entries=entries)

@@ -1,0 +1,1 @@
+"""Transactional outbox: messages written with the change they announce, sent by a worker."""

@@ -1,0 +1,26 @@
+"""Outbox messages as admins see them: no recipient, no content (patient data)."""
+
+from __future__ import annotations
+
+from marshmallow import fields
+
+from scheduler.invites.mail import MessageKind
+from scheduler.outbox.models import OutboxStatus
+from scheduler.schemas import Args, Choice, Instant, Out
+
+
+class OutboxFilterArgs(Args):
+    status = Choice(OutboxStatus)
+
+
+class OutboxMessageSchema(Out):
+    id = fields.Integer()
+    appointment_id = fields.Integer()
+    appointment_version = fields.Integer()
+    kind = Choice(MessageKind)
+    status = Choice(OutboxStatus)
+    attempts = fields.Integer()
+    deliver_after = Instant()
+    last_error = fields.String(allow_none=True)
+    created_at = Instant()
+    sent_at = Instant(allow_none=True)

@@ -1,0 +1,118 @@
+"""Writing outbox messages with the change they announce (SPEC §5), and admin actions.
+
+Scheduling calls :func:`announce_booked` and :func:`announce_released` in the booking,
+move or cancellation's own transaction; the worker (``outbox/worker.py``) sends what is
+due.
+"""
+
+from __future__ import annotations
+
+import secrets
+from datetime import datetime, timedelta
+
+from sqlalchemy import Select, select, update
+from sqlalchemy.orm import Session
+
+from scheduler.errors import IllegalTransition, NotFound
+from scheduler.invites.mail import MessageKind
+from scheduler.outbox.models import OutboxMessage, OutboxStatus
+from scheduler.patients.models import Patient
+from scheduler.scheduling.models import Appointment
+from scheduler.vocabulary import AppointmentStatus
+
+
+def announce_booked(
+    session: Session, appointment: Appointment, now: datetime, *, reminder_before: timedelta
+) -> None:
+    """Queue the invite of a booked (or moved) appointment, and a reminder.
+
+    The invite (METHOD:REQUEST) is due at once; the reminder ``reminder_before`` the
+    start, unless that has already passed. Whatever was still pending for the older
+    version is superseded first: its invite is out of date, and a reminder of the old
+    time must never go out.
+    """
+    _supersede_pending(session, appointment, now)
+    if _has_address(session, appointment):
+        _queue(session, appointment, MessageKind.REQUEST, now, now)
+        remind_at = appointment.start_at - reminder_before
+        if remind_at > now:
+            _queue(session, appointment, MessageKind.REMINDER, remind_at, now)
+
+
+def announce_released(session: Session, appointment: Appointment, now: datetime) -> None:
+    """Withdraw what is pending for an appointment that is off, and send a cancellation
+    (METHOD:CANCEL) when it was cancelled; a no-show gets no message."""
+    _supersede_pending(session, appointment, now)
+    if appointment.status is AppointmentStatus.CANCELLED and _has_address(session, appointment):
+        _queue(session, appointment, MessageKind.CANCEL, now, now)
+
+
+def _supersede_pending(session: Session, appointment: Appointment, now: datetime) -> None:
+    session.execute(
+        update(OutboxMessage)
+        .where(
+            OutboxMessage.appointment_id == appointment.id,
+            OutboxMessage.status == OutboxStatus.PENDING,
+        )
+        .values(status=OutboxStatus.SUPERSEDED, updated_at=now)
+        .execution_options(synchronize_session=False)
+    )
+
+
+def _has_address(session: Session, appointment: Appointment) -> bool:
+    """Whether the patient has an e-mail address (without one, staff hand out the invite)."""
+    email = session.scalar(select(Patient.email).where(Patient.id == appointment.patient_id))
+    return bool(email)
+
+
+def _queue(
+    session: Session,
+    appointment: Appointment,
+    kind: MessageKind,
+    deliver_after: datetime,
+    now: datetime,
+) -> None:
+    session.add(
+        OutboxMessage(
+            appointment_id=appointment.id,
+            appointment_version=appointment.version,
+            kind=kind,
+            status=OutboxStatus.PENDING,
+            deliver_after=deliver_after,
+            attempts=0,
+            message_key=secrets.token_hex(16),
+            created_at=now,
+            updated_at=now,
+        )
+    )
+
+
+# ---------------------------------------------------------------------------------------
+# Admin: list messages, re-queue dead ones
+
+
+def list_statement(status: OutboxStatus | None) -> Select[OutboxMessage]:
+    statement = select(OutboxMessage).order_by(OutboxMessage.id.desc())
+    if status is not None:
+        statement = statement.where(OutboxMessage.status == status)
+    return statement
+
+
+def requeue(session: Session, message_id: int, now: datetime) -> OutboxMessage:
+    """Give a dead message a fresh set of attempts, due now."""
+    message = session.get(OutboxMessage, message_id, with_for_update={"of": OutboxMessage})
+    if message is None:
+        raise NotFound("outbox message", message_id)
+    if message.status is not OutboxStatus.DEAD:
+        raise IllegalTransition(
+            message.status.value,
+            "requeue",
+            detail=f"Only dead messages can be re-queued; this one is {message.status.value}.",
+        )
+    message.status = OutboxStatus.PENDING
+    message.attempts = 0
+    message.deliver_after = now
+    message.last_error = None
+    message.updated_at = now
+    session.flush()
+    return message
