@@ -6,7 +6,7 @@ FLASK := $(BIN)/flask --app wsgi
 HOST ?= 127.0.0.1
 PORT ?= 5000
 
-.PHONY: run test lint format bench clean
+.PHONY: run test lint format bench mail clean
 
 $(BIN)/activate:
 	$(PYTHON) -m venv $(VENV)
@@ -41,6 +41,11 @@ test: lint
 # on a scratch PostgreSQL database (BENCH_DATABASE_URL; see benchmarks/scheduling.py).
 bench: $(VENV)/.installed-dev
 	$(BIN)/python -m benchmarks.scheduling
+
+# A local SMTP server for trying the outbox worker: each message and its .ics are saved
+# in instance/mail (flask outbox catch).
+mail: $(VENV)/.installed-dev
+	$(FLASK) outbox catch
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache
