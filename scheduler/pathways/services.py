@@ -359,12 +359,17 @@ def _other_sessions(
         .scalars()
         .all()
     )
-    relief_by_pathway: dict[int, int] = dict(
-        session.execute(
-            select(Appointment.pathway_id, FollowUpOutcome.percent_relief)
-            .join(FollowUpOutcome, FollowUpOutcome.appointment_id == Appointment.id)
-            .where(Appointment.pathway_id.in_({a.pathway_id for a in rows}))
-        ).all()
+    procedure_pathways = {a.pathway_id for a in rows if a.kind is AppointmentKind.PROCEDURE}
+    relief_by_pathway: dict[int, int] = (
+        dict(
+            session.execute(
+                select(Appointment.pathway_id, FollowUpOutcome.percent_relief)
+                .join(FollowUpOutcome, FollowUpOutcome.appointment_id == Appointment.id)
+                .where(Appointment.pathway_id.in_(procedure_pathways))
+            ).all()
+        )
+        if procedure_pathways
+        else {}
     )
     blocks: list[date] = []
     neurotomies: list[rules.Neurotomy] = []

@@ -6,9 +6,11 @@ import copy
 from typing import Any
 
 import pytest
+from sqlalchemy.orm import Session
 
 from scheduler.policies.services import builtin_document
 from tests.api.conftest import Clinic
+from tests.api.test_bad_input import arrange
 from tests.api.test_full_pathway import (
     ALDRETE_OK,
     PADSS_OK,
@@ -262,3 +264,38 @@ def test_discharge_refused_until_padss_and_escort(
     assert admitted["outcome"] == "admitted"
     assert state_of(api, pathway) == "admitted"
     assert len(api.ok("GET", scores, "nurse")) == 2
+
+
+@pytest.mark.parametrize(("relief", "passes_later"), [(75, True), (30, False)])
+def test_a_repeat_neurotomy_is_judged_on_the_last_one_and_the_relief_it_gave(
+    api: Api, clinic: Clinic, clock: FrozenClock, db: Session, relief: int, passes_later: bool
+) -> None:
+    """medicare_facet: a repeat on the same region and side needs >= 182 days since the
+    last neurotomy (on 2026-03-24 here), and that one must have given >= 50% relief."""
+    first = arrange(api, clinic, clock, db, "follow_up_started")
+    api.ok(
+        "POST",
+        f"/appointments/{first.appointment_id}/follow-up-outcome",
+        "clinician",
+        json={
+            "pain_score": 3,
+            "percent_relief": relief,
+            "odi": 20,
+            "complications": [],
+            "physical_therapy_referred": False,
+        },
+    )
+    again = refer(api, clinic)["id"]  # the same patient, region, side and levels
+
+    def repeat_rule() -> dict[str, Any]:
+        body = api.ok("GET", f"/pathways/{again}/eligibility", "scheduler")
+        rule: dict[str, Any] = {r["id"]: r for r in body["rules"]}["repeat_neurotomy"]
+        return rule
+
+    soon = repeat_rule()
+    clock.set(local("2026-09-23", 9))  # 183 days after the first neurotomy
+    later = repeat_rule()
+
+    assert soon["passed"] is False
+    assert later["passed"] is passes_later
+    assert f"{relief}" in later["message"]
