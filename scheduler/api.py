@@ -28,6 +28,7 @@ from werkzeug.exceptions import HTTPException, InternalServerError, UnsupportedM
 from werkzeug.routing import IntegerConverter
 
 from scheduler.errors import DomainError, flatten_errors
+from scheduler.redaction import loggable_path
 
 log = logging.getLogger(__name__)
 
@@ -158,7 +159,11 @@ def handle_unexpected(error: Exception) -> Response:
     """Last resort: a problem+json 500, logged by type and frames only (no message)."""
     frames = "".join(traceback.format_tb(error.__traceback__))
     log.error(
-        "unhandled %s on %s %s\n%s", type(error).__name__, request.method, request.path, frames
+        "unhandled %s on %s %s\n%s",
+        type(error).__name__,
+        request.method,
+        loggable_path(request.path),
+        frames,
     )
     return problem(500, "The server could not complete the request.")
 

@@ -33,11 +33,13 @@ from alembic import command
 from sqlalchemy import Engine, Executable, func, select, text
 from sqlalchemy.orm import Session
 
+from scheduler.auth.access import SYSTEM
 from scheduler.auth.services import actor_for, create_user, issue_token
 from scheduler.cli import alembic_config
 from scheduler.clinicians import services as clinicians
 from scheduler.db import make_engine, make_sessionmaker
 from scheduler.facilities import services as facilities
+from scheduler.feeds import services as feeds
 from scheduler.pathways import services as pathways
 from scheduler.pathways.models import Pathway, PathwayEvent
 from scheduler.pathways.states import PathwayState, Trigger
@@ -512,3 +514,32 @@ def test_same_idempotency_key_sent_at_once_books_exactly_once(
         PathwayEvent.pathway_id == pathway_id, PathwayEvent.trigger == Trigger.BOOK_BLOCK
     )
     assert rows(engine, booking_events) == [(1,)]
+
+
+def test_the_access_log_shows_no_feed_or_invite_link_token(
+    server: Server, database_url: str, clinic: Clinic
+) -> None:
+    """Feed and invite-link paths carry their secret: the log line shows it redacted."""
+    engine = make_engine(database_url)
+    try:
+        with make_sessionmaker(engine)() as session:
+            feed_token = feeds.issue_token(session, SYSTEM, datetime.now(UTC), clinic.clinician_id)
+            session.commit()
+    finally:
+        engine.dispose()
+    link_token = "c2lnbmVkLWxpbmstdG9rZW4.not-a-valid-signature"
+
+    feed = server.get(f"/feeds/{feed_token}.ics")
+    link = server.get(f"/i/{link_token}.ics?download=1")
+
+    assert (feed.status, feed.content_type) == (200, "text/calendar")
+    assert link.status == 404
+    deadline = monotonic() + START_TIMEOUT  # the worker writes its line after the response
+    while "/i/<redacted>.ics" not in server.log.read_text() and monotonic() < deadline:
+        sleep(0.05)
+    log = server.log.read_text()
+    assert '"GET /feeds/<redacted>.ics HTTP/1.1" 200' in log
+    assert '"GET /i/<redacted>.ics HTTP/1.1" 404' in log
+    assert feed_token not in log
+    assert link_token not in log
+    assert "download=1" not in log
