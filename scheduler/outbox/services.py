@@ -22,16 +22,23 @@ from scheduler.vocabulary import AppointmentStatus
 
 
 def announce_booked(
-    session: Session, appointment: Appointment, now: datetime, *, reminder_before: timedelta
+    session: Session,
+    appointment: Appointment,
+    now: datetime,
+    *,
+    reminder_before: timedelta,
+    first: bool = False,
 ) -> None:
     """Queue the invite of a booked (or moved) appointment, and a reminder.
 
     The invite (METHOD:REQUEST) is due at once; the reminder ``reminder_before`` the
     start, unless that has already passed. Whatever was still pending for the older
     version is superseded first: its invite is out of date, and a reminder of the old
-    time must never go out.
+    time must never go out. ``first`` says the appointment was just created, so nothing
+    of it can be pending yet.
     """
-    _supersede_pending(session, appointment, now)
+    if not first:
+        _supersede_pending(session, appointment, now)
     if _has_address(session, appointment):
         _queue(session, appointment, MessageKind.REQUEST, now, now)
         remind_at = appointment.start_at - reminder_before
@@ -61,8 +68,8 @@ def _supersede_pending(session: Session, appointment: Appointment, now: datetime
 
 def _has_address(session: Session, appointment: Appointment) -> bool:
     """Whether the patient has an e-mail address (without one, staff hand out the invite)."""
-    email = session.scalar(select(Patient.email).where(Patient.id == appointment.patient_id))
-    return bool(email)
+    patient = session.get(Patient, appointment.patient_id)  # often already in the session
+    return patient is not None and bool(patient.email)
 
 
 def _queue(

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import CheckConstraint, ForeignKey, Index, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
@@ -23,6 +23,10 @@ from scheduler.vocabulary import (
     TreatmentKind,
     TreatmentOutcome,
 )
+
+if TYPE_CHECKING:
+    from scheduler.facilities.models import Site
+    from scheduler.patients.models import Patient
 
 
 class PolicyRecord(Base):
@@ -68,6 +72,9 @@ class Pathway(Base):
     updated_at: Mapped[datetime]
 
     policy: Mapped[PolicyRecord] = relationship(lazy="joined", innerjoin=True)
+    # Loaded only when asked for (booking joins both into the pathway's locking read).
+    site: Mapped[Site] = relationship(lazy="select", viewonly=True)
+    patient: Mapped[Patient] = relationship(lazy="select", viewonly=True)
 
     @property
     def allowed_triggers(self) -> list[str]:

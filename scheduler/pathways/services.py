@@ -8,13 +8,14 @@ history can never disagree (SPEC §2).
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from datetime import date, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import Select, select
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.interfaces import ORMOption
 
 from scheduler.auth.access import Actor, require_case_write
 from scheduler.clinicians.models import Clinician
@@ -65,8 +66,16 @@ def site_today(session: Session, pathway: Pathway, now: datetime) -> date:
 # Loading with access rules
 
 
-def get_pathway(session: Session, actor: Actor, pathway_id: int, *, lock: bool = False) -> Pathway:
-    """The pathway, if ``actor`` may see it; ``lock`` serialises writers on PostgreSQL.
+def get_pathway(
+    session: Session,
+    actor: Actor,
+    pathway_id: int,
+    *,
+    lock: bool = False,
+    load: Sequence[ORMOption] = (),
+) -> Pathway:
+    """The pathway, if ``actor`` may see it; ``lock`` serialises writers on PostgreSQL,
+    ``load`` brings related rows in the same query.
 
     A patient asking for someone else's pathway and for a missing one gets the same
     403, so ids reveal nothing.
@@ -74,7 +83,7 @@ def get_pathway(session: Session, actor: Actor, pathway_id: int, *, lock: bool =
     # FOR UPDATE OF the pathway only: the policy row joined in is shared by every pathway
     # under that version, and locking it would queue unrelated bookings behind each other.
     lock_row = {"of": Pathway} if lock else None
-    pathway = session.get(Pathway, pathway_id, with_for_update=lock_row)
+    pathway = session.get(Pathway, pathway_id, with_for_update=lock_row, options=load)
     if actor.is_patient and (pathway is None or pathway.patient_id != actor.patient_id):
         raise Forbidden("You can only see your own records.")
     if pathway is None:
@@ -310,56 +319,48 @@ def cancel_pathway(
 # Policy snapshots
 
 
-def _blocks(session: Session, pathway: Pathway, exclude: int | None) -> tuple[rules.Block, ...]:
+@dataclass(frozen=True)
+class _Sessions:
+    blocks: tuple[rules.Block, ...]
+    other_blocks: tuple[date, ...]
+    other_neurotomies: tuple[rules.Neurotomy, ...]
+
+
+def _sessions(session: Session, pathway: Pathway, exclude: int | None) -> _Sessions:
+    """The patient's blocks and neurotomies in the pathway's region, in one read.
+
+    This pathway's blocks come with their results; the other pathways give their block
+    sessions and their neurotomies, whose relief is the percent relief their follow-up
+    recorded. ``exclude`` leaves one appointment out (the one being moved).
+    """
     rows = session.execute(
-        select(Appointment, BlockResult)
+        select(
+            Appointment.pathway_id,
+            Appointment.kind,
+            Appointment.start_at,
+            Site.timezone,
+            Appointment.side,
+            Appointment.levels,
+            BlockResult.pre_block_pain,
+            BlockResult.post_block_pain,
+        )
+        .join(Pathway, Pathway.id == Appointment.pathway_id)
+        .join(Site, Site.id == Appointment.site_id)
         .outerjoin(BlockResult, BlockResult.appointment_id == Appointment.id)
         .where(
-            Appointment.pathway_id == pathway.id,
-            Appointment.kind == AppointmentKind.DIAGNOSTIC_BLOCK,
+            Appointment.patient_id == pathway.patient_id,
+            Pathway.region == pathway.region,
             Appointment.status.in_(LIVE_STATUSES),
+            Appointment.kind.in_((AppointmentKind.DIAGNOSTIC_BLOCK, AppointmentKind.PROCEDURE)),
             Appointment.id != (exclude or 0),
         )
         .order_by(Appointment.start_at)
     ).all()
-    return tuple(
-        rules.Block(
-            on=local_date(appointment.start_at, appointment.timezone),
-            side=appointment.side,
-            levels=tuple(appointment.levels),
-            relief_percent=(
-                rules.relief_percent(result.pre_block_pain, result.post_block_pain)
-                if result
-                else None
-            ),
-        )
-        for appointment, result in rows
-    )
-
-
-def _other_sessions(
-    session: Session, pathway: Pathway
-) -> tuple[tuple[date, ...], tuple[rules.Neurotomy, ...]]:
-    """The patient's block sessions and neurotomies in the same region on other pathways.
-
-    A neurotomy's relief is the percent relief its pathway's follow-up recorded.
-    """
-    rows = (
-        session.execute(
-            select(Appointment)
-            .join(Pathway, Pathway.id == Appointment.pathway_id)
-            .where(
-                Appointment.patient_id == pathway.patient_id,
-                Appointment.pathway_id != pathway.id,
-                Appointment.status.in_(LIVE_STATUSES),
-                Appointment.kind.in_((AppointmentKind.DIAGNOSTIC_BLOCK, AppointmentKind.PROCEDURE)),
-                Pathway.region == pathway.region,
-            )
-        )
-        .scalars()
-        .all()
-    )
-    procedure_pathways = {a.pathway_id for a in rows if a.kind is AppointmentKind.PROCEDURE}
+    procedure_pathways = {
+        row.pathway_id
+        for row in rows
+        if row.kind is AppointmentKind.PROCEDURE and row.pathway_id != pathway.id
+    }
     relief_by_pathway: dict[int, int] = (
         dict(
             session.execute(
@@ -371,23 +372,36 @@ def _other_sessions(
         if procedure_pathways
         else {}
     )
-    blocks: list[date] = []
+    blocks: list[rules.Block] = []
+    other_blocks: list[date] = []
     neurotomies: list[rules.Neurotomy] = []
-    for appointment in rows:
-        on = local_date(appointment.start_at, appointment.timezone)
-        if appointment.kind is AppointmentKind.DIAGNOSTIC_BLOCK:
-            blocks.append(on)
-            continue
-        relief = relief_by_pathway.get(appointment.pathway_id)
-        neurotomies.append(
-            rules.Neurotomy(
-                on=on,
-                region=pathway.region,
-                side=appointment.side,
-                relief_percent=None if relief is None else float(relief),
+    for row in rows:
+        on = local_date(row.start_at, row.timezone)
+        if row.pathway_id == pathway.id:
+            if row.kind is AppointmentKind.DIAGNOSTIC_BLOCK:
+                relief = (
+                    rules.relief_percent(row.pre_block_pain, row.post_block_pain)
+                    if row.pre_block_pain is not None
+                    else None
+                )
+                blocks.append(
+                    rules.Block(
+                        on=on, side=row.side, levels=tuple(row.levels), relief_percent=relief
+                    )
+                )
+        elif row.kind is AppointmentKind.DIAGNOSTIC_BLOCK:
+            other_blocks.append(on)
+        else:
+            percent = relief_by_pathway.get(row.pathway_id)
+            neurotomies.append(
+                rules.Neurotomy(
+                    on=on,
+                    region=pathway.region,
+                    side=row.side,
+                    relief_percent=None if percent is None else float(percent),
+                )
             )
-        )
-    return tuple(sorted(blocks)), tuple(sorted(neurotomies, key=lambda n: n.on))
+    return _Sessions(tuple(blocks), tuple(other_blocks), tuple(neurotomies))
 
 
 def snapshot(
@@ -410,7 +424,7 @@ def snapshot(
     acknowledgments = session.scalars(
         select(CoverageAcknowledgment.kind).where(CoverageAcknowledgment.pathway_id == pathway.id)
     )
-    other_blocks, other_neurotomies = _other_sessions(session, pathway)
+    sessions = _sessions(session, pathway, exclude)
     return PathwaySnapshot(
         on=on,
         indication=pathway.indication,
@@ -423,9 +437,9 @@ def snapshot(
         treatments=tuple(
             rules.Treatment(t.kind, t.start_date, t.end_date, t.outcome) for t in treatments
         ),
-        blocks=_blocks(session, pathway, exclude),
-        other_block_sessions=other_blocks,
-        other_neurotomies=other_neurotomies,
+        blocks=sessions.blocks,
+        other_block_sessions=sessions.other_blocks,
+        other_neurotomies=sessions.other_neurotomies,
         acknowledgments=frozenset(acknowledgments),
     )
 

@@ -19,7 +19,8 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import Select, and_, delete, or_, select
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, joinedload
+from sqlalchemy.orm.attributes import set_committed_value
 
 from scheduler.auth.access import Actor, require_case_write
 from scheduler.clinicians.models import Clinician, ClinicianDuration, TimeOff, WorkingHours
@@ -198,12 +199,16 @@ def load_calendars(
         if method is not None
         else set()
     )
-    units = list(
-        session.scalars(
-            select(Equipment)
-            .where(Equipment.site_id == site.id, Equipment.kind.in_(needed))
-            .order_by(Equipment.id)
+    units = (
+        list(
+            session.scalars(
+                select(Equipment)
+                .where(Equipment.site_id == site.id, Equipment.kind.in_(needed))
+                .order_by(Equipment.id)
+            )
         )
+        if needed
+        else []
     )
     procedure = kind is AppointmentKind.PROCEDURE
     bays = (
@@ -409,8 +414,7 @@ def search_slots(
     zone = ZoneInfo(site.timezone)
     first_day = earliest.astimezone(zone).date()
     _require_bookable(session, pathway, kind, first_day, method)
-    clinician_id = clinician_id or pathway.clinician_id
-    referenced(session, Clinician, clinician_id, "clinician_id")
+    clinician_id = _clinician_for(session, pathway, clinician_id)
     calendars = load_calendars(
         session,
         now,
@@ -452,14 +456,6 @@ def _fit_one(
 ) -> tuple[slots.Slot, slots.Calendars]:
     """The availability function's answer for one start, as search would have given it."""
     site = _site_of(session, pathway)
-    if room_id is not None:
-        room = session.get(Room, room_id)
-        if room is None:
-            raise InvalidInput.field("room_id", f"No room with id {room_id}.")
-        if room.site_id != site.id:
-            raise InvalidInput.field("room_id", "The room is not at the pathway's site.")
-        if kind in FLUOROSCOPY_KINDS and not room.fluoroscopy:
-            raise InvalidInput.field("room_id", f"A {kind.value} needs a room with fluoroscopy.")
     calendars = load_calendars(
         session,
         now,
@@ -472,17 +468,28 @@ def _fit_one(
         ignore_appointment=ignore_appointment,
         ignore_hold=ignore_hold,
     )
-    _require_resources_exist(calendars, kind)
     if room_id is not None:
-        calendars = replace(
-            calendars, rooms=tuple(room for room in calendars.rooms if room.id == room_id)
-        )
+        rooms = tuple(room for room in calendars.rooms if room.id == room_id)
+        if not rooms:
+            _refuse_room(session, room_id, site, kind)
+        calendars = replace(calendars, rooms=rooms)
+    _require_resources_exist(calendars, kind)
     answer = slots.fit(calendars, calendars.clinicians[0], start)
     if isinstance(answer, slots.Unfit):
         if answer.taken:
             raise SlotTaken(answer.taken)
         raise InvalidInput.field("start", answer.message)
     return answer, calendars
+
+
+def _refuse_room(session: Session, room_id: int, site: Site, kind: AppointmentKind) -> None:
+    """Why a room asked for is not among the rooms that can host ``kind`` at the site."""
+    room = session.get(Room, room_id)
+    if room is None:
+        raise InvalidInput.field("room_id", f"No room with id {room_id}.")
+    if room.site_id != site.id:
+        raise InvalidInput.field("room_id", "The room is not at the pathway's site.")
+    raise InvalidInput.field("room_id", f"A {kind.value} needs a room with fluoroscopy.")
 
 
 def _allocate(
@@ -493,9 +500,9 @@ def _allocate(
     *,
     appointment_id: int | None = None,
     hold_id: str | None = None,
-) -> None:
+) -> list[Allocation]:
     """Write the slot's allocations; the database refuses an overlap another request won."""
-    session.add_all(
+    rows = [
         Allocation(
             appointment_id=appointment_id,
             hold_id=hold_id,
@@ -506,7 +513,8 @@ def _allocate(
             active=True,
         )
         for kind, resource_id, interval in slot.allocations(calendars, patient_id)
-    )
+    ]
+    session.add_all(rows)
     try:
         session.flush()
     except IntegrityError as error:
@@ -514,6 +522,7 @@ def _allocate(
         if not constraint.startswith(OVERLAP_CONSTRAINT):
             raise
         raise SlotTaken([constraint.removeprefix(OVERLAP_CONSTRAINT)]) from None
+    return rows
 
 
 def release_expired_holds(session: Session, now: datetime) -> None:
@@ -553,8 +562,7 @@ def place_hold(
     site = _site_of(session, pathway)
     _require_bookable(session, pathway, kind, pathways.local_date(start, site.timezone), method)
     _check_notice(site, start, now)
-    clinician_id = clinician_id or pathway.clinician_id
-    referenced(session, Clinician, clinician_id, "clinician_id")
+    clinician_id = _clinician_for(session, pathway, clinician_id)
     _check_gate(session, pathway, kind, pathways.local_date(start, site.timezone), method)
     release_expired_holds(session, now)
     slot, calendars = _fit_one(
@@ -608,9 +616,24 @@ def _check_gate(
     _gate_evaluations(session, pathway, kind, [on], method, ignore=ignore)[on].require()
 
 
+def _clinician_for(session: Session, pathway: Pathway, clinician_id: int | None) -> int:
+    """The clinician asked for (who must exist), or the pathway's own."""
+    if clinician_id is None or clinician_id == pathway.clinician_id:
+        return pathway.clinician_id
+    referenced(session, Clinician, clinician_id, "clinician_id")
+    return clinician_id
+
+
 def _pathway_for_booking(session: Session, actor: Actor, pathway_id: int) -> Pathway:
+    """The pathway, locked, with its site and patient (booking reads both) in one query."""
     try:
-        return pathways.get_pathway(session, actor, pathway_id, lock=True)
+        return pathways.get_pathway(
+            session,
+            actor,
+            pathway_id,
+            lock=True,
+            load=(joinedload(Pathway.site, innerjoin=True), joinedload(Pathway.patient)),
+        )
     except NotFound:
         raise InvalidInput.field("pathway_id", f"No pathway with id {pathway_id}.") from None
 
@@ -661,8 +684,7 @@ def book_appointment(
     on = pathways.local_date(start, site.timezone)
     trigger = _require_bookable(session, pathway, kind, on, method)
     _check_notice(site, start, now)
-    clinician_id = clinician_id or pathway.clinician_id
-    referenced(session, Clinician, clinician_id, "clinician_id")
+    clinician_id = _clinician_for(session, pathway, clinician_id)
     _check_gate(session, pathway, kind, on, method)
     slot, calendars = _fit_one(
         session,
@@ -683,7 +705,7 @@ def book_appointment(
         pathway_id=pathway.id,
         patient_id=pathway.patient_id,
         clinician_id=clinician_id,
-        site_id=site.id,
+        site=site,
         room_id=slot.room_id,
         kind=kind,
         status=AppointmentStatus.BOOKED,
@@ -700,8 +722,11 @@ def book_appointment(
     )
     session.add(appointment)
     session.flush()
-    _allocate(session, slot, calendars, pathway.patient_id, appointment_id=appointment.id)
-    outbox.announce_booked(session, appointment, now, reminder_before=reminder_before)
+    allocations = _allocate(
+        session, slot, calendars, pathway.patient_id, appointment_id=appointment.id
+    )
+    set_committed_value(appointment, "allocations", allocations)
+    outbox.announce_booked(session, appointment, now, reminder_before=reminder_before, first=True)
     pathways.transition(
         session,
         pathway,
@@ -782,8 +807,10 @@ def reschedule_appointment(
     appointment.version += 1
     appointment.updated_at = now
     session.flush()
-    _allocate(session, slot, calendars, appointment.patient_id, appointment_id=appointment.id)
-    session.expire(appointment, ["allocations"])
+    allocations = _allocate(
+        session, slot, calendars, appointment.patient_id, appointment_id=appointment.id
+    )
+    set_committed_value(appointment, "allocations", allocations)
     outbox.announce_booked(session, appointment, now, reminder_before=reminder_before)
     pathways.transition(
         session,

@@ -173,6 +173,22 @@ def test_block_needs_a_fluoroscopy_room(api: Api, clinic: Clinic, db: Session) -
     assert "fluoroscopy" in response.get_json()["errors"]["room_id"][0]
 
 
+def test_a_room_of_another_site_is_refused_by_name_and_nothing_is_booked(
+    api: Api, clinic: Clinic, db: Session
+) -> None:
+    pathway = refer(api, clinic)["id"]
+    elsewhere = RoomFactory()  # a fluoroscopy room, at a site of its own
+    db.commit()
+    response = api.post(
+        "/appointments",
+        block_body(clinic, pathway, local("2026-03-03", 9), room_id=elsewhere.id),
+        "scheduler",
+    )
+    assert response.status_code == 422
+    assert response.get_json()["errors"]["room_id"] == ["The room is not at the pathway's site."]
+    assert appointment_count(db) == 0
+
+
 def test_cancel_returns_pathway_to_state_before_booking_and_frees_the_slot(
     api: Api, clinic: Clinic, db: Session
 ) -> None:
