@@ -34,8 +34,21 @@ format: $(VENV)/.installed-dev
 	$(BIN)/ruff format .
 	$(BIN)/ruff check --fix .
 
-test: lint
+# The browser tests drive Debian's chromium (never a downloaded browser): installed here
+# when missing and this runs as root, otherwise the command to run is printed.
+CHROMIUM := /usr/bin/chromium
+
+test: lint $(CHROMIUM)
 	$(BIN)/pytest -q
+
+$(CHROMIUM):
+	@if [ "$$(id -u)" = 0 ]; then \
+		export DEBIAN_FRONTEND=noninteractive; \
+		apt-get install -y -q chromium || { apt-get update -q && apt-get install -y -q chromium; }; \
+	else \
+		echo "The browser tests need Debian's chromium: sudo apt-get install -y chromium" >&2; \
+		exit 1; \
+	fi
 
 # Slot search and daily list at 10k and 1M appointments, booking throughput under gunicorn,
 # on a scratch PostgreSQL database (BENCH_DATABASE_URL; see benchmarks/scheduling.py).

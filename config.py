@@ -43,6 +43,12 @@ class Defaults:
     # and kept in instance/secret_key, which every worker process of one install shares.
     # Set it in production; changing it retires every link already sent.
     SECRET_KEY = ""
+    # The pages' session cookie: HttpOnly and SameSite=Lax always; Secure when served over
+    # HTTPS (set SCHEDULER_SESSION_COOKIE_SECURE=true in production).
+    SESSION_COOKIE_NAME = "scheduler_session"
+    SESSION_COOKIE_HTTPONLY = True
+    SESSION_COOKIE_SAMESITE = "Lax"
+    SESSION_COOKIE_SECURE = False
     # The address links in e-mails and feed URLs start with.
     PUBLIC_BASE_URL = "http://127.0.0.1:5000"
 

@@ -6,6 +6,7 @@ import logging
 import os
 import secrets
 from collections.abc import Mapping
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +21,7 @@ from scheduler.auth.guard import guard_api_request
 from scheduler.clock import system_clock
 from scheduler.context import LIMITER_EXTENSION
 from scheduler.db import Database, begin_write, session
+from scheduler.web import security as web_security
 
 WRITE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 
@@ -47,6 +49,8 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     app.before_request(_writes_begin_immediately)
     app.before_request(guard_api_request)
     _register_blueprints(app, api)
+    app.permanent_session_lifetime = timedelta(hours=app.config["TOKEN_TTL_HOURS"])
+    web_security.init_app(app)
 
     from scheduler.cli import register_commands
 
@@ -118,5 +122,7 @@ def _register_blueprints(app: Flask, api: Api) -> None:
         outbox_blp,
     ):
         api.register_blueprint(blp, url_prefix="/api/v1")
-    for plain in (docs_blp, invite_links, feeds_public):
+    from scheduler.web.routes import blp as web_blp
+
+    for plain in (docs_blp, invite_links, feeds_public, web_blp):
         app.register_blueprint(plain)

@@ -71,6 +71,10 @@ PATIENTS = (
     ("Maya", "Patel", PathwayState.CANCELLED),
 )
 
+# The demo patient login: blocks done, the procedure booked a few days ahead, so the
+# patient's page has history and an upcoming visit with its preparation.
+PATIENT_LOGIN_STORY = PathwayState.PROCEDURE_SCHEDULED
+
 # Days from today to the story's procedure day, per state the story stops in.
 PROCEDURE_DAY_OFFSET = {
     PathwayState.REFERRED: 60,
@@ -279,7 +283,7 @@ def _patient_story(
             outcome=TreatmentOutcome.PARTIAL_RELIEF,
         )
         state["patient"], state["pathway"] = patient, pathway
-        if index == 0:
+        if target is PATIENT_LOGIN_STORY:
             create_user(
                 session,
                 t,

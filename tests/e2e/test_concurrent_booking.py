@@ -13,10 +13,6 @@ from __future__ import annotations
 import http.client
 import json
 import os
-import signal
-import socket
-import subprocess
-import sys
 import threading
 import uuid
 from collections import Counter
@@ -47,16 +43,14 @@ from scheduler.patients.services import register_patient
 from scheduler.scheduling.models import Allocation, Appointment, IdempotencyKey
 from scheduler.scheduling.services import DURATIONS
 from scheduler.vocabulary import AppointmentKind, Indication, Region, Role, RoomKind, Side
+from tests.e2e.gunicorn import HOST, serve
 from tests.support import scratch_postgresql_database
 
 TEST_DATABASE_URL = os.environ.get("TEST_DATABASE_URL")
 BACKENDS = ["sqlite"] + (["postgresql"] if TEST_DATABASE_URL else [])
-PROJECT_ROOT = Path(__file__).resolve().parents[2]
 
-HOST = "127.0.0.1"
 WORKERS = 4
 START_TIMEOUT = 30.0
-STOP_TIMEOUT = 15.0
 REQUEST_TIMEOUT = 60.0
 
 ZONE = "America/New_York"
@@ -310,73 +304,13 @@ class Server:
         return "gunicorn log (tail):\n" + "\n".join(content.splitlines()[-lines:])
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind((HOST, 0))
-        port: int = probe.getsockname()[1]
-        return port
-
-
-def _wait_until_serving(process: subprocess.Popen[bytes], server: Server) -> None:
-    deadline = monotonic() + START_TIMEOUT
-    while monotonic() < deadline:
-        if process.poll() is not None:
-            pytest.fail(f"gunicorn exited with {process.returncode}\n{server.log_tail()}")
-        try:
-            if server.get("/api/v1/openapi.json").status == 200:
-                return
-        except OSError:
-            pass
-        sleep(0.1)
-    pytest.fail(f"gunicorn did not answer within {START_TIMEOUT} s\n{server.log_tail()}")
-
-
-def _stop(process: subprocess.Popen[bytes]) -> None:
-    """SIGTERM (graceful: the master reaps its workers); the whole group is killed if stuck."""
-    if process.poll() is None:
-        process.terminate()
-    try:
-        process.wait(timeout=STOP_TIMEOUT)
-    except subprocess.TimeoutExpired:
-        os.killpg(process.pid, signal.SIGKILL)
-        process.wait()
-
-
 @pytest.fixture(scope="module")
 def server(
     database_url: str, clinic: Clinic, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[Server]:
     """gunicorn with the project's settings, its files (log, heartbeats) in a temp dir."""
-    directory = tmp_path_factory.mktemp("gunicorn")
-    server = Server(port=_free_port(), log=directory / "gunicorn.log")
-    environment = {
-        **os.environ,
-        "SCHEDULER_DATABASE_URL": database_url,
-        "SCHEDULER_SECRET_KEY": "e2e-secret",
-        "TMPDIR": str(directory),
-        "PYTHONDONTWRITEBYTECODE": "1",
-    }
-    arguments = [
-        *(sys.executable, "-m", "gunicorn", "wsgi:app", "--config", "gunicorn.conf.py"),
-        *("--bind", f"{HOST}:{server.port}", "--workers", str(WORKERS)),
-        *("--worker-tmp-dir", str(directory), "--graceful-timeout", "5"),
-        "--no-control-socket",  # it would live in ~/.gunicorn
-    ]
-    with server.log.open("wb") as log:
-        process = subprocess.Popen(  # noqa: S603 (our own interpreter and arguments)
-            arguments,
-            cwd=PROJECT_ROOT,
-            env=environment,
-            stdin=subprocess.DEVNULL,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
-        try:
-            _wait_until_serving(process, server)
-            yield server
-        finally:
-            _stop(process)
+    with serve(database_url, tmp_path_factory.mktemp("gunicorn"), workers=WORKERS) as served:
+        yield Server(port=served.port, log=served.log)
 
 
 # ---------------------------------------------------------------------------------------

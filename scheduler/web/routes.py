@@ -1,0 +1,315 @@
+"""The pages: sign-in, each role's start page, clinicians' daily lists."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from flask import (
+    Blueprint,
+    current_app,
+    flash,
+    redirect,
+    render_template,
+    request,
+    session,
+    url_for,
+)
+from flask_limiter.errors import RateLimitExceeded
+from sqlalchemy import select
+from werkzeug.wrappers import Response
+
+from scheduler import context
+from scheduler.auth import services as auth
+from scheduler.auth.access import STAFF
+from scheduler.clinicians.models import Clinician, WorkingHours
+from scheduler.errors import NotFound, Unauthorized
+from scheduler.facilities.models import Room, Site
+from scheduler.feeds import services as feeds
+from scheduler.feeds.routes import feed_urls
+from scheduler.invites.ics import preparation_text
+from scheduler.invites.routes import calendar_response
+from scheduler.invites.services import clinic_of, invite_for, link_url
+from scheduler.scheduling import services as scheduling
+from scheduler.scheduling.models import Appointment
+from scheduler.vocabulary import AppointmentStatus, Role
+from scheduler.web.security import protect_form
+from scheduler.web.signin import TOKEN_KEY, page, safe_next, signed_in_user
+
+blp = Blueprint("web", __name__)
+blp.before_request(protect_form)
+
+
+@blp.app_template_filter("label")
+def label(value: str) -> str:
+    """A vocabulary value as words: ``diagnostic_block`` -> ``Diagnostic block``."""
+    return value.replace("_", " ").capitalize()
+
+
+FEED_MANAGERS = (Role.ADMIN, Role.CLINICIAN)
+
+
+# ---------------------------------------------------------------------------------------
+# Signing in and out
+
+
+@blp.route("/signin", methods=["GET", "POST"])
+def signin() -> Any:
+    target = safe_next(request.values.get("next"))
+    if request.method == "GET":
+        if signed_in_user() is not None:
+            return redirect(target or url_for("web.start"))
+        return render_template("web/signin.html", next=target, email="")
+    email = request.form.get("email", "").strip()
+    password = request.form.get("password", "")
+    try:
+        with context.limiter().limit(current_app.config["LOGIN_RATE_LIMIT"]):
+            user = auth.authenticate(context.session(), email, password)
+    except Unauthorized:
+        flash("Wrong e-mail or password.", "error")
+        return render_template("web/signin.html", next=target, email=email), 401
+    except RateLimitExceeded:
+        flash("Too many sign-in attempts. Wait a minute, then try again.", "error")
+        return render_template("web/signin.html", next=target, email=email), 429
+    ttl = timedelta(hours=current_app.config["TOKEN_TTL_HOURS"])
+    raw, _token = auth.issue_token(context.session(), user, context.now(), ttl)
+    context.session().commit()
+    session.clear()  # a fresh session (and CSRF token) for the signed-in user
+    session[TOKEN_KEY] = raw
+    session.permanent = True
+    return redirect(target or url_for("web.start"))
+
+
+@blp.post("/signout")
+def signout() -> Response:
+    raw = session.get(TOKEN_KEY)
+    if isinstance(raw, str):
+        auth.revoke_token(context.session(), raw, context.now())
+        context.session().commit()
+    session.clear()
+    flash("You have signed out.", "info")
+    return redirect(url_for("web.signin"))
+
+
+@blp.get("/")
+@page()
+def start() -> Response:
+    """Each role's own start page."""
+    actor = context.actor()
+    if actor.role is Role.CLINICIAN and actor.clinician_id is not None:
+        return redirect(url_for("web.clinician_today", clinician_id=actor.clinician_id))
+    if actor.role is Role.PATIENT:
+        return redirect(url_for("web.my_appointments"))
+    return redirect(url_for("web.daily_lists"))
+
+
+# ---------------------------------------------------------------------------------------
+# The patient's own page
+
+
+def _visit(appointment: Appointment) -> dict[str, Any]:
+    """An appointment as its patient sees it, with the invite's preparation text."""
+    session = context.session()
+    clinic = clinic_of(appointment.site, current_app.config["MAIL_FROM"])
+    zone = ZoneInfo(appointment.timezone)
+    return {
+        "appointment": appointment,
+        "start": appointment.start_at.astimezone(zone),
+        "end": appointment.end_at.astimezone(zone),
+        "clinic": clinic,
+        "room": session.get_one(Room, appointment.room_id).name,
+        "preparation": preparation_text(invite_for(session, appointment), clinic),
+    }
+
+
+@blp.get("/me")
+@page(Role.PATIENT)
+def my_appointments() -> str:
+    """The patient's upcoming and past appointments (theirs only: the API's own query)."""
+    actor = context.actor()
+    current = context.now()
+    appointments = list(context.session().scalars(scheduling.list_statement(actor, {})))
+    upcoming = [
+        _visit(a)
+        for a in appointments
+        if a.status is AppointmentStatus.BOOKED and a.end_at > current
+    ]
+    past = [
+        _visit(a)
+        for a in reversed(appointments)
+        if not (a.status is AppointmentStatus.BOOKED and a.end_at > current)
+    ]
+    return render_template("web/me.html", upcoming=upcoming, past=past)
+
+
+@blp.get("/me/appointments/<int:appointment_id>")
+@page(Role.PATIENT)
+def my_appointment(appointment_id: int) -> str:
+    appointment = scheduling.get_appointment(context.session(), context.actor(), appointment_id)
+    live = appointment.status is AppointmentStatus.BOOKED and appointment.end_at > context.now()
+    link = (
+        link_url(
+            current_app.config["PUBLIC_BASE_URL"], current_app.config["SECRET_KEY"], appointment
+        )
+        if live
+        else None
+    )
+    return render_template(
+        "web/my_appointment.html", visit=_visit(appointment), link=link, live=live
+    )
+
+
+@blp.get("/me/appointments/<int:appointment_id>/invite.ics")
+@page(Role.PATIENT)
+def my_invite(appointment_id: int) -> Response:
+    appointment = scheduling.get_appointment(context.session(), context.actor(), appointment_id)
+    return calendar_response(appointment)
+
+
+# ---------------------------------------------------------------------------------------
+# Daily lists
+
+
+def _zone_of(clinician_id: int) -> str:
+    """The zone of the site the clinician works at (the first site when none is set)."""
+    session = context.session()
+    zone = session.scalar(
+        select(Site.timezone)
+        .join(WorkingHours, WorkingHours.site_id == Site.id)
+        .where(WorkingHours.clinician_id == clinician_id)
+        .order_by(WorkingHours.id)
+        .limit(1)
+    ) or session.scalar(select(Site.timezone).order_by(Site.id).limit(1))
+    return zone or "UTC"
+
+
+def _today(zone: str) -> date:
+    return context.now().astimezone(ZoneInfo(zone)).date()
+
+
+@blp.get("/clinicians")
+@page(*STAFF)
+def daily_lists() -> str:
+    clinicians = context.session().scalars(
+        select(Clinician).order_by(Clinician.family_name, Clinician.given_name)
+    )
+    return render_template("web/daily_lists.html", clinicians=list(clinicians))
+
+
+@blp.get("/clinicians/<int:clinician_id>/today")
+@page(*STAFF)
+def clinician_today(clinician_id: int) -> Response:
+    day = _today(_zone_of(clinician_id))
+    return redirect(url_for("web.daily_list", clinician_id=clinician_id, day=day.isoformat()))
+
+
+@dataclass(frozen=True)
+class Lane:
+    """One room's row on the day's time axis."""
+
+    name: str
+    index: int
+
+
+@dataclass(frozen=True)
+class Axis:
+    """The day's time axis: whole hours from ``first`` to ``last`` (site-local)."""
+
+    first: int
+    last: int
+    width: float = 1000.0
+
+    def x(self, at: datetime) -> float:
+        minutes = (at.hour - self.first) * 60 + at.minute
+        return round(minutes / ((self.last - self.first) * 60) * self.width, 1)
+
+    @property
+    def hours(self) -> list[tuple[int, float]]:
+        span = self.last - self.first
+        return [
+            (h, round((h - self.first) / span * self.width, 1))
+            for h in range(self.first, self.last + 1)
+        ]
+
+
+@dataclass(frozen=True)
+class Row:
+    """One case of the daily list, with its site-local times and its room's lane."""
+
+    case: scheduling.Case
+    start: datetime
+    end: datetime
+    lane: Lane
+    age: int
+
+
+def _age(born: date, on: date) -> int:
+    return on.year - born.year - ((on.month, on.day) < (born.month, born.day))
+
+
+@blp.get("/clinicians/<int:clinician_id>/days/<day>")
+@page(*STAFF)
+def daily_list(clinician_id: int, day: str) -> str:
+    try:
+        on = date.fromisoformat(day)
+    except ValueError:
+        raise NotFound("day", day) from None
+    session = context.session()
+    clinician = session.get(Clinician, clinician_id)
+    if clinician is None:
+        raise NotFound("clinician", clinician_id)
+    cases = scheduling.daily_list(session, clinician_id, on)
+    zone = cases[0].appointment.timezone if cases else _zone_of(clinician_id)
+    lanes: dict[int, Lane] = {}
+    rows = []
+    for case in cases:
+        local = ZoneInfo(case.appointment.timezone)
+        rows.append(
+            Row(
+                case=case,
+                start=case.appointment.start_at.astimezone(local),
+                end=case.appointment.end_at.astimezone(local),
+                lane=lanes.setdefault(case.room.id, Lane(case.room.name, len(lanes))),
+                age=_age(case.patient.birth_date, on),
+            )
+        )
+    first = min([7, *(row.start.hour for row in rows)])
+    last = max([19, *(row.end.hour + (1 if row.end.minute else 0) for row in rows)])
+    actor = context.actor()
+    may_manage_feed = actor.role is Role.ADMIN or actor.clinician_id == clinician_id
+    return render_template(
+        "web/daily_list.html",
+        clinician=clinician,
+        day=on,
+        zone=zone,
+        rows=rows,
+        lanes=list(lanes.values()),
+        axis=Axis(first, last),
+        flags=scheduling.READINESS_FLAGS,
+        previous_day=on - timedelta(days=1),
+        next_day=on + timedelta(days=1),
+        today=_today(zone),
+        may_manage_feed=may_manage_feed,
+        feed_created_at=clinician.feed_token_created_at,
+    )
+
+
+@blp.post("/clinicians/<int:clinician_id>/feed")
+@page(*FEED_MANAGERS)
+def rotate_feed(clinician_id: int) -> str:
+    """A new subscription address (the old one stops working); shown once, here."""
+    token = feeds.issue_token(context.session(), context.actor(), context.now(), clinician_id)
+    context.session().commit()
+    clinician = context.session().get(Clinician, clinician_id)
+    return render_template("web/feed_created.html", clinician=clinician, **feed_urls(token))
+
+
+@blp.post("/clinicians/<int:clinician_id>/feed/revoke")
+@page(*FEED_MANAGERS)
+def revoke_feed(clinician_id: int) -> Response:
+    feeds.revoke_token(context.session(), context.actor(), clinician_id)
+    context.session().commit()
+    flash("The calendar subscription address no longer works.", "info")
+    return redirect(url_for("web.clinician_today", clinician_id=clinician_id))

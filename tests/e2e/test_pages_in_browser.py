@@ -1,0 +1,190 @@
+"""The pages in a real browser: Debian's chromium driven by Playwright, against gunicorn.
+
+The demo clinic is seeded into a fresh SQLite database; people sign in through the form
+and use the pages as they would. Screenshots of each page at desktop and phone widths go
+to ``SCHEDULER_SCREENSHOTS`` when it names a folder, else to a temp folder (printed).
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import pytest
+from alembic import command
+from sqlalchemy import select
+
+from scheduler.cli import alembic_config
+from scheduler.db import make_engine, make_sessionmaker
+from scheduler.demo import seed_demo
+from scheduler.scheduling.models import Appointment
+from scheduler.vocabulary import AppointmentKind, AppointmentStatus
+from tests.e2e.gunicorn import Served, serve
+
+playwright_sync = pytest.importorskip("playwright.sync_api")
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+DESKTOP = {"width": 1280, "height": 900}
+PHONE = {"width": 390, "height": 844}
+DEMO = "demo.example.org"
+OWN = re.compile(r"^/me/appointments/(\d+)$")
+
+
+@pytest.fixture(scope="module")
+def demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Served, str]]:
+    directory = tmp_path_factory.mktemp("browser")
+    url = f"sqlite:///{directory / 'scheduler.sqlite3'}"
+    command.upgrade(alembic_config(url), "head")
+    engine = make_engine(url)
+    try:
+        with make_sessionmaker(engine)() as session:
+            seed_demo(session, datetime.now(UTC))
+            session.commit()
+    finally:
+        engine.dispose()
+    with serve(url, directory) as served:
+        yield served, url
+
+
+@pytest.fixture(scope="module")
+def screenshots(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    named = os.environ.get("SCHEDULER_SCREENSHOTS")
+    folder = Path(named) if named else tmp_path_factory.mktemp("screenshots")
+    folder.mkdir(parents=True, exist_ok=True)
+    print(f"screenshots in {folder}")
+    return folder
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[object]:
+    if not Path(CHROMIUM).exists():
+        pytest.fail(f"{CHROMIUM} is missing: run `apt-get install -y chromium` (make test does)")
+    with playwright_sync.sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield chromium
+        chromium.close()
+
+
+def sign_in(browser: object, served: Served, role: str, **context: object) -> object:
+    page = browser.new_context(viewport=DESKTOP, **context).new_page()  # type: ignore[attr-defined]
+    page.goto(f"{served.base_url}/signin")
+    page.get_by_label("E-mail").fill(f"{role}@{DEMO}")
+    page.get_by_label("Password").fill(f"demo-{role}-pass")
+    page.get_by_role("button", name="Sign in").click()
+    page.wait_for_load_state()
+    return page
+
+
+def shoot(page: object, folder: Path, name: str) -> None:
+    for label, size in (("desktop", DESKTOP), ("phone", PHONE)):
+        page.set_viewport_size(size)  # type: ignore[attr-defined]
+        page.screenshot(path=str(folder / f"{name}-{label}.png"), full_page=True)  # type: ignore[attr-defined]
+    page.set_viewport_size(DESKTOP)  # type: ignore[attr-defined]
+
+
+def procedure_day(url: str) -> str:
+    """The site-local date of the demo's procedure day (today or the last afternoon)."""
+    engine = make_engine(url)
+    try:
+        with make_sessionmaker(engine)() as session:
+            starts = session.scalars(
+                select(Appointment.start_at)
+                .where(Appointment.kind == AppointmentKind.PROCEDURE)
+                .where(Appointment.status == AppointmentStatus.BOOKED)
+                .order_by(Appointment.start_at)
+            ).all()
+    finally:
+        engine.dispose()
+    now = datetime.now(UTC)
+    started = [start for start in starts if start <= now] or starts
+    return started[-1].astimezone(ZoneInfo("America/New_York")).date().isoformat()
+
+
+def pages_in(pdf: bytes) -> int:
+    return len(re.findall(rb"/Type\s*/Page(?![A-Za-z])", pdf))
+
+
+def test_the_surgeon_signs_in_and_reads_the_days_list_on_screen_and_on_paper(
+    demo: tuple[Served, str], browser: object, screenshots: Path
+) -> None:
+    served, url = demo
+    page = sign_in(browser, served, "clinician")
+    assert "/clinicians/" in page.url  # type: ignore[attr-defined]
+    day = procedure_day(url)
+    clinician_path = page.url.rsplit("/", 1)[0]  # type: ignore[attr-defined]
+    page.goto(f"{clinician_path.rsplit('/days', 1)[0]}/days/{day}")  # type: ignore[attr-defined]
+
+    table = page.locator("table.cases")  # type: ignore[attr-defined]
+    assert table.is_visible()
+    assert "Times in America/New_York" in page.content()  # type: ignore[attr-defined]
+    assert page.locator("table.cases tbody tr").count() >= 2  # type: ignore[attr-defined]
+    assert page.get_by_text("Procedure", exact=True).first.is_visible()  # type: ignore[attr-defined]
+    shoot(page, screenshots, "daily-list")
+
+    page.emulate_media(media="print")  # type: ignore[attr-defined]
+    assert not page.locator("header.top").is_visible()  # type: ignore[attr-defined]
+    assert not page.locator("nav.days").is_visible()  # type: ignore[attr-defined]
+    for paper in ("Letter", "A4"):
+        pdf = page.pdf(format=paper)  # type: ignore[attr-defined]
+        assert pages_in(pdf) == 1, f"the day takes {pages_in(pdf)} {paper} pages"
+
+
+def test_the_patient_sees_only_their_appointments_and_downloads_the_invite(
+    demo: tuple[Served, str], browser: object, screenshots: Path, tmp_path: Path
+) -> None:
+    served, _url = demo
+    page = sign_in(browser, served, "patient", accept_downloads=True)
+    assert page.url.endswith("/me")  # type: ignore[attr-defined]
+    assert page.get_by_role("heading", name="Your appointments").is_visible()  # type: ignore[attr-defined]
+    shoot(page, screenshots, "patient")
+
+    with page.expect_download() as download_info:  # type: ignore[attr-defined]
+        page.get_by_role("link", name="Add to calendar (.ics)").first.click()  # type: ignore[attr-defined]
+    saved = tmp_path / "invite.ics"
+    download_info.value.save_as(saved)
+    invite = saved.read_bytes()
+    assert invite.startswith(b"BEGIN:VCALENDAR")
+    assert b"METHOD:REQUEST" in invite
+
+    hrefs = page.locator("a[href^='/me/appointments/']").evaluate_all(  # type: ignore[attr-defined]
+        "links => links.map(link => link.getAttribute('href'))"
+    )
+    mine = {int(found.group(1)) for href in hrefs if (found := OWN.match(href))}
+    assert mine
+    other = next(n for n in range(1, 500) if n not in mine)
+    page.goto(f"{served.base_url}/me/appointments/{other}")  # type: ignore[attr-defined]
+    assert page.get_by_role("heading", name="Not yours to see").is_visible()  # type: ignore[attr-defined]
+    assert "Your appointments" not in page.title()  # type: ignore[attr-defined]
+
+
+def test_the_sign_in_page_is_usable_with_the_keyboard(
+    demo: tuple[Served, str], browser: object, screenshots: Path
+) -> None:
+    served, _url = demo
+    page = browser.new_context(viewport=DESKTOP).new_page()  # type: ignore[attr-defined]
+    page.goto(f"{served.base_url}/signin")
+    shoot(page, screenshots, "signin")
+    for _ in range(6):  # the skip link and the header's link come first
+        page.keyboard.press("Tab")
+        if page.evaluate("document.activeElement.id") == "email":
+            break
+    page.keyboard.type(f"nurse@{DEMO}")
+    page.keyboard.press("Tab")
+    page.keyboard.type("demo-nurse-pass")
+    page.keyboard.press("Enter")
+    page.wait_for_url("**/clinicians")
+    assert page.get_by_role("heading", name="Daily lists").is_visible()
