@@ -35,6 +35,7 @@ SECURITY_HEADERS = {
     "Referrer-Policy": "no-referrer",
     "X-Frame-Options": "DENY",
 }
+# The pages' blueprint; each group of pages is a blueprint nested in it ("web.board").
 PAGE_BLUEPRINT = "web"
 # The JSON API and the calendar links answer errors in their own formats.
 NON_PAGE_PREFIXES = ("/api/", "/feeds/", "/i/", "/static/")
@@ -61,14 +62,14 @@ def protect_form() -> None:
 def _add_security_headers(response: Response) -> Response:
     for name, value in SECURITY_HEADERS.items():
         response.headers.setdefault(name, value)
-    if request.blueprint == PAGE_BLUEPRINT:
+    if PAGE_BLUEPRINT in request.blueprints:
         # Pages show patient data: never keep them in a shared cache or the back button's.
         response.headers.setdefault("Cache-Control", "no-store")
     return response
 
 
 def is_page_request() -> bool:
-    if request.blueprint == PAGE_BLUEPRINT:
+    if PAGE_BLUEPRINT in request.blueprints:
         return True
     return request.url_rule is None and not request.path.startswith(NON_PAGE_PREFIXES)
 
