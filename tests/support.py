@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, time, timedelta
@@ -137,3 +138,40 @@ def scratch_postgresql_database(suffix: str) -> Iterator[str]:
                 connection.execute(text(f"DROP DATABASE IF EXISTS {quoted} WITH (FORCE)"))
     finally:
         maintenance.dispose()
+
+
+CSRF_FIELD = re.compile(r'name="csrf_token" value="([^"]+)"')
+
+
+@dataclass
+class Browser:
+    """A Flask test client used like a browser: it reads forms' CSRF tokens from pages."""
+
+    client: FlaskClient
+    csrf: str = ""
+
+    def get(self, path: str, **kwargs: Any) -> TestResponse:
+        response = self.client.get(path, **kwargs)
+        found = CSRF_FIELD.search(response.get_data(as_text=True))
+        if found:
+            self.csrf = found.group(1)
+        return response
+
+    def post(
+        self, path: str, data: dict[str, str] | None = None, *, csrf: bool = True
+    ) -> TestResponse:
+        form = dict(data or {})
+        if csrf:
+            form["csrf_token"] = self.csrf or self._fresh_token()
+        return self.client.post(path, data=form)
+
+    def _fresh_token(self) -> str:
+        """Any page has one: the sign-in form, or the sign-out form of a signed-in page."""
+        self.get("/", follow_redirects=True)
+        return self.csrf
+
+    def sign_in(self, email: str, password: str = PASSWORD) -> TestResponse:
+        self.get("/signin")
+        response = self.post("/signin", {"email": email, "password": password})
+        self.csrf = ""  # signing in starts a new session, with a new token
+        return response

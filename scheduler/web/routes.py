@@ -35,11 +35,13 @@ from scheduler.invites.services import clinic_of, invite_for, link_url
 from scheduler.scheduling import services as scheduling
 from scheduler.scheduling.models import Appointment
 from scheduler.vocabulary import AppointmentStatus, Role
+from scheduler.web import board
 from scheduler.web.security import protect_form
 from scheduler.web.signin import TOKEN_KEY, page, safe_next, signed_in_user
 
 blp = Blueprint("web", __name__)
 blp.before_request(protect_form)
+blp.register_blueprint(board.blp)
 
 
 @blp.app_template_filter("label")
@@ -102,6 +104,8 @@ def start() -> Response:
         return redirect(url_for("web.clinician_today", clinician_id=actor.clinician_id))
     if actor.role is Role.PATIENT:
         return redirect(url_for("web.my_appointments"))
+    if actor.role in board.DESK:
+        return redirect(url_for("web.board.queues"))
     return redirect(url_for("web.daily_lists"))
 
 

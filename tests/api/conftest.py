@@ -7,8 +7,10 @@ from datetime import time
 
 import pytest
 from flask.testing import FlaskClient
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from scheduler.auth.models import User
 from scheduler.clinicians.models import WorkingHours
 from scheduler.vocabulary import EquipmentKind, Role, RoomKind
 from tests.factories import (
@@ -19,7 +21,7 @@ from tests.factories import (
     RoomFactory,
     SiteFactory,
 )
-from tests.support import Api, make_user, token_for
+from tests.support import Api, Browser, make_user, token_for
 
 
 @dataclass
@@ -83,3 +85,25 @@ def api(client: FlaskClient, db: Session, clinic: Clinic) -> Api:
     tokens = {name: token_for(db, user) for name, user in users.items()}
     db.commit()
     return Api(client, tokens)
+
+
+@pytest.fixture
+def browser(client: FlaskClient) -> Browser:
+    """The pages through the Flask client, signed in through the form."""
+    return Browser(client)
+
+
+@pytest.fixture
+def people(db: Session, clinic: Clinic, api: Api) -> dict[str, str]:
+    """The e-mail of each login the ``api`` fixture made (password: tests.support.PASSWORD)."""
+    users = {
+        "admin": User.role == Role.ADMIN,
+        "scheduler": User.role == Role.SCHEDULER,
+        "nurse": User.role == Role.NURSE,
+        "clinician": User.clinician_id == clinic.clinician_id,
+        "patient": User.patient_id == clinic.patient_id,
+        "other_patient": User.patient_id == clinic.other_patient_id,
+    }
+    return {
+        role: db.scalars(select(User.email).where(where)).one() for role, where in users.items()
+    }

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 
 import pytest
 from flask import Flask
@@ -12,68 +11,14 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 from werkzeug.test import TestResponse
 
-from scheduler.auth.models import ApiToken, User
+from scheduler.auth.models import ApiToken
 from scheduler.clinicians.models import Clinician
-from scheduler.vocabulary import Role
 from tests.api.conftest import Clinic
 from tests.api.test_full_pathway import book, refer
 from tests.factories import PatientFactory
-from tests.support import PASSWORD, Api, local
+from tests.support import PASSWORD, Api, Browser, local
 
-CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
 DAY = "2026-03-03"
-
-
-@dataclass
-class Browser:
-    """A Flask test client used like a browser: it reads forms' CSRF tokens from pages."""
-
-    client: FlaskClient
-    csrf: str = ""
-
-    def get(self, path: str, **kwargs: object) -> TestResponse:
-        response = self.client.get(path, **kwargs)  # type: ignore[arg-type]
-        found = CSRF.search(response.get_data(as_text=True))
-        if found:
-            self.csrf = found.group(1)
-        return response
-
-    def post(
-        self, path: str, data: dict[str, str] | None = None, *, csrf: bool = True
-    ) -> TestResponse:
-        form = dict(data or {})
-        if csrf:
-            form["csrf_token"] = self.csrf or self._fresh_token()
-        return self.client.post(path, data=form)
-
-    def _fresh_token(self) -> str:
-        self.get("/signin")
-        return self.csrf
-
-    def sign_in(self, email: str, password: str = PASSWORD) -> TestResponse:
-        self.get("/signin")
-        return self.post("/signin", {"email": email, "password": password})
-
-
-@pytest.fixture
-def browser(client: FlaskClient) -> Browser:
-    return Browser(client)
-
-
-@pytest.fixture
-def people(db: Session, clinic: Clinic, api: Api) -> dict[str, str]:
-    """The e-mail of each login the ``api`` fixture made."""
-    users = {
-        "admin": User.role == Role.ADMIN,
-        "scheduler": User.role == Role.SCHEDULER,
-        "nurse": User.role == Role.NURSE,
-        "clinician": User.clinician_id == clinic.clinician_id,
-        "patient": User.patient_id == clinic.patient_id,
-        "other_patient": User.patient_id == clinic.other_patient_id,
-    }
-    return {
-        role: db.scalars(select(User.email).where(where)).one() for role, where in users.items()
-    }
 
 
 def text_of(response: TestResponse) -> str:
@@ -88,9 +33,9 @@ def text_of(response: TestResponse) -> str:
     ("role", "start"),
     [
         ("clinician", "/clinicians/{clinician}/today"),
-        ("scheduler", "/clinicians"),
+        ("scheduler", "/board/"),
         ("nurse", "/clinicians"),
-        ("admin", "/clinicians"),
+        ("admin", "/board/"),
         ("patient", "/me"),
     ],
 )

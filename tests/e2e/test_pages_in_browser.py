@@ -79,10 +79,12 @@ def browser() -> Iterator[object]:
         chromium.close()
 
 
-def sign_in(browser: object, served: Served, role: str, **context: object) -> object:
+def sign_in(
+    browser: object, served: Served, role: str, *, email: str | None = None, **context: object
+) -> object:
     page = browser.new_context(viewport=DESKTOP, **context).new_page()  # type: ignore[attr-defined]
     page.goto(f"{served.base_url}/signin")
-    page.get_by_label("E-mail").fill(f"{role}@{DEMO}")
+    page.get_by_label("E-mail").fill(email or f"{role}@{DEMO}")
     page.get_by_label("Password").fill(f"demo-{role}-pass")
     page.get_by_role("button", name="Sign in").click()
     page.wait_for_load_state()
@@ -188,3 +190,40 @@ def test_the_sign_in_page_is_usable_with_the_keyboard(
     page.keyboard.press("Enter")
     page.wait_for_url("**/clinicians")
     assert page.get_by_role("heading", name="Daily lists").is_visible()
+
+
+def test_the_scheduler_books_a_procedure_from_slot_search_and_the_surgeon_sees_it(
+    demo: tuple[Served, str], browser: object, screenshots: Path
+) -> None:
+    served, _url = demo
+    page = sign_in(browser, served, "scheduler")
+    assert page.url.endswith("/board/")  # type: ignore[attr-defined]
+    shoot(page, screenshots, "board")
+    queue = page.locator("section.queue", has_text="Eligible: book the procedure")  # type: ignore[attr-defined]
+    patient = queue.locator("li a").first
+    family = patient.inner_text().split(",")[0]
+    patient.click()
+    assert page.get_by_text("Procedure eligibility today: met").is_visible()  # type: ignore[attr-defined]
+    surgeon_name = page.locator("dt:has-text('Clinician') + dd").inner_text()  # type: ignore[attr-defined]
+    shoot(page, screenshots, "pathway")
+
+    page.get_by_label("Appointment", exact=True).select_option("procedure")  # type: ignore[attr-defined]
+    page.get_by_role("button", name="Find slots").click()  # type: ignore[attr-defined]
+    shoot(page, screenshots, "slots")
+    page.locator("table.cases tbody tr").first.get_by_role("button").click()  # type: ignore[attr-defined]
+    assert page.get_by_role("timer").is_visible()  # type: ignore[attr-defined]
+    when = page.locator("dt:has-text('When') + dd").inner_text()  # type: ignore[attr-defined]
+    shoot(page, screenshots, "hold")
+    page.get_by_role("button", name="Confirm booking").click()  # type: ignore[attr-defined]
+    assert page.get_by_text("Booked.").is_visible()  # type: ignore[attr-defined]
+    assert page.get_by_text("Procedure scheduled", exact=True).is_visible()  # type: ignore[attr-defined]
+
+    # The demo's first surgeon signs in as clinician@, the second as becker@.
+    login = "becker" if "Becker" in surgeon_name else "clinician"
+    surgeon = sign_in(browser, served, "clinician", email=f"{login}@{DEMO}")
+    day = datetime.strptime(when.split(",")[0], "%A %d %B %Y").date()
+    base = surgeon.url.rsplit("/days/", 1)[0]  # type: ignore[attr-defined]
+    surgeon.goto(f"{base}/days/{day.isoformat()}")  # type: ignore[attr-defined]
+    row = surgeon.locator("table.cases tbody tr", has_text=family)  # type: ignore[attr-defined]
+    assert row.count() == 1
+    assert "Procedure" in row.inner_text()
