@@ -16,6 +16,8 @@ from zoneinfo import ZoneInfo
 
 import pytest
 from alembic import command
+from axe_playwright_python.sync_playwright import Axe
+from playwright.sync_api import sync_playwright
 from sqlalchemy import select
 
 from scheduler.cli import alembic_config
@@ -25,7 +27,7 @@ from scheduler.scheduling.models import Appointment
 from scheduler.vocabulary import AppointmentKind, AppointmentStatus
 from tests.e2e.gunicorn import Served, serve
 
-playwright_sync = pytest.importorskip("playwright.sync_api")
+AXE = Axe()
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [
@@ -41,6 +43,7 @@ CHROMIUM_ARGS = [
 DESKTOP = {"width": 1280, "height": 900}
 PHONE = {"width": 390, "height": 844}
 DEMO = "demo.example.org"
+ZONE = ZoneInfo("America/New_York")
 OWN = re.compile(r"^/me/appointments/(\d+)$")
 
 
@@ -73,7 +76,7 @@ def screenshots(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def browser() -> Iterator[object]:
     if not Path(CHROMIUM).exists():
         pytest.fail(f"{CHROMIUM} is missing: run `apt-get install -y chromium` (make test does)")
-    with playwright_sync.sync_playwright() as playwright:
+    with sync_playwright() as playwright:
         chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         yield chromium
         chromium.close()
@@ -92,10 +95,22 @@ def sign_in(
 
 
 def shoot(page: object, folder: Path, name: str) -> None:
+    """Screenshots at desktop and phone widths, and an accessibility check (axe-core)."""
+    assert_accessible(page, name)
     for label, size in (("desktop", DESKTOP), ("phone", PHONE)):
         page.set_viewport_size(size)  # type: ignore[attr-defined]
         page.screenshot(path=str(folder / f"{name}-{label}.png"), full_page=True)  # type: ignore[attr-defined]
     page.set_viewport_size(DESKTOP)  # type: ignore[attr-defined]
+
+
+def assert_accessible(page: object, name: str) -> None:
+    """No serious or critical axe-core violation on the page as it is now."""
+    violations = AXE.run(page).response["violations"]
+    bad = [v for v in violations if v.get("impact") in ("serious", "critical")]
+    assert not bad, f"{name}: " + "; ".join(
+        f"{v['id']} ({v['impact']}): {v['help']} at {[n['target'] for n in v['nodes']][:3]}"
+        for v in bad
+    )
 
 
 def procedure_day(url: str) -> str:
@@ -113,7 +128,7 @@ def procedure_day(url: str) -> str:
         engine.dispose()
     now = datetime.now(UTC)
     started = [start for start in starts if start <= now] or starts
-    return started[-1].astimezone(ZoneInfo("America/New_York")).date().isoformat()
+    return started[-1].astimezone(ZONE).date().isoformat()
 
 
 def pages_in(pdf: bytes) -> int:
@@ -167,9 +182,12 @@ def test_the_patient_sees_only_their_appointments_and_downloads_the_invite(
     )
     mine = {int(found.group(1)) for href in hrefs if (found := OWN.match(href))}
     assert mine
+    page.goto(f"{served.base_url}/me/appointments/{min(mine)}")  # type: ignore[attr-defined]
+    shoot(page, screenshots, "patient-appointment")
     other = next(n for n in range(1, 500) if n not in mine)
     page.goto(f"{served.base_url}/me/appointments/{other}")  # type: ignore[attr-defined]
     assert page.get_by_role("heading", name="Not yours to see").is_visible()  # type: ignore[attr-defined]
+    shoot(page, screenshots, "forbidden")
     assert "Your appointments" not in page.title()  # type: ignore[attr-defined]
 
 
@@ -190,6 +208,7 @@ def test_the_sign_in_page_is_usable_with_the_keyboard(
     page.keyboard.press("Enter")
     page.wait_for_url("**/clinicians")
     assert page.get_by_role("heading", name="Daily lists").is_visible()
+    shoot(page, screenshots, "daily-lists")
 
 
 def test_the_scheduler_books_a_procedure_from_slot_search_and_the_surgeon_sees_it(
@@ -221,7 +240,7 @@ def test_the_scheduler_books_a_procedure_from_slot_search_and_the_surgeon_sees_i
     # The demo's first surgeon signs in as clinician@, the second as becker@.
     login = "becker" if "Becker" in surgeon_name else "clinician"
     surgeon = sign_in(browser, served, "clinician", email=f"{login}@{DEMO}")
-    day = datetime.strptime(when.split(",")[0], "%A %d %B %Y").date()
+    day = datetime.strptime(when.split(",")[0], "%A %d %B %Y").replace(tzinfo=ZONE).date()
     base = surgeon.url.rsplit("/days/", 1)[0]  # type: ignore[attr-defined]
     surgeon.goto(f"{base}/days/{day.isoformat()}")  # type: ignore[attr-defined]
     row = surgeon.locator("table.cases tbody tr", has_text=family)  # type: ignore[attr-defined]
