@@ -22,6 +22,11 @@ class Patient(Base):
     phone: Mapped[str | None] = mapped_column(String(40))
     created_at: Mapped[datetime]
 
+    def age_on(self, day: date) -> int:
+        """Completed years on ``day``: what the team checks against the wristband."""
+        born = self.birth_date
+        return day.year - born.year - ((day.month, day.day) < (born.month, born.day))
+
     def __repr__(self) -> str:
         # Tracebacks and debuggers print reprs: show the id only.
         return f"<Patient id={self.id}>"

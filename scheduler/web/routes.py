@@ -35,13 +35,15 @@ from scheduler.invites.services import clinic_of, invite_for, link_url
 from scheduler.scheduling import services as scheduling
 from scheduler.scheduling.models import Appointment
 from scheduler.vocabulary import AppointmentStatus, Role
-from scheduler.web import board
+from scheduler.web import admin, board, nurse
 from scheduler.web.security import protect_form
 from scheduler.web.signin import TOKEN_KEY, page, safe_next, signed_in_user
 
 blp = Blueprint("web", __name__)
 blp.before_request(protect_form)
 blp.register_blueprint(board.blp)
+blp.register_blueprint(admin.blp)
+blp.register_blueprint(nurse.blp)
 
 
 @blp.app_template_filter("label")
@@ -249,10 +251,6 @@ class Row:
     age: int
 
 
-def _age(born: date, on: date) -> int:
-    return on.year - born.year - ((on.month, on.day) < (born.month, born.day))
-
-
 @blp.get("/clinicians/<int:clinician_id>/days/<day>")
 @page(*STAFF)
 def daily_list(clinician_id: int, day: str) -> str:
@@ -276,7 +274,7 @@ def daily_list(clinician_id: int, day: str) -> str:
                 start=case.appointment.start_at.astimezone(local),
                 end=case.appointment.end_at.astimezone(local),
                 lane=lanes.setdefault(case.room.id, Lane(case.room.name, len(lanes))),
-                age=_age(case.patient.birth_date, on),
+                age=case.patient.age_on(on),
             )
         )
     first = min([7, *(row.start.hour for row in rows)])

@@ -1,0 +1,549 @@
+"""The nurse's day: a site's procedure patients by arrival time, and each one's procedure day.
+
+Check-in, recovery scores, discharge and admission are loaded through the API's own
+schemas and recorded by the same services as ``POST /api/v1/appointments/{id}/...``, so
+a form is refused exactly when the API would refuse the same data, and the page shows the
+service's reason beside the form. The roles that may record are the API's permission
+table's; the others (admins) see the page without its forms.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import date, datetime, time, timedelta
+from typing import Any, Final
+from zoneinfo import ZoneInfo
+
+from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask.typing import ResponseReturnValue
+from marshmallow import Schema, ValidationError
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+from werkzeug.datastructures import MultiDict
+from werkzeug.exceptions import BadRequest
+
+from scheduler import context
+from scheduler.auth.access import Actor, require_case_write
+from scheduler.auth.permissions import PERMISSIONS
+from scheduler.clinicians.models import Clinician
+from scheduler.errors import (
+    Forbidden,
+    IllegalTransition,
+    InvalidInput,
+    NotFound,
+    PrerequisitesUnmet,
+    flatten_errors,
+)
+from scheduler.facilities.models import Room, Site
+from scheduler.pathways import records
+from scheduler.pathways import services as pathways
+from scheduler.pathways.models import (
+    CheckIn,
+    CoverageAcknowledgment,
+    DischargeRecord,
+    Pathway,
+    ProcedureRecord,
+    RecoveryScore,
+)
+from scheduler.pathways.schemas import AdmitArgs, CheckInArgs, DischargeArgs, RecoveryScoreArgs
+from scheduler.pathways.states import PathwayState
+from scheduler.patients.models import Patient
+from scheduler.policies.services import policy_of
+from scheduler.scheduling import services as scheduling
+from scheduler.scheduling.models import Appointment
+from scheduler.vocabulary import (
+    RECOVERY_ITEMS,
+    AnticoagulationStatus,
+    AppointmentKind,
+    AppointmentStatus,
+    RecoveryScale,
+    Role,
+)
+from scheduler.web.signin import page
+
+blp = Blueprint("nurse", __name__, url_prefix="/nurse")
+
+VIEWERS: Final = (Role.NURSE, Role.CLINICIAN, Role.ADMIN)
+
+# Each form of the case page and the API action it records (its roles come from there).
+FORM_ACTIONS: Final = {
+    "check_in": "check-in",
+    RecoveryScale.ALDRETE.value: "recovery-scores",
+    RecoveryScale.PADSS.value: "recovery-scores",
+    "discharge": "discharge",
+    "admit": "admit",
+}
+# The forms each pathway state offers (the services still decide).
+STATE_FORMS: Final = {
+    PathwayState.PROCEDURE_SCHEDULED: ("check_in",),
+    PathwayState.IN_RECOVERY: (
+        RecoveryScale.ALDRETE.value,
+        RecoveryScale.PADSS.value,
+        "discharge",
+        "admit",
+    ),
+}
+
+CHECK_IN_FLAGS: Final = ("consent_signed", "fasting_confirmed", "anticoagulation_reviewed")
+CHECK_IN_TIMES: Final = ("last_clear_fluids_at", "last_light_meal_at", "last_heavy_meal_at")
+DISCHARGE_FLAGS: Final = ("escort_present", "written_instructions_given")
+# Errors about the request as a whole: shown without a field name in front.
+GENERAL_ERRORS: Final = frozenset({"appointment_id", "_body", "_schema", "items"})
+
+SCALE_NAMES: Final = {RecoveryScale.ALDRETE: "Modified Aldrete", RecoveryScale.PADSS: "PADSS"}
+
+# What each score of each item means (index = score), shown beside its choice: the
+# modified Aldrete score (Aldrete, J Clin Anesth 1995;7:89-91) and Chung's Post-Anesthetic
+# Discharge Scoring System (Chung et al., J Clin Anesth 1995;7:500-6).
+ITEM_LEVELS: Final[dict[RecoveryScale, dict[str, tuple[str, str, str]]]] = {
+    RecoveryScale.ALDRETE: {
+        "activity": ("Moves no limbs", "Moves 2 limbs", "Moves all 4 limbs on command"),
+        "respiration": ("Apnoeic", "Dyspnoea or shallow breathing", "Breathes deeply, coughs"),
+        "circulation": (
+            "Blood pressure 50% or more from baseline",
+            "Blood pressure 20-49% from baseline",
+            "Blood pressure within 20% of baseline",
+        ),
+        "consciousness": ("Not responding", "Arousable on calling", "Fully awake"),
+        "oxygen_saturation": (
+            "SpO2 below 90% even with oxygen",
+            "Needs oxygen to keep SpO2 above 90%",
+            "SpO2 above 92% on room air",
+        ),
+    },
+    RecoveryScale.PADSS: {
+        "vital_signs": (
+            "More than 40% from baseline",
+            "20-40% from baseline",
+            "Within 20% of baseline",
+        ),
+        "activity": ("Unable to walk", "Walks with assistance", "Steady gait, no dizziness"),
+        "nausea_vomiting": ("Severe", "Moderate", "Minimal"),
+        "pain": ("Severe", "Moderate", "Minimal, controlled by oral analgesics"),
+        "surgical_bleeding": ("Severe", "Moderate", "Minimal"),
+    },
+}
+
+
+# ---------------------------------------------------------------------------------------
+# The nurse's day
+
+
+@dataclass(frozen=True)
+class Arrival:
+    """One procedure patient of the day, with site-local arrival and procedure times."""
+
+    case: scheduling.Case
+    clinician: Clinician
+    arrive: datetime
+    start: datetime
+    end: datetime
+    age: int
+
+
+def local_day_bounds(on: date, zone: str) -> tuple[datetime, datetime]:
+    """The instants where the site-local day ``on`` starts and ends (23 or 25 h at DST)."""
+    local = ZoneInfo(zone)
+    return datetime.combine(on, time(), local), datetime.combine(on + timedelta(1), time(), local)
+
+
+def arrival_of(appointment: Appointment, pathway: Pathway) -> datetime:
+    """When the patient is asked to arrive: the policy's minutes before the procedure."""
+    before = policy_of(pathway.policy).parameters.check_in.arrival_minutes_before
+    return appointment.start_at - timedelta(minutes=before)
+
+
+def procedure_patients(session: Session, site: Site, on: date) -> list[Arrival]:
+    """The site's procedures on ``on`` (site-local), every clinician's, by arrival time.
+
+    Each clinician's cases come from their daily list, so the readiness flags are the
+    ones the surgeons see: a fixed number of queries per operating clinician.
+    """
+    first, last = local_day_bounds(on, site.timezone)
+    operating = session.scalars(
+        select(Appointment.clinician_id)
+        .where(
+            Appointment.site_id == site.id,
+            Appointment.kind == AppointmentKind.PROCEDURE,
+            Appointment.start_at >= first,
+            Appointment.start_at < last,
+        )
+        .distinct()
+    )
+    zone = ZoneInfo(site.timezone)
+    arrivals = [
+        Arrival(
+            case=case,
+            clinician=session.get_one(Clinician, clinician_id),
+            arrive=arrival_of(case.appointment, case.pathway).astimezone(zone),
+            start=case.appointment.start_at.astimezone(zone),
+            end=case.appointment.end_at.astimezone(zone),
+            age=case.patient.age_on(on),
+        )
+        for clinician_id in list(operating)
+        for case in scheduling.daily_list(session, clinician_id, on)
+        if case.appointment.kind is AppointmentKind.PROCEDURE
+        and case.appointment.site_id == site.id
+    ]
+    return sorted(arrivals, key=lambda a: (a.arrive, a.start, a.case.appointment.id))
+
+
+def _chosen_site(session: Session) -> Site | None:
+    """The site asked for with ``?site_id=``, else the first one."""
+    sites = select(Site).order_by(Site.id)
+    wanted = request.args.get("site_id")
+    if wanted is None:
+        return session.scalars(sites.limit(1)).first()
+    site = session.get(Site, int(wanted)) if wanted.isdecimal() and len(wanted) < 10 else None
+    if site is None:
+        raise NotFound("site", wanted)
+    return site
+
+
+def _chosen_day(today: date) -> date:
+    """The day asked for with ``?date=YYYY-MM-DD``, else today."""
+    wanted = request.args.get("date")
+    if wanted is None:
+        return today
+    try:
+        return date.fromisoformat(wanted)
+    except ValueError:
+        raise BadRequest("Use a date such as 2026-03-10.") from None
+
+
+@blp.get("/")
+@page(*VIEWERS)
+def day() -> str:
+    """Who arrives when today: the list a procedure-day nurse works down."""
+    session = context.session()
+    site = _chosen_site(session)
+    zone = site.timezone if site else "UTC"
+    today = context.now().astimezone(ZoneInfo(zone)).date()
+    on = _chosen_day(today)
+    return render_template(
+        "web/nurse_day.html",
+        site=site,
+        sites=list(session.scalars(select(Site).order_by(Site.name))),
+        zone=zone,
+        day=on,
+        today=today,
+        previous_day=on - timedelta(days=1),
+        next_day=on + timedelta(days=1),
+        arrivals=procedure_patients(session, site, on) if site else [],
+    )
+
+
+# ---------------------------------------------------------------------------------------
+# One patient's procedure day
+
+
+@dataclass(frozen=True)
+class Problem:
+    """Why a form was refused: a heading, general messages, and messages per field."""
+
+    form: str
+    title: str
+    messages: list[str] = field(default_factory=list)
+    fields: dict[str, list[str]] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class ItemChoice:
+    """One item of a recovery scale with the meaning of each score and the one chosen."""
+
+    name: str
+    levels: tuple[str, str, str]
+    chosen: str | None
+
+
+@dataclass(frozen=True)
+class ScoreForm:
+    """A recovery-scale form; ``total`` is the chosen scores' sum once every item has one."""
+
+    scale: RecoveryScale
+    title: str
+    items: list[ItemChoice]
+    total: int | None
+    maximum: int
+
+
+def score_form(scale: RecoveryScale, values: Mapping[str, str]) -> ScoreForm:
+    items = [
+        ItemChoice(name, ITEM_LEVELS[scale][name], values.get(name))
+        for name in RECOVERY_ITEMS[scale]
+    ]
+    chosen = [item.chosen for item in items]
+    complete = all(value in {"0", "1", "2"} for value in chosen)
+    return ScoreForm(
+        scale=scale,
+        title=SCALE_NAMES[scale],
+        items=items,
+        total=sum(int(value or 0) for value in chosen) if complete else None,
+        maximum=2 * len(items),
+    )
+
+
+def api_roles(action: str) -> tuple[Role, ...]:
+    """The roles the API's permission table lets record this step on an appointment."""
+    return tuple(PERMISSIONS[f"POST /appointments/{{appointment_id}}/{action}"])
+
+
+def may_record(actor: Actor, appointment: Appointment, form: str) -> bool:
+    """The API's role for this step, and (clinicians) the case is theirs."""
+    if actor.role not in api_roles(FORM_ACTIONS[form]):
+        return False
+    try:
+        require_case_write(actor, appointment.clinician_id)
+    except Forbidden:
+        return False
+    return True
+
+
+def _procedure(session: Session, actor: Actor, appointment_id: int) -> Appointment:
+    """The appointment if the actor may see it and it is a procedure (these pages' subject)."""
+    appointment = scheduling.get_appointment(session, actor, appointment_id)
+    if appointment.kind is not AppointmentKind.PROCEDURE:
+        raise NotFound("procedure appointment", appointment_id)
+    return appointment
+
+
+def _render_case(
+    appointment_id: int,
+    problem: Problem | None = None,
+    values: Mapping[str, str] | None = None,
+    status: int = 200,
+) -> tuple[str, int]:
+    """The case page; after a refusal, with the reason beside its form and what was typed."""
+    session, actor = context.session(), context.actor()
+    appointment = _procedure(session, actor, appointment_id)
+    pathway = pathways.get_pathway(session, actor, appointment.pathway_id)
+    check_in = session.scalar(select(CheckIn).where(CheckIn.appointment_id == appointment.id))
+    acknowledged = frozenset(
+        session.scalars(
+            select(CoverageAcknowledgment.kind).where(
+                CoverageAcknowledgment.pathway_id == pathway.id
+            )
+        )
+    )
+    scores = list(
+        session.scalars(
+            select(RecoveryScore)
+            .where(RecoveryScore.appointment_id == appointment.id)
+            .order_by(RecoveryScore.recorded_at, RecoveryScore.id)
+        )
+    )
+    latest = {score.scale: score for score in scores}
+    phase_one_complete, ready_for_discharge = records.recovery_status(
+        session, pathway, appointment.id
+    )
+    open_day = appointment.status is AppointmentStatus.BOOKED
+    forms = {
+        form
+        for form in STATE_FORMS.get(pathway.state, ())
+        if open_day and may_record(actor, appointment, form)
+    }
+    refill = values or {}
+    zone = ZoneInfo(appointment.timezone)
+    parameters = policy_of(pathway.policy).parameters
+    patient = session.get_one(Patient, appointment.patient_id)
+    return render_template(
+        "web/nurse_case.html",
+        appointment=appointment,
+        pathway=pathway,
+        patient=patient,
+        clinician=session.get_one(Clinician, appointment.clinician_id),
+        room=session.get_one(Room, appointment.room_id),
+        zone=appointment.timezone,
+        local=lambda at: at.astimezone(zone),
+        arrive=arrival_of(appointment, pathway).astimezone(zone),
+        start=appointment.start_at.astimezone(zone),
+        end=appointment.end_at.astimezone(zone),
+        age=patient.age_on(appointment.start_at.astimezone(zone).date()),
+        readiness=scheduling.readiness(appointment, pathway, check_in, acknowledged),
+        flags=scheduling.READINESS_FLAGS,
+        check_in=check_in,
+        procedure=session.scalar(
+            select(ProcedureRecord).where(ProcedureRecord.appointment_id == appointment.id)
+        ),
+        scores=list(reversed(scores)),
+        latest=[latest[scale] for scale in RecoveryScale if scale in latest],
+        scale_names=SCALE_NAMES,
+        phase_one_complete=phase_one_complete,
+        ready_for_discharge=ready_for_discharge,
+        closing=session.scalar(
+            select(DischargeRecord).where(DischargeRecord.appointment_id == appointment.id)
+        ),
+        parameters=parameters,
+        forms=forms,
+        score_forms=[
+            score_form(scale, refill if problem and problem.form == scale.value else {})
+            for scale in RecoveryScale
+        ],
+        anticoagulation_statuses=list(AnticoagulationStatus),
+        problem=problem,
+        values=refill,
+    ), status
+
+
+@blp.get("/appointments/<int:appointment_id>")
+@page(*VIEWERS)
+def case(appointment_id: int) -> ResponseReturnValue:
+    """One patient's procedure day: check-in, recovery scores, discharge or admission."""
+    return _render_case(appointment_id)
+
+
+# ---------------------------------------------------------------------------------------
+# Recording: form -> the API's schema -> the service; refusals re-render the page
+
+
+def _field_label(name: str) -> str:
+    """``escort_phone`` -> ``Escort phone``, as the ``label`` template filter writes it."""
+    return name.replace("_", " ").capitalize()
+
+
+def _problem(form: str, errors: Mapping[str, list[str]], inline: frozenset[str]) -> Problem:
+    """Field errors beside their fields; the rest (and item errors) above the form."""
+    messages = []
+    for name, field_messages in errors.items():
+        if name in inline:
+            continue
+        parts = [p for p in name.split(".") if p not in {"items", "value", "key"}]
+        prefix = "" if name in GENERAL_ERRORS or not parts else _field_label(parts[0]) + ": "
+        messages += [prefix + message for message in field_messages]
+    return Problem(
+        form=form,
+        title="Nothing was recorded: please correct the form.",
+        messages=messages,
+        fields={name: list(m) for name, m in errors.items() if name in inline},
+    )
+
+
+def _form_input(form: MultiDict[str, str], flags: tuple[str, ...] = ()) -> dict[str, Any]:
+    """A form as the API's JSON body: ticked boxes true, unticked false (a browser sends
+    nothing for them), blank fields left out (the schema's default or "required" applies)."""
+    return {
+        name: value
+        for name, value in form.items()
+        if name != "csrf_token" and name not in flags and value.strip()
+    } | {name: name in form for name in flags}
+
+
+def _local_instant(value: str, zone: str) -> str:
+    """A ``datetime-local`` value (site wall clock) as RFC 3339 with the site's offset.
+
+    Anything else is passed on unchanged for the schema to refuse with its own message.
+    """
+    try:
+        at = datetime.fromisoformat(value)
+    except ValueError:
+        return value
+    return (at if at.tzinfo else at.replace(tzinfo=ZoneInfo(zone))).isoformat()
+
+
+def _whole(value: str) -> int | str:
+    """A score as the JSON integer the schema expects; other text is left for it to refuse."""
+    return int(value) if value.isdecimal() else value
+
+
+Step = Callable[[dict[str, Any]], str]
+
+
+def _record(
+    appointment_id: int,
+    form: str,
+    schema: Schema,
+    data: dict[str, Any],
+    step: Step,
+    *,
+    inline: frozenset[str] | None = None,
+) -> ResponseReturnValue:
+    """Load ``data`` through ``schema``, run ``step``; commit and redirect, or show why not.
+
+    A refusal rolls the session back (a service may have flushed before refusing) and
+    re-renders the page with the reason beside the form: 422 for input or unmet rules,
+    409 when the pathway is no longer in the step's state.
+    """
+    beside_fields = frozenset(schema.fields) if inline is None else inline
+    try:
+        done = step(schema.load(data))
+    except ValidationError as error:
+        problem = _problem(form, flatten_errors(error.messages), beside_fields)
+        status = 422
+    except InvalidInput as error:
+        problem = _problem(form, error.errors, beside_fields)
+        status = 422
+    except PrerequisitesUnmet as error:
+        problem = Problem(form, f"Cannot {error.action}:", [rule.message for rule in error.unmet])
+        status = 422
+    except IllegalTransition as error:
+        problem = Problem(form, "Not possible in the pathway's current state:", [error.detail])
+        status = 409
+    else:
+        context.session().commit()
+        # Flash messages travel in the (signed, readable) session cookie: no clinical data.
+        flash(done, "info")
+        return redirect(url_for("web.nurse.case", appointment_id=appointment_id))
+    context.session().rollback()
+    return _render_case(appointment_id, problem, request.form.to_dict(), status)
+
+
+@blp.post("/appointments/<int:appointment_id>/check-in")
+@page(*api_roles("check-in"))
+def record_check_in(appointment_id: int) -> ResponseReturnValue:
+    session, actor = context.session(), context.actor()
+    zone = _procedure(session, actor, appointment_id).timezone
+    data = _form_input(request.form, CHECK_IN_FLAGS)
+    for name in CHECK_IN_TIMES:
+        if name in data:
+            data[name] = _local_instant(data[name], zone)
+
+    def step(args: dict[str, Any]) -> str:
+        records.check_in(session, actor, context.now(), appointment_id, **args)
+        return "Checked in: every check-in rule of the policy is met."
+
+    return _record(appointment_id, "check_in", CheckInArgs(), data, step)
+
+
+@blp.post("/appointments/<int:appointment_id>/recovery-scores")
+@page(*api_roles("recovery-scores"))
+def record_recovery_score(appointment_id: int) -> ResponseReturnValue:
+    session, actor = context.session(), context.actor()
+    chosen = _form_input(request.form)
+    scale = chosen.pop("scale", None)
+    data: dict[str, Any] = {"items": {name: _whole(value) for name, value in chosen.items()}}
+    if scale is not None:
+        data["scale"] = scale
+
+    def step(args: dict[str, Any]) -> str:
+        score = records.record_recovery_score(session, actor, context.now(), appointment_id, **args)
+        return f"{SCALE_NAMES[score.scale]} score recorded."
+
+    form = scale if scale in set(RecoveryScale) else RecoveryScale.ALDRETE.value
+    # Every error of a score form is shown above it: its items are radio groups.
+    return _record(appointment_id, form, RecoveryScoreArgs(), data, step, inline=frozenset())
+
+
+@blp.post("/appointments/<int:appointment_id>/discharge")
+@page(*api_roles("discharge"))
+def record_discharge(appointment_id: int) -> ResponseReturnValue:
+    session, actor = context.session(), context.actor()
+
+    def step(args: dict[str, Any]) -> str:
+        records.discharge(session, actor, context.now(), appointment_id, **args)
+        return "Discharged home: the discharge criteria are met."
+
+    data = _form_input(request.form, DISCHARGE_FLAGS)
+    return _record(appointment_id, "discharge", DischargeArgs(), data, step)
+
+
+@blp.post("/appointments/<int:appointment_id>/admit")
+@page(*api_roles("admit"))
+def record_admission(appointment_id: int) -> ResponseReturnValue:
+    session, actor = context.session(), context.actor()
+
+    def step(args: dict[str, Any]) -> str:
+        records.admit(session, actor, context.now(), appointment_id, **args)
+        return "Admission recorded."
+
+    return _record(appointment_id, "admit", AdmitArgs(), _form_input(request.form), step)
