@@ -246,3 +246,56 @@ def test_the_scheduler_books_a_procedure_from_slot_search_and_the_surgeon_sees_i
     row = surgeon.locator("table.cases tbody tr", has_text=family)  # type: ignore[attr-defined]
     assert row.count() == 1
     assert "Procedure" in row.inner_text()
+
+
+def test_the_nurse_scores_recovery_with_live_totals_and_discharges_the_patient(
+    demo: tuple[Served, str], browser: object, screenshots: Path
+) -> None:
+    served, url = demo
+    page = sign_in(browser, served, "nurse")
+    page.goto(f"{served.base_url}/nurse/?date={procedure_day(url)}")  # type: ignore[attr-defined]
+    shoot(page, screenshots, "nurse-day")
+    row = page.locator("tbody tr", has_text="In recovery")  # type: ignore[attr-defined]
+    row.get_by_role("link").first.click()
+    page.wait_for_load_state()  # type: ignore[attr-defined]
+    shoot(page, screenshots, "nurse-case")
+
+    for scale in ("Modified Aldrete", "PADSS"):
+        form = page.locator("form.score-form", has_text=f"Record {scale} score")  # type: ignore[attr-defined]
+        total = form.locator("output[data-score-total]")
+        for radio in form.locator("input[type=radio][value='2']").all():
+            radio.check()
+        assert total.inner_text() == "10"  # computed in the page, before anything is sent
+        form.get_by_role("button", name=f"Record {scale} score").click()
+        page.wait_for_load_state()  # type: ignore[attr-defined]
+
+    page.get_by_label("Escort present to take the patient home").check()  # type: ignore[attr-defined]
+    page.get_by_label("Written discharge instructions given").check()  # type: ignore[attr-defined]
+    page.get_by_role("button", name="Discharge home").click()  # type: ignore[attr-defined]
+    page.wait_for_load_state()  # type: ignore[attr-defined]
+    assert page.get_by_text("Discharged home at").is_visible()  # type: ignore[attr-defined]
+
+
+def test_the_admin_pages_show_the_demo_clinic(
+    demo: tuple[Served, str], browser: object, screenshots: Path
+) -> None:
+    served, _url = demo
+    page = sign_in(browser, served, "admin")
+    for path, name, heading in (
+        ("/admin/", "admin", "Admin"),
+        ("/admin/users", "admin-users", "Users and roles"),
+        ("/admin/facilities", "admin-facilities", "Sites, rooms, equipment and recovery bays"),
+        ("/admin/clinicians", "admin-clinicians", "Clinicians"),
+        ("/admin/policies", "admin-policies", "Policies"),
+    ):
+        page.goto(f"{served.base_url}{path}")  # type: ignore[attr-defined]
+        assert page.get_by_role("heading", name=heading, exact=True).is_visible()  # type: ignore[attr-defined]
+        shoot(page, screenshots, name)
+    page.get_by_role("link").filter(has_text="medicare").first.click()  # type: ignore[attr-defined]
+    shoot(page, screenshots, "admin-policy")
+    page.goto(f"{served.base_url}/admin/clinicians")  # type: ignore[attr-defined]
+    page.locator("main li a").first.click()  # type: ignore[attr-defined]
+    assert page.get_by_role(
+        "heading", name="Weekly hours (site-local wall-clock times)"
+    ).is_visible()  # type: ignore[attr-defined]
+    shoot(page, screenshots, "admin-clinician")
