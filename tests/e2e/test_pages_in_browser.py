@@ -152,6 +152,13 @@ def test_the_surgeon_signs_in_and_reads_the_days_list_on_screen_and_on_paper(
     assert page.get_by_text("Procedure", exact=True).first.is_visible()  # type: ignore[attr-defined]
     shoot(page, screenshots, "daily-list")
 
+    page.get_by_role("button", name="Make a subscription address").click()  # type: ignore[attr-defined]
+    feed = page.get_by_label("Address").input_value()  # type: ignore[attr-defined]
+    assert "/feeds/" in feed
+    shoot(page, screenshots, "feed-address")
+    page.go_back()  # type: ignore[attr-defined]
+    page.reload()  # type: ignore[attr-defined]
+
     page.emulate_media(media="print")  # type: ignore[attr-defined]
     assert not page.locator("header.top").is_visible()  # type: ignore[attr-defined]
     assert not page.locator("nav.days").is_visible()  # type: ignore[attr-defined]
@@ -218,6 +225,11 @@ def test_the_scheduler_books_a_procedure_from_slot_search_and_the_surgeon_sees_i
     page = sign_in(browser, served, "scheduler")
     assert page.url.endswith("/board/")  # type: ignore[attr-defined]
     shoot(page, screenshots, "board")
+    page.get_by_label("Find a patient (name or MRN)").fill("schm")  # type: ignore[attr-defined]
+    page.get_by_role("button", name="Search").click()  # type: ignore[attr-defined]
+    assert page.get_by_role("cell", name="Schmidt, David").is_visible()  # type: ignore[attr-defined]
+    shoot(page, screenshots, "patients")
+    page.goto(f"{served.base_url}/board/")  # type: ignore[attr-defined]
     queue = page.locator("section.queue", has_text="Eligible: book the procedure")  # type: ignore[attr-defined]
     patient = queue.locator("li a").first
     family = patient.inner_text().split(",")[0]
