@@ -48,9 +48,12 @@ def _step(
     appointment_id: int,
     kind: AppointmentKind,
     state: PathwayState,
-    trigger: Trigger,
+    step: Trigger | str,
 ) -> tuple[Appointment, Pathway]:
-    """The appointment and its locked pathway, if this step may be recorded on them now."""
+    """The appointment and its locked pathway, if this step may be recorded on them now.
+
+    ``step`` names what was refused: the trigger, or a record that moves no state.
+    """
     appointment = get_appointment(session, actor, appointment_id, lock=True)
     require_case_write(actor, appointment.clinician_id)
     pathway = pathways.get_pathway(session, actor, appointment.pathway_id, lock=True)
@@ -59,7 +62,7 @@ def _step(
             "appointment_id", f"This step is recorded on a {kind.value} appointment."
         )
     if appointment.status is not AppointmentStatus.BOOKED or pathway.state is not state:
-        raise IllegalTransition(pathway.state.value, trigger.value)
+        raise IllegalTransition(pathway.state.value, str(step))
     return appointment, pathway
 
 
@@ -248,7 +251,7 @@ def _latest_scores(session: Session, appointment_id: int) -> dict[RecoveryScale,
 
 
 def _in_recovery(
-    session: Session, actor: Actor, appointment_id: int, trigger: Trigger
+    session: Session, actor: Actor, appointment_id: int, step: Trigger | str
 ) -> tuple[Appointment, Pathway]:
     return _step(
         session,
@@ -256,7 +259,7 @@ def _in_recovery(
         appointment_id,
         AppointmentKind.PROCEDURE,
         PathwayState.IN_RECOVERY,
-        trigger,
+        step,
     )
 
 
@@ -270,7 +273,7 @@ def record_recovery_score(
     items: dict[str, int],
 ) -> RecoveryScore:
     """Score recovery; PADSS starts only once phase I has ended (Aldrete at threshold)."""
-    appointment, pathway = _in_recovery(session, actor, appointment_id, Trigger.DISCHARGE)
+    appointment, pathway = _in_recovery(session, actor, appointment_id, "record_recovery_score")
     policy = policy_of(pathway.policy)
     if scale is RecoveryScale.PADSS:
         latest = _latest_scores(session, appointment.id)

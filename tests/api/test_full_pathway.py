@@ -230,6 +230,13 @@ def test_full_medicare_pathway_from_referral_to_completed(
         json=CHECK_IN_OK,
     )
     assert all(rule["passed"] for rule in checked_in["rules"])
+    too_soon = api.post(
+        f"/appointments/{appointment}/recovery-scores",
+        {"scale": "aldrete", "items": ALDRETE_OK},
+        "nurse",
+    )
+    assert too_soon.status_code == 409
+    assert too_soon.get_json()["trigger"] == "record_recovery_score"  # the step refused
     clock.set(local("2026-03-24", 8, 35))
     api.ok("POST", f"/appointments/{appointment}/start", "clinician", json={})
     clock.set(local("2026-03-24", 10))
