@@ -7,14 +7,12 @@ import re
 from typing import Any
 
 import pytest
-from flask.testing import FlaskClient
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from scheduler.auth.models import User
 from scheduler.pathways.models import CheckIn, DischargeRecord, RecoveryScore
 from scheduler.policies.services import builtin_document
-from scheduler.vocabulary import RecoveryScale, Role
+from scheduler.vocabulary import RecoveryScale
 from tests.api.conftest import Clinic
 from tests.api.test_full_pathway import (
     ALDRETE_OK,
@@ -26,9 +24,9 @@ from tests.api.test_full_pathway import (
     refer,
     state_of,
 )
-from tests.api.test_pages import Browser, text_of
+from tests.api.test_pages import text_of
 from tests.factories import RecoveryBayFactory
-from tests.support import Api, FrozenClock, local
+from tests.support import Api, Browser, FrozenClock, local
 
 PROCEDURE_DAY = "2026-03-10"
 
@@ -45,26 +43,6 @@ CHECK_IN_FORM = {
     "anticoagulation_reviewed": "yes",
     "anticoagulation_status": "not_anticoagulated",
 }
-
-
-@pytest.fixture
-def browser(client: FlaskClient) -> Browser:
-    return Browser(client)
-
-
-@pytest.fixture
-def people(db: Session, clinic: Clinic, api: Api) -> dict[str, str]:
-    """The e-mail of each login the ``api`` fixture made."""
-    users = {
-        "admin": User.role == Role.ADMIN,
-        "scheduler": User.role == Role.SCHEDULER,
-        "nurse": User.role == Role.NURSE,
-        "clinician": User.clinician_id == clinic.clinician_id,
-        "patient": User.patient_id == clinic.patient_id,
-    }
-    return {
-        role: db.scalars(select(User.email).where(where)).one() for role, where in users.items()
-    }
 
 
 def scheduled_procedure(

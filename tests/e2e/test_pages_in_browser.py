@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 import re
 from collections.abc import Iterator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, time, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -311,3 +311,46 @@ def test_the_admin_pages_show_the_demo_clinic(
         "heading", name="Weekly hours (site-local wall-clock times)"
     ).is_visible()  # type: ignore[attr-defined]
     shoot(page, screenshots, "admin-clinician")
+
+
+@pytest.fixture(scope="module")
+def arrival(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
+    """The demo as seeded five days ago: the procedure it booked five days ahead is today,
+    whatever the time of day the test runs (check-in is on the procedure's date)."""
+    directory = tmp_path_factory.mktemp("arrival")
+    url = f"sqlite:///{directory / 'scheduler.sqlite3'}"
+    command.upgrade(alembic_config(url), "head")
+    engine = make_engine(url)
+    try:
+        with make_sessionmaker(engine)() as session:
+            today = datetime.now(UTC).astimezone(ZONE).date()
+            seed_demo(session, datetime.combine(today - timedelta(days=5), time(12), ZONE))
+            session.commit()
+    finally:
+        engine.dispose()
+    with serve(url, directory) as served:
+        yield served
+
+
+def test_the_nurse_checks_in_todays_patient_through_the_form(
+    arrival: Served, browser: object, screenshots: Path
+) -> None:
+    page = sign_in(browser, arrival, "nurse")
+    today = datetime.now(UTC).astimezone(ZONE).date().isoformat()
+    page.goto(f"{arrival.base_url}/nurse/?date={today}")  # type: ignore[attr-defined]
+    row = page.locator("tbody tr", has_text="Procedure scheduled")  # type: ignore[attr-defined]
+    row.get_by_role("link").first.click()
+    page.wait_for_load_state()  # type: ignore[attr-defined]
+    shoot(page, screenshots, "nurse-check-in")
+
+    page.get_by_label("Consent signed").check()  # type: ignore[attr-defined]
+    page.get_by_label("Escort name").fill("Sam Rivera")  # type: ignore[attr-defined]
+    page.get_by_label("Escort phone").fill("+1 555 0142")  # type: ignore[attr-defined]
+    page.get_by_label("Fasting confirmed").check()  # type: ignore[attr-defined]
+    page.get_by_label("Anticoagulation reviewed").check()  # type: ignore[attr-defined]
+    page.get_by_label("Anticoagulant status").select_option("not_anticoagulated")  # type: ignore[attr-defined]
+    page.get_by_role("button", name="Check in").click()  # type: ignore[attr-defined]
+    page.wait_for_load_state()  # type: ignore[attr-defined]
+
+    assert page.get_by_text("Sam Rivera · +1 555 0142").is_visible()  # type: ignore[attr-defined]
+    assert page.locator("dt:has-text('Pathway') + dd").inner_text() == "Checked in"  # type: ignore[attr-defined]
