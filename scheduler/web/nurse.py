@@ -9,18 +9,17 @@ table's; the others (admins) see the page without its forms.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from collections.abc import Mapping
+from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from typing import Any, Final
 from zoneinfo import ZoneInfo
 
-from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask import Blueprint, render_template, request, url_for
 from flask.typing import ResponseReturnValue
-from marshmallow import Schema, ValidationError
+from marshmallow import Schema
 from sqlalchemy import select
 from sqlalchemy.orm import Session
-from werkzeug.datastructures import MultiDict
 from werkzeug.exceptions import BadRequest
 
 from scheduler import context
@@ -29,11 +28,7 @@ from scheduler.auth.permissions import PERMISSIONS
 from scheduler.clinicians.models import Clinician
 from scheduler.errors import (
     Forbidden,
-    IllegalTransition,
-    InvalidInput,
     NotFound,
-    PrerequisitesUnmet,
-    flatten_errors,
 )
 from scheduler.facilities.models import Room, Site
 from scheduler.pathways import records
@@ -46,7 +41,14 @@ from scheduler.pathways.models import (
     ProcedureRecord,
     RecoveryScore,
 )
-from scheduler.pathways.schemas import AdmitArgs, CheckInArgs, DischargeArgs, RecoveryScoreArgs
+from scheduler.pathways.schemas import (
+    AdmitArgs,
+    CheckInArgs,
+    DischargeArgs,
+    FinishArgs,
+    RecoveryScoreArgs,
+    StartArgs,
+)
 from scheduler.pathways.states import PathwayState
 from scheduler.patients.models import Patient
 from scheduler.policies.services import policy_of
@@ -57,9 +59,12 @@ from scheduler.vocabulary import (
     AnticoagulationStatus,
     AppointmentKind,
     AppointmentStatus,
+    Complication,
+    Method,
     RecoveryScale,
     Role,
 )
+from scheduler.web.forms import Problem, Step, form_input, local_instant, record, whole
 from scheduler.web.signin import page
 
 blp = Blueprint("nurse", __name__, url_prefix="/nurse")
@@ -69,6 +74,8 @@ VIEWERS: Final = (Role.NURSE, Role.CLINICIAN, Role.ADMIN)
 # Each form of the case page and the API action it records (its roles come from there).
 FORM_ACTIONS: Final = {
     "check_in": "check-in",
+    "start": "start",
+    "finish": "finish",
     RecoveryScale.ALDRETE.value: "recovery-scores",
     RecoveryScale.PADSS.value: "recovery-scores",
     "discharge": "discharge",
@@ -77,6 +84,8 @@ FORM_ACTIONS: Final = {
 # The forms each pathway state offers (the services still decide).
 STATE_FORMS: Final = {
     PathwayState.PROCEDURE_SCHEDULED: ("check_in",),
+    PathwayState.CHECKED_IN: ("start",),
+    PathwayState.IN_PROCEDURE: ("finish",),
     PathwayState.IN_RECOVERY: (
         RecoveryScale.ALDRETE.value,
         RecoveryScale.PADSS.value,
@@ -88,8 +97,6 @@ STATE_FORMS: Final = {
 CHECK_IN_FLAGS: Final = ("consent_signed", "fasting_confirmed", "anticoagulation_reviewed")
 CHECK_IN_TIMES: Final = ("last_clear_fluids_at", "last_light_meal_at", "last_heavy_meal_at")
 DISCHARGE_FLAGS: Final = ("escort_present", "written_instructions_given")
-# Errors about the request as a whole: shown without a field name in front.
-GENERAL_ERRORS: Final = frozenset({"appointment_id", "_body", "_schema", "items"})
 
 SCALE_NAMES: Final = {RecoveryScale.ALDRETE: "Modified Aldrete", RecoveryScale.PADSS: "PADSS"}
 
@@ -239,16 +246,6 @@ def day() -> str:
 
 
 @dataclass(frozen=True)
-class Problem:
-    """Why a form was refused: a heading, general messages, and messages per field."""
-
-    form: str
-    title: str
-    messages: list[str] = field(default_factory=list)
-    fields: dict[str, list[str]] = field(default_factory=dict)
-
-
-@dataclass(frozen=True)
 class ItemChoice:
     """One item of a recovery scale with the meaning of each score and the one chosen."""
 
@@ -381,6 +378,8 @@ def _render_case(
             for scale in RecoveryScale
         ],
         anticoagulation_statuses=list(AnticoagulationStatus),
+        methods=list(Method),
+        complications=list(Complication),
         problem=problem,
         values=refill,
     ), status
@@ -397,58 +396,6 @@ def case(appointment_id: int) -> ResponseReturnValue:
 # Recording: form -> the API's schema -> the service; refusals re-render the page
 
 
-def _field_label(name: str) -> str:
-    """``escort_phone`` -> ``Escort phone``, as the ``label`` template filter writes it."""
-    return name.replace("_", " ").capitalize()
-
-
-def _problem(form: str, errors: Mapping[str, list[str]], inline: frozenset[str]) -> Problem:
-    """Field errors beside their fields; the rest (and item errors) above the form."""
-    messages = []
-    for name, field_messages in errors.items():
-        if name in inline:
-            continue
-        parts = [p for p in name.split(".") if p not in {"items", "value", "key"}]
-        prefix = "" if name in GENERAL_ERRORS or not parts else _field_label(parts[0]) + ": "
-        messages += [prefix + message for message in field_messages]
-    return Problem(
-        form=form,
-        title="Nothing was recorded: please correct the form.",
-        messages=messages,
-        fields={name: list(m) for name, m in errors.items() if name in inline},
-    )
-
-
-def _form_input(form: MultiDict[str, str], flags: tuple[str, ...] = ()) -> dict[str, Any]:
-    """A form as the API's JSON body: ticked boxes true, unticked false (a browser sends
-    nothing for them), blank fields left out (the schema's default or "required" applies)."""
-    return {
-        name: value
-        for name, value in form.items()
-        if name != "csrf_token" and name not in flags and value.strip()
-    } | {name: name in form for name in flags}
-
-
-def _local_instant(value: str, zone: str) -> str:
-    """A ``datetime-local`` value (site wall clock) as RFC 3339 with the site's offset.
-
-    Anything else is passed on unchanged for the schema to refuse with its own message.
-    """
-    try:
-        at = datetime.fromisoformat(value)
-    except ValueError:
-        return value
-    return (at if at.tzinfo else at.replace(tzinfo=ZoneInfo(zone))).isoformat()
-
-
-def _whole(value: str) -> int | str:
-    """A score as the JSON integer the schema expects; other text is left for it to refuse."""
-    return int(value) if value.isdecimal() else value
-
-
-Step = Callable[[dict[str, Any]], str]
-
-
 def _record(
     appointment_id: int,
     form: str,
@@ -458,34 +405,17 @@ def _record(
     *,
     inline: frozenset[str] | None = None,
 ) -> ResponseReturnValue:
-    """Load ``data`` through ``schema``, run ``step``; commit and redirect, or show why not.
-
-    A refusal rolls the session back (a service may have flushed before refusing) and
-    re-renders the page with the reason beside the form: 422 for input or unmet rules,
-    409 when the pathway is no longer in the step's state.
-    """
-    beside_fields = frozenset(schema.fields) if inline is None else inline
-    try:
-        done = step(schema.load(data))
-    except ValidationError as error:
-        problem = _problem(form, flatten_errors(error.messages), beside_fields)
-        status = 422
-    except InvalidInput as error:
-        problem = _problem(form, error.errors, beside_fields)
-        status = 422
-    except PrerequisitesUnmet as error:
-        problem = Problem(form, f"Cannot {error.action}:", [rule.message for rule in error.unmet])
-        status = 422
-    except IllegalTransition as error:
-        problem = Problem(form, "Not possible in the pathway's current state:", [error.detail])
-        status = 409
-    else:
-        context.session().commit()
-        # Flash messages travel in the (signed, readable) session cookie: no clinical data.
-        flash(done, "info")
-        return redirect(url_for("web.nurse.case", appointment_id=appointment_id))
-    context.session().rollback()
-    return _render_case(appointment_id, problem, request.form.to_dict(), status)
+    return record(
+        form,
+        schema,
+        data,
+        step,
+        url_for("web.nurse.case", appointment_id=appointment_id),
+        lambda problem, status: _render_case(
+            appointment_id, problem, request.form.to_dict(), status
+        ),
+        inline=inline,
+    )
 
 
 @blp.post("/appointments/<int:appointment_id>/check-in")
@@ -493,10 +423,10 @@ def _record(
 def record_check_in(appointment_id: int) -> ResponseReturnValue:
     session, actor = context.session(), context.actor()
     zone = _procedure(session, actor, appointment_id).timezone
-    data = _form_input(request.form, CHECK_IN_FLAGS)
+    data = form_input(request.form, CHECK_IN_FLAGS)
     for name in CHECK_IN_TIMES:
         if name in data:
-            data[name] = _local_instant(data[name], zone)
+            data[name] = local_instant(data[name], zone)
 
     def step(args: dict[str, Any]) -> str:
         records.check_in(session, actor, context.now(), appointment_id, **args)
@@ -505,13 +435,43 @@ def record_check_in(appointment_id: int) -> ResponseReturnValue:
     return _record(appointment_id, "check_in", CheckInArgs(), data, step)
 
 
+@blp.post("/appointments/<int:appointment_id>/start")
+@page(*api_roles("start"))
+def record_start(appointment_id: int) -> ResponseReturnValue:
+    """The treating clinician starts the procedure (the method as booked, or another)."""
+    session, actor = context.session(), context.actor()
+
+    def step(args: dict[str, Any]) -> str:
+        records.start_procedure(session, actor, context.now(), appointment_id, args["method"])
+        return "Procedure started."
+
+    return _record(appointment_id, "start", StartArgs(), form_input(request.form), step)
+
+
+@blp.post("/appointments/<int:appointment_id>/finish")
+@page(*api_roles("finish"))
+def record_finish(appointment_id: int) -> ResponseReturnValue:
+    """The treating clinician finishes: the levels treated and any complication."""
+    session, actor = context.session(), context.actor()
+    data = {
+        "levels_treated": request.form.getlist("levels_treated"),
+        "complications": request.form.getlist("complications"),
+    }
+
+    def step(args: dict[str, Any]) -> str:
+        records.finish_procedure(session, actor, context.now(), appointment_id, **args)
+        return "Procedure finished: the patient is in recovery."
+
+    return _record(appointment_id, "finish", FinishArgs(), data, step)
+
+
 @blp.post("/appointments/<int:appointment_id>/recovery-scores")
 @page(*api_roles("recovery-scores"))
 def record_recovery_score(appointment_id: int) -> ResponseReturnValue:
     session, actor = context.session(), context.actor()
-    chosen = _form_input(request.form)
+    chosen = form_input(request.form)
     scale = chosen.pop("scale", None)
-    data: dict[str, Any] = {"items": {name: _whole(value) for name, value in chosen.items()}}
+    data: dict[str, Any] = {"items": {name: whole(value) for name, value in chosen.items()}}
     if scale is not None:
         data["scale"] = scale
 
@@ -533,7 +493,7 @@ def record_discharge(appointment_id: int) -> ResponseReturnValue:
         records.discharge(session, actor, context.now(), appointment_id, **args)
         return "Discharged home: the discharge criteria are met."
 
-    data = _form_input(request.form, DISCHARGE_FLAGS)
+    data = form_input(request.form, DISCHARGE_FLAGS)
     return _record(appointment_id, "discharge", DischargeArgs(), data, step)
 
 
@@ -546,4 +506,4 @@ def record_admission(appointment_id: int) -> ResponseReturnValue:
         records.admit(session, actor, context.now(), appointment_id, **args)
         return "Admission recorded."
 
-    return _record(appointment_id, "admit", AdmitArgs(), _form_input(request.form), step)
+    return _record(appointment_id, "admit", AdmitArgs(), form_input(request.form), step)

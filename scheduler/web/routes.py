@@ -35,7 +35,7 @@ from scheduler.invites.services import clinic_of, invite_for, link_url
 from scheduler.scheduling import services as scheduling
 from scheduler.scheduling.models import Appointment
 from scheduler.vocabulary import AppointmentStatus, Role
-from scheduler.web import admin, board, nurse
+from scheduler.web import admin, board, clinical, nurse
 from scheduler.web.security import protect_form
 from scheduler.web.signin import TOKEN_KEY, page, safe_next, signed_in_user
 
@@ -44,6 +44,7 @@ blp.before_request(protect_form)
 blp.register_blueprint(board.blp)
 blp.register_blueprint(admin.blp)
 blp.register_blueprint(nurse.blp)
+blp.register_blueprint(clinical.blp)
 
 
 @blp.app_template_filter("label")

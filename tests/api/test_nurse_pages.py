@@ -10,7 +10,7 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from scheduler.pathways.models import CheckIn, DischargeRecord, RecoveryScore
+from scheduler.pathways.models import CheckIn, DischargeRecord, ProcedureRecord, RecoveryScore
 from scheduler.policies.services import builtin_document
 from scheduler.vocabulary import RecoveryScale
 from tests.api.conftest import Clinic
@@ -490,3 +490,44 @@ def test_nurse_pages_label_every_field_and_have_no_inline_script_or_style(
             fields += 1
         assert html.count('name="csrf_token"') == html.count("<form")
     assert fields == 9 + len(RecoveryScale) * 5 * 3 + 2 + 1  # check-in, scores, closing
+
+
+def test_the_treating_clinician_starts_and_finishes_the_procedure_on_the_page(
+    api: Api,
+    browser: Browser,
+    people: dict[str, str],
+    clinic: Clinic,
+    clock: FrozenClock,
+    db: Session,
+) -> None:
+    appointment = scheduled_procedure(api, clinic, clock)
+    api.ok("POST", f"/appointments/{appointment['id']}/check-in", "nurse", json=CHECK_IN_OK)
+    clock.set(local(PROCEDURE_DAY, 9, 5))
+    browser.sign_in(people["nurse"])
+    assert "Start procedure" not in text_of(browser.get(case_path(appointment)))  # clinician's step
+    browser.post("/signout")
+    browser.sign_in(people["clinician"])
+    assert "Start procedure" in text_of(browser.get(case_path(appointment)))
+
+    started = browser.post(case_path(appointment, "start"), {"method": ""})
+    assert started.status_code == 302
+    assert state_of(api, appointment["pathway_id"]) == "in_procedure"
+    clock.set(local(PROCEDURE_DAY, 10, 30))
+    refused = browser.post(case_path(appointment, "finish"), {})
+    assert refused.status_code == 422
+    assert "Nothing was recorded" in text_of(refused)
+    assert state_of(api, appointment["pathway_id"]) == "in_procedure"
+
+    finished = browser.client.post(
+        case_path(appointment, "finish"),
+        data={
+            "csrf_token": browser.csrf,
+            "levels_treated": ["L4-L5"],
+            "complications": ["temporary_pain"],
+        },
+    )
+    assert finished.status_code == 302
+    assert state_of(api, appointment["pathway_id"]) == "in_recovery"
+    record = db.scalars(select(ProcedureRecord)).one()
+    assert (record.levels_treated, record.complications) == (["L4-L5"], ["temporary_pain"])
+    assert "Temporary pain" in text_of(browser.get(case_path(appointment)))

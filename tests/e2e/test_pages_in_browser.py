@@ -131,6 +131,23 @@ def procedure_day(url: str) -> str:
     return started[-1].astimezone(ZONE).date().isoformat()
 
 
+def first_block(url: str) -> int:
+    """A diagnostic block of the demo, for its visit page."""
+    engine = make_engine(url)
+    try:
+        with make_sessionmaker(engine)() as session:
+            return (
+                session.scalars(
+                    select(Appointment.id)
+                    .where(Appointment.kind == AppointmentKind.DIAGNOSTIC_BLOCK)
+                    .order_by(Appointment.id)
+                ).first()
+                or 0
+            )
+    finally:
+        engine.dispose()
+
+
 def pages_in(pdf: bytes) -> int:
     return len(re.findall(rb"/Type\s*/Page(?![A-Za-z])", pdf))
 
@@ -151,6 +168,11 @@ def test_the_surgeon_signs_in_and_reads_the_days_list_on_screen_and_on_paper(
     assert page.locator("table.cases tbody tr").count() >= 2  # type: ignore[attr-defined]
     assert page.get_by_text("Procedure", exact=True).first.is_visible()  # type: ignore[attr-defined]
     shoot(page, screenshots, "daily-list")
+
+    page.goto(f"{served.base_url}/cases/{first_block(url)}")  # type: ignore[attr-defined]
+    assert page.get_by_role("heading", level=1).inner_text().startswith("Diagnostic block")  # type: ignore[attr-defined]
+    shoot(page, screenshots, "visit")
+    page.go_back()  # type: ignore[attr-defined]
 
     page.get_by_role("button", name="Make a subscription address").click()  # type: ignore[attr-defined]
     feed = page.get_by_label("Address").input_value()  # type: ignore[attr-defined]
