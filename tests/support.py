@@ -175,3 +175,12 @@ class Browser:
         response = self.post("/signin", {"email": email, "password": password})
         self.csrf = ""  # signing in starts a new session, with a new token
         return response
+
+
+def text_of(response: TestResponse) -> str:
+    return response.get_data(as_text=True)
+
+
+def flashes(response: TestResponse) -> list[str]:
+    """The flashed messages a page shows."""
+    return re.findall(r'class="flash [^"]*"[^>]*>([^<]*)<', text_of(response))

@@ -139,3 +139,16 @@ def set_durations(
         for row in rows
     )
     session.flush()
+
+
+def home_zone(session: Session, clinician_id: int) -> str:
+    """The zone of the site the clinician works at (the first site when none is set):
+    the clock their pages show when no appointment names a site."""
+    zone = session.scalar(
+        select(Site.timezone)
+        .join(WorkingHours, WorkingHours.site_id == Site.id)
+        .where(WorkingHours.clinician_id == clinician_id)
+        .order_by(WorkingHours.id)
+        .limit(1)
+    ) or session.scalar(select(Site.timezone).order_by(Site.id).limit(1))
+    return zone or "UTC"

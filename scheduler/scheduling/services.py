@@ -17,7 +17,7 @@ from datetime import date, datetime, time, timedelta
 from typing import Any, Final
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Select, and_, delete, or_, select
+from sqlalchemy import ColumnElement, Select, and_, delete, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, joinedload
 from sqlalchemy.orm.attributes import set_committed_value
@@ -958,14 +958,20 @@ def readiness(
 
 
 def daily_list(session: Session, clinician_id: int, day: date) -> list[Case]:
-    """The clinician's appointments starting on ``day`` in each site's zone, in time order.
+    """The clinician's appointments starting on ``day`` in each site's zone, in time order."""
+    if session.get(Clinician, clinician_id) is None:
+        raise NotFound("clinician", clinician_id)
+    return cases_on(session, day, Appointment.clinician_id == clinician_id)
+
+
+def cases_on(session: Session, day: date, *criteria: ColumnElement[bool]) -> list[Case]:
+    """The cases matching ``criteria`` that start on ``day`` in their site's zone, in time
+    order, each with what the team needs to see (the daily list, the nurse's day).
 
     A fixed number of queries whatever the number of cases: the cases (a UTC window wide
     enough for every zone on earth, then the exact site-local date), their allocations,
     equipment, recovery bays, check-ins and coverage acknowledgments.
     """
-    if session.get(Clinician, clinician_id) is None:
-        raise NotFound("clinician", clinician_id)
     midnight = datetime.combine(day, time(), ZoneInfo("UTC"))
     rows = [
         row
@@ -975,7 +981,7 @@ def daily_list(session: Session, clinician_id: int, day: date) -> list[Case]:
             .join(Patient, Patient.id == Appointment.patient_id)
             .join(Room, Room.id == Appointment.room_id)
             .where(
-                Appointment.clinician_id == clinician_id,
+                *criteria,
                 Appointment.start_at >= midnight - timedelta(hours=15),
                 Appointment.start_at < midnight + timedelta(hours=39),
                 Appointment.status.in_(

@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime, time
+from datetime import time
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -41,6 +41,7 @@ from scheduler.policies import services as policies
 from scheduler.policies.schemas import PolicyCreateArgs
 from scheduler.vocabulary import EquipmentKind, Role, RoomKind
 from scheduler.web.board import explain
+from scheduler.web.forms import local_instant, whole
 from scheduler.web.signin import page
 
 blp = Blueprint("admin", __name__, url_prefix="/admin")
@@ -198,19 +199,7 @@ FORMS: dict[str, Form] = {
 }
 
 
-def _zone_of_site(site_id: int | None) -> ZoneInfo:
-    site = context.session().get(Site, site_id) if site_id else None
-    return ZoneInfo(site.timezone if site else "UTC")
-
-
-def _clinician_zone(clinician_id: int) -> ZoneInfo:
-    site_id = context.session().scalar(
-        select(WorkingHours.site_id).where(WorkingHours.clinician_id == clinician_id).limit(1)
-    )
-    return _zone_of_site(site_id or context.session().scalar(select(Site.id).limit(1)))
-
-
-def _form_values(form: Form, zone: ZoneInfo) -> dict[str, Any]:
+def _form_values(form: Form, zone: str) -> dict[str, Any]:
     """The posted fields as the API would receive them: blanks left out, checkboxes as
     booleans, local date-times with the site's offset, the JSON field parsed."""
     values: dict[str, Any] = {}
@@ -221,10 +210,7 @@ def _form_values(form: Form, zone: ZoneInfo) -> dict[str, Any]:
         elif raw.strip() == "":
             continue
         elif field.kind == "datetime-local":
-            try:
-                values[field.name] = datetime.fromisoformat(raw).replace(tzinfo=zone).isoformat()
-            except ValueError:
-                values[field.name] = raw  # the schema says what is wrong
+            values[field.name] = local_instant(raw, zone)
         elif field.name == "parameters":
             try:
                 values[field.name] = json.loads(raw)
@@ -233,18 +219,10 @@ def _form_values(form: Form, zone: ZoneInfo) -> dict[str, Any]:
         elif field.kind == "password":
             values[field.name] = raw
         else:
-            values[field.name] = _number(raw) if _numeric(field) else raw.strip()
+            # Form fields are text; the API's id and count fields take JSON numbers.
+            numeric = field.kind == "number" or field.name.endswith("_id")
+            values[field.name] = whole(raw) if numeric else raw.strip()
     return values
-
-
-def _numeric(field: Input) -> bool:
-    return field.kind == "number" or field.name.endswith("_id")
-
-
-def _number(raw: str) -> int | str:
-    """Form fields are text; the API's id and count fields take JSON numbers."""
-    text = raw.strip()
-    return int(text) if text.isdigit() else text
 
 
 @blp.post("/forms/<key>")
@@ -258,7 +236,7 @@ def submit(key: str, clinician_id: int | None = None) -> Response:
         clinicians.get_clinician(context.session(), clinician_id)
     url: dict[str, Any] = {"clinician_id": clinician_id} if clinician_id else {}
     back = url_for(form.back, **url)
-    zone = _clinician_zone(clinician_id) if clinician_id else ZoneInfo("UTC")
+    zone = clinicians.home_zone(context.session(), clinician_id) if clinician_id else "UTC"
     try:
         data = form.schema().load(_form_values(form, zone))
         form.save(context.session(), data, url)
@@ -347,7 +325,7 @@ def clinician(clinician_id: int) -> str:
     session = context.session()
     person = clinicians.get_clinician(session, clinician_id)
     hours = clinicians.working_hours(session, clinician_id)
-    zone = _clinician_zone(clinician_id)
+    zone = ZoneInfo(clinicians.home_zone(session, clinician_id))
     time_off = session.scalars(
         select(TimeOff)
         .where(TimeOff.clinician_id == clinician_id, TimeOff.end_at > context.now())
@@ -374,7 +352,7 @@ def set_hours(clinician_id: int) -> Response:
     back = url_for("web.admin.clinician", clinician_id=clinician_id)
     intervals: list[dict[str, Any]] = [
         {
-            "site_id": _number(request.form.get("site_id", "")),
+            "site_id": whole(request.form.get("site_id", "")),
             "weekday": WEEKDAYS[day].lower(),
             "start": request.form.get(f"start-{day}", ""),
             "end": request.form.get(f"end-{day}", ""),

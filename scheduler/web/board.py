@@ -27,7 +27,8 @@ from scheduler.patients.models import Patient
 from scheduler.patients.services import search_statement
 from scheduler.scheduling import services as scheduling
 from scheduler.scheduling.models import Appointment, Hold
-from scheduler.vocabulary import AppointmentKind, AppointmentStatus, Method, Role
+from scheduler.scheduling.slots import Slot
+from scheduler.vocabulary import AppointmentKind, Method, Role
 from scheduler.web.signin import page
 
 blp = Blueprint("board", __name__, url_prefix="/board")
@@ -89,6 +90,11 @@ def _site(pathway: Pathway) -> Site:
     return context.session().get_one(Site, pathway.site_id)
 
 
+def _room_names(site: Site) -> dict[int, str]:
+    rooms = context.session().scalars(select(Room).where(Room.site_id == site.id))
+    return {room.id: room.name for room in rooms}
+
+
 @blp.get("/pathways/<int:pathway_id>")
 @page(*DESK)
 def pathway_page(pathway_id: int) -> str:
@@ -114,7 +120,7 @@ def pathway_page(pathway_id: int) -> str:
         zone=zone,
         events=events,
         appointments=appointments,
-        rooms={room.id: room.name for room in session.scalars(select(Room))},
+        rooms=_room_names(site),
         eligibility=pathways.eligibility(session, pathway, today, pathway.method),
         next_kind=NEXT_KIND.get(pathway.state),
         kinds=list(AppointmentKind),
@@ -140,6 +146,8 @@ def slots(pathway_id: int) -> Any:
         flash("Choose a kind of appointment, a method and a date from the lists.", "error")
         return redirect(url_for("web.board.pathway_page", pathway_id=pathway_id))
     after = max(context.now(), datetime.combine(after_day, datetime.min.time(), zone))
+    status, refusals = 200, []
+    found: list[Slot] = []
     try:
         found, _zone = scheduling.search_slots(
             session,
@@ -152,20 +160,7 @@ def slots(pathway_id: int) -> Any:
             method=method,
         )
     except DomainError as error:
-        return render_template(
-            "web/slots.html",
-            pathway=pathway,
-            kind=kind,
-            method=method,
-            zone=zone,
-            slots=[],
-            refusals=explain(error),
-            after=after_day,
-            rooms={},
-        ), 422 if isinstance(error, (InvalidInput, PrerequisitesUnmet)) else error.status
-    rooms = {
-        room.id: room.name for room in session.scalars(select(Room).where(Room.site_id == site.id))
-    }
+        status, refusals = error.status, explain(error)
     return render_template(
         "web/slots.html",
         pathway=pathway,
@@ -173,10 +168,10 @@ def slots(pathway_id: int) -> Any:
         method=method,
         zone=zone,
         slots=found,
-        refusals=[],
+        refusals=refusals,
         after=after_day,
-        rooms=rooms,
-    )
+        rooms=_room_names(site),
+    ), status
 
 
 @blp.post("/pathways/<int:pathway_id>/holds")
@@ -339,8 +334,3 @@ def cancel(appointment_id: int) -> Response:
     session.commit()
     flash("Cancelled. The patient gets the cancellation.", "info")
     return redirect(back)
-
-
-@blp.app_template_global()
-def is_booked(appointment: Appointment) -> bool:
-    return appointment.status is AppointmentStatus.BOOKED

@@ -17,10 +17,8 @@ from marshmallow import Schema
 from sqlalchemy import select
 
 from scheduler import context
-from scheduler.auth.access import STAFF, Actor, require_case_write
-from scheduler.auth.permissions import PERMISSIONS
+from scheduler.auth.access import STAFF
 from scheduler.clinicians.models import Clinician
-from scheduler.errors import Forbidden
 from scheduler.pathways import records
 from scheduler.pathways import services as pathways
 from scheduler.pathways.models import BlockResult, FollowUpOutcome
@@ -29,9 +27,8 @@ from scheduler.pathways.schemas import BlockResultArgs, FollowUpOutcomeArgs
 from scheduler.pathways.states import PathwayState
 from scheduler.patients.models import Patient
 from scheduler.scheduling import services as scheduling
-from scheduler.scheduling.models import Appointment
 from scheduler.vocabulary import AppointmentKind, AppointmentStatus, Complication
-from scheduler.web.forms import Problem, Step, form_input, record, whole
+from scheduler.web.forms import Problem, Step, api_roles, form_input, may_record, record, whole
 from scheduler.web.signin import page
 
 blp = Blueprint("clinical", __name__, url_prefix="/cases")
@@ -45,20 +42,6 @@ VISIT_FORMS = {
     ),
     AppointmentKind.FOLLOW_UP: ("follow_up", "follow-up-outcome", PathwayState.FOLLOW_UP_SCHEDULED),
 }
-
-
-def _roles(action: str) -> tuple[Any, ...]:
-    return tuple(PERMISSIONS[f"POST /appointments/{{appointment_id}}/{action}"])
-
-
-def _may_record(actor: Actor, appointment: Appointment, action: str) -> bool:
-    if actor.role not in _roles(action):
-        return False
-    try:
-        require_case_write(actor, appointment.clinician_id)
-    except Forbidden:
-        return False
-    return True
 
 
 def _render(
@@ -98,7 +81,7 @@ def _render(
         result=result,
         relief=relief_percent(result.pre_block_pain, result.post_block_pain) if result else None,
         outcome=outcome,
-        form=form if open_visit and _may_record(actor, appointment, action) else None,
+        form=form if open_visit and may_record(actor, appointment, action) else None,
         started=context.now() >= appointment.start_at,
         complications=list(Complication),
         problem=problem,
@@ -127,7 +110,7 @@ def _record(
 
 
 @blp.post("/<int:appointment_id>/block-result")
-@page(*_roles("block-result"))
+@page(*api_roles("block-result"))
 def record_block_result(appointment_id: int) -> ResponseReturnValue:
     session, actor = context.session(), context.actor()
     data = form_input(request.form)
@@ -148,7 +131,7 @@ def record_block_result(appointment_id: int) -> ResponseReturnValue:
 
 
 @blp.post("/<int:appointment_id>/follow-up-outcome")
-@page(*_roles("follow-up-outcome"))
+@page(*api_roles("follow-up-outcome"))
 def record_follow_up(appointment_id: int) -> ResponseReturnValue:
     session, actor = context.session(), context.actor()
     data = form_input(request.form, ("physical_therapy_referred",))

@@ -18,7 +18,17 @@ from marshmallow import Schema, ValidationError
 from werkzeug.datastructures import MultiDict
 
 from scheduler import context
-from scheduler.errors import IllegalTransition, InvalidInput, PrerequisitesUnmet, flatten_errors
+from scheduler.auth.access import Actor, require_case_write
+from scheduler.auth.permissions import PERMISSIONS
+from scheduler.errors import (
+    Forbidden,
+    IllegalTransition,
+    InvalidInput,
+    PrerequisitesUnmet,
+    flatten_errors,
+)
+from scheduler.scheduling.models import Appointment
+from scheduler.vocabulary import Role
 
 # Errors about the request as a whole: shown without a field name in front.
 GENERAL_ERRORS: Final = frozenset({"appointment_id", "_body", "_schema", "items"})
@@ -79,11 +89,29 @@ def local_instant(value: str, zone: str) -> str:
 
 
 def whole(value: str) -> int | str:
-    """A score as the JSON integer the schema expects; other text is left for it to refuse."""
-    return int(value) if value.isdecimal() else value
+    """A number typed in a form as the JSON integer the schema expects; other text is
+    left for it to refuse."""
+    text = value.strip()
+    return int(text) if text.isdecimal() else value
 
 
 Step = Callable[[dict[str, Any]], str]
+
+
+def api_roles(action: str) -> tuple[Role, ...]:
+    """The roles the API's permission table lets record ``action`` on an appointment."""
+    return tuple(PERMISSIONS[f"POST /appointments/{{appointment_id}}/{action}"])
+
+
+def may_record(actor: Actor, appointment: Appointment, action: str) -> bool:
+    """The API's role for this step, and (clinicians) the case is theirs."""
+    if actor.role not in api_roles(action):
+        return False
+    try:
+        require_case_write(actor, appointment.clinician_id)
+    except Forbidden:
+        return False
+    return True
 
 
 def record(

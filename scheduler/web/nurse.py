@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any, Final
 from zoneinfo import ZoneInfo
 
@@ -23,11 +23,9 @@ from sqlalchemy.orm import Session
 from werkzeug.exceptions import BadRequest
 
 from scheduler import context
-from scheduler.auth.access import Actor, require_case_write
-from scheduler.auth.permissions import PERMISSIONS
+from scheduler.auth.access import Actor
 from scheduler.clinicians.models import Clinician
 from scheduler.errors import (
-    Forbidden,
     NotFound,
 )
 from scheduler.facilities.models import Room, Site
@@ -64,7 +62,16 @@ from scheduler.vocabulary import (
     RecoveryScale,
     Role,
 )
-from scheduler.web.forms import Problem, Step, form_input, local_instant, record, whole
+from scheduler.web.forms import (
+    Problem,
+    Step,
+    api_roles,
+    form_input,
+    local_instant,
+    may_record,
+    record,
+    whole,
+)
 from scheduler.web.signin import page
 
 blp = Blueprint("nurse", __name__, url_prefix="/nurse")
@@ -149,12 +156,6 @@ class Arrival:
     age: int
 
 
-def local_day_bounds(on: date, zone: str) -> tuple[datetime, datetime]:
-    """The instants where the site-local day ``on`` starts and ends (23 or 25 h at DST)."""
-    local = ZoneInfo(zone)
-    return datetime.combine(on, time(), local), datetime.combine(on + timedelta(1), time(), local)
-
-
 def arrival_of(appointment: Appointment, pathway: Pathway) -> datetime:
     """When the patient is asked to arrive: the policy's minutes before the procedure."""
     before = policy_of(pathway.policy).parameters.check_in.arrival_minutes_before
@@ -164,34 +165,32 @@ def arrival_of(appointment: Appointment, pathway: Pathway) -> datetime:
 def procedure_patients(session: Session, site: Site, on: date) -> list[Arrival]:
     """The site's procedures on ``on`` (site-local), every clinician's, by arrival time.
 
-    Each clinician's cases come from their daily list, so the readiness flags are the
-    ones the surgeons see: a fixed number of queries per operating clinician.
+    The cases are the daily list's (the same readiness flags the surgeons see), read for
+    the whole site at once: a fixed number of queries.
     """
-    first, last = local_day_bounds(on, site.timezone)
-    operating = session.scalars(
-        select(Appointment.clinician_id)
-        .where(
-            Appointment.site_id == site.id,
-            Appointment.kind == AppointmentKind.PROCEDURE,
-            Appointment.start_at >= first,
-            Appointment.start_at < last,
-        )
-        .distinct()
+    cases = scheduling.cases_on(
+        session,
+        on,
+        Appointment.site_id == site.id,
+        Appointment.kind == AppointmentKind.PROCEDURE,
     )
+    clinicians = {
+        c.id: c
+        for c in session.scalars(
+            select(Clinician).where(Clinician.id.in_({c.appointment.clinician_id for c in cases}))
+        )
+    }
     zone = ZoneInfo(site.timezone)
     arrivals = [
         Arrival(
             case=case,
-            clinician=session.get_one(Clinician, clinician_id),
+            clinician=clinicians[case.appointment.clinician_id],
             arrive=arrival_of(case.appointment, case.pathway).astimezone(zone),
             start=case.appointment.start_at.astimezone(zone),
             end=case.appointment.end_at.astimezone(zone),
             age=case.patient.age_on(on),
         )
-        for clinician_id in list(operating)
-        for case in scheduling.daily_list(session, clinician_id, on)
-        if case.appointment.kind is AppointmentKind.PROCEDURE
-        and case.appointment.site_id == site.id
+        for case in cases
     ]
     return sorted(arrivals, key=lambda a: (a.arrive, a.start, a.case.appointment.id))
 
@@ -281,22 +280,6 @@ def score_form(scale: RecoveryScale, values: Mapping[str, str]) -> ScoreForm:
     )
 
 
-def api_roles(action: str) -> tuple[Role, ...]:
-    """The roles the API's permission table lets record this step on an appointment."""
-    return tuple(PERMISSIONS[f"POST /appointments/{{appointment_id}}/{action}"])
-
-
-def may_record(actor: Actor, appointment: Appointment, form: str) -> bool:
-    """The API's role for this step, and (clinicians) the case is theirs."""
-    if actor.role not in api_roles(FORM_ACTIONS[form]):
-        return False
-    try:
-        require_case_write(actor, appointment.clinician_id)
-    except Forbidden:
-        return False
-    return True
-
-
 def _procedure(session: Session, actor: Actor, appointment_id: int) -> Appointment:
     """The appointment if the actor may see it and it is a procedure (these pages' subject)."""
     appointment = scheduling.get_appointment(session, actor, appointment_id)
@@ -338,7 +321,7 @@ def _render_case(
     forms = {
         form
         for form in STATE_FORMS.get(pathway.state, ())
-        if open_day and may_record(actor, appointment, form)
+        if open_day and may_record(actor, appointment, FORM_ACTIONS[form])
     }
     refill = values or {}
     zone = ZoneInfo(appointment.timezone)

@@ -24,9 +24,10 @@ from werkzeug.wrappers import Response
 from scheduler import context
 from scheduler.auth import services as auth
 from scheduler.auth.access import STAFF
-from scheduler.clinicians.models import Clinician, WorkingHours
+from scheduler.clinicians.models import Clinician
+from scheduler.clinicians.services import home_zone
 from scheduler.errors import NotFound, Unauthorized
-from scheduler.facilities.models import Room, Site
+from scheduler.facilities.models import Room
 from scheduler.feeds import services as feeds
 from scheduler.feeds.routes import feed_urls
 from scheduler.invites.ics import preparation_text
@@ -34,7 +35,7 @@ from scheduler.invites.routes import calendar_response
 from scheduler.invites.services import clinic_of, invite_for, link_url
 from scheduler.scheduling import services as scheduling
 from scheduler.scheduling.models import Appointment
-from scheduler.vocabulary import AppointmentStatus, Role
+from scheduler.vocabulary import AppointmentStatus, Method, Role
 from scheduler.web import admin, board, clinical, nurse
 from scheduler.web.security import protect_form
 from scheduler.web.signin import TOKEN_KEY, page, safe_next, signed_in_user
@@ -51,6 +52,12 @@ blp.register_blueprint(clinical.blp)
 def label(value: str) -> str:
     """A vocabulary value as words: ``diagnostic_block`` -> ``Diagnostic block``."""
     return value.replace("_", " ").capitalize()
+
+
+@blp.app_template_filter("method_name")
+def method_name(method: Method) -> str:
+    """An ablation method as clinicians write it: RFA, Laser, Mechanical."""
+    return "RFA" if method is Method.RFA else label(method.value)
 
 
 FEED_MANAGERS = (Role.ADMIN, Role.CLINICIAN)
@@ -179,19 +186,6 @@ def my_invite(appointment_id: int) -> Response:
 # Daily lists
 
 
-def _zone_of(clinician_id: int) -> str:
-    """The zone of the site the clinician works at (the first site when none is set)."""
-    session = context.session()
-    zone = session.scalar(
-        select(Site.timezone)
-        .join(WorkingHours, WorkingHours.site_id == Site.id)
-        .where(WorkingHours.clinician_id == clinician_id)
-        .order_by(WorkingHours.id)
-        .limit(1)
-    ) or session.scalar(select(Site.timezone).order_by(Site.id).limit(1))
-    return zone or "UTC"
-
-
 def _today(zone: str) -> date:
     return context.now().astimezone(ZoneInfo(zone)).date()
 
@@ -208,7 +202,7 @@ def daily_lists() -> str:
 @blp.get("/clinicians/<int:clinician_id>/today")
 @page(*STAFF)
 def clinician_today(clinician_id: int) -> Response:
-    day = _today(_zone_of(clinician_id))
+    day = _today(home_zone(context.session(), clinician_id))
     return redirect(url_for("web.daily_list", clinician_id=clinician_id, day=day.isoformat()))
 
 
@@ -264,7 +258,7 @@ def daily_list(clinician_id: int, day: str) -> str:
     if clinician is None:
         raise NotFound("clinician", clinician_id)
     cases = scheduling.daily_list(session, clinician_id, on)
-    zone = cases[0].appointment.timezone if cases else _zone_of(clinician_id)
+    zone = cases[0].appointment.timezone if cases else home_zone(context.session(), clinician_id)
     lanes: dict[int, Lane] = {}
     rows = []
     for case in cases:

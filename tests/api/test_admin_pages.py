@@ -14,11 +14,7 @@ from scheduler.clinicians.models import TimeOff, WorkingHours
 from scheduler.facilities.models import Room, Site
 from scheduler.pathways.models import PolicyRecord
 from tests.api.conftest import Clinic
-from tests.support import Browser
-
-
-def flashes(response: TestResponse) -> list[str]:
-    return re.findall(r'class="flash [^"]*"[^>]*>([^<]*)<', response.get_data(as_text=True))
+from tests.support import Browser, flashes
 
 
 def count(db: Session, model: type) -> int:

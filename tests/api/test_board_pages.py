@@ -6,26 +6,17 @@ import re
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
-from werkzeug.test import TestResponse
 
 from scheduler.scheduling.models import Appointment, Hold
 from tests.api.conftest import Clinic
 from tests.api.test_full_pathway import book, conservative_care, refer, state_of
-from tests.support import Api, Browser, local
+from tests.support import Api, Browser, flashes, local, text_of
 
 HOLD_FORM = re.compile(
     r'name="kind" value="(?P<kind>[^"]+)">\s*'
     r'<input type="hidden" name="start" value="(?P<start>[^"]+)">\s*'
     r'<input type="hidden" name="room_id" value="(?P<room_id>\d+)">'
 )
-
-
-def text_of(response: TestResponse) -> str:
-    return response.get_data(as_text=True)
-
-
-def flashes(response: TestResponse) -> list[str]:
-    return re.findall(r'class="flash [^"]*"[^>]*>([^<]*)<', text_of(response))
 
 
 def appointments(db: Session) -> int:

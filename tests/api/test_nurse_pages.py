@@ -24,9 +24,9 @@ from tests.api.test_full_pathway import (
     refer,
     state_of,
 )
-from tests.api.test_pages import text_of
+from tests.conftest import QueryCounter
 from tests.factories import RecoveryBayFactory
-from tests.support import Api, Browser, FrozenClock, local
+from tests.support import Api, Browser, FrozenClock, local, text_of
 
 PROCEDURE_DAY = "2026-03-10"
 
@@ -115,11 +115,17 @@ def test_the_nurse_day_lists_every_clinicians_procedure_patients_by_arrival_time
     clinic: Clinic,
     clock: FrozenClock,
     db: Session,
+    count_queries: QueryCounter,
 ) -> None:
     RecoveryBayFactory(site_id=clinic.site_id)
     db.commit()
     # Booked first, starts first, but its policy asks for arrival only 60 min before.
     late_arrival = scheduled_procedure(api, clinic, clock, hour=9)
+    browser.sign_in(people["nurse"])
+    count_queries.statements.clear()
+    assert "1 procedure patient" in text_of(browser.get(f"/nurse/?date={PROCEDURE_DAY}"))
+    queries_for_one_clinician = count_queries.count
+    browser.post("/signout")
     clock.set(local("2026-03-02", 14))
     document = copy.deepcopy(builtin_document("single_block_50"))
     document["check_in"]["arrival_minutes_before"] = 240
@@ -158,6 +164,9 @@ def test_the_nurse_day_lists_every_clinicians_procedure_patients_by_arrival_time
     assert "09:00\N{EN DASH}10:30" in table
     assert re.search(r"MRN [^<]+ · \d+ y", table)
     assert "Procedure scheduled" in table
+    count_queries.statements.clear()
+    browser.get(f"/nurse/?date={PROCEDURE_DAY}")
+    assert count_queries.count == queries_for_one_clinician  # not a list per clinician
     assert "To check" in table
 
 

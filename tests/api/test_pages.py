@@ -9,20 +9,15 @@ from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
-from werkzeug.test import TestResponse
 
 from scheduler.auth.models import ApiToken
 from scheduler.clinicians.models import Clinician
 from tests.api.conftest import Clinic
 from tests.api.test_full_pathway import book, refer
 from tests.factories import PatientFactory
-from tests.support import PASSWORD, Api, Browser, local
+from tests.support import PASSWORD, Api, Browser, local, text_of
 
 DAY = "2026-03-03"
-
-
-def text_of(response: TestResponse) -> str:
-    return response.get_data(as_text=True)
 
 
 # ---------------------------------------------------------------------------------------

@@ -6,7 +6,6 @@ from typing import Any
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
-from werkzeug.test import TestResponse
 
 from scheduler.pathways.models import BlockResult, FollowUpOutcome
 from tests.api.conftest import Clinic
@@ -20,11 +19,7 @@ from tests.api.test_full_pathway import (
     state_of,
 )
 from tests.api.test_nurse_pages import in_recovery, score
-from tests.support import Api, Browser, FrozenClock, local
-
-
-def text_of(response: TestResponse) -> str:
-    return response.get_data(as_text=True)
+from tests.support import Api, Browser, FrozenClock, local, text_of
 
 
 def booked_block(api: Api, clinic: Clinic, clock: FrozenClock) -> dict[str, Any]:

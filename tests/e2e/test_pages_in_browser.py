@@ -12,13 +12,14 @@ import re
 from collections.abc import Iterator
 from datetime import UTC, datetime, time, timedelta
 from pathlib import Path
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
 from alembic import command
 from axe_playwright_python.sync_playwright import Axe
 from playwright.sync_api import sync_playwright
-from sqlalchemy import select
+from sqlalchemy import Select, select
 
 from scheduler.cli import alembic_config
 from scheduler.db import make_engine, make_sessionmaker
@@ -47,18 +48,24 @@ ZONE = ZoneInfo("America/New_York")
 OWN = re.compile(r"^/me/appointments/(\d+)$")
 
 
-@pytest.fixture(scope="module")
-def demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Served, str]]:
-    directory = tmp_path_factory.mktemp("browser")
+def demo_database(directory: Path, now: datetime) -> str:
+    """A migrated SQLite database in ``directory`` with the demo clinic seeded at ``now``."""
     url = f"sqlite:///{directory / 'scheduler.sqlite3'}"
     command.upgrade(alembic_config(url), "head")
     engine = make_engine(url)
     try:
         with make_sessionmaker(engine)() as session:
-            seed_demo(session, datetime.now(UTC))
+            seed_demo(session, now)
             session.commit()
     finally:
         engine.dispose()
+    return url
+
+
+@pytest.fixture(scope="module")
+def demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Served, str]]:
+    directory = tmp_path_factory.mktemp("browser")
+    url = demo_database(directory, datetime.now(UTC))
     with serve(url, directory) as served:
         yield served, url
 
@@ -113,19 +120,25 @@ def assert_accessible(page: object, name: str) -> None:
     )
 
 
-def procedure_day(url: str) -> str:
-    """The site-local date of the demo's procedure day (today or the last afternoon)."""
+def read(url: str, statement: Select[tuple[Any]]) -> list[Any]:
+    """What a statement reads from the served database, through an engine of its own."""
     engine = make_engine(url)
     try:
         with make_sessionmaker(engine)() as session:
-            starts = session.scalars(
-                select(Appointment.start_at)
-                .where(Appointment.kind == AppointmentKind.PROCEDURE)
-                .where(Appointment.status == AppointmentStatus.BOOKED)
-                .order_by(Appointment.start_at)
-            ).all()
+            return list(session.scalars(statement))
     finally:
         engine.dispose()
+
+
+def procedure_day(url: str) -> str:
+    """The site-local date of the demo's procedure day (today or the last afternoon)."""
+    starts = read(
+        url,
+        select(Appointment.start_at)
+        .where(Appointment.kind == AppointmentKind.PROCEDURE)
+        .where(Appointment.status == AppointmentStatus.BOOKED)
+        .order_by(Appointment.start_at),
+    )
     now = datetime.now(UTC)
     started = [start for start in starts if start <= now] or starts
     return started[-1].astimezone(ZONE).date().isoformat()
@@ -133,19 +146,13 @@ def procedure_day(url: str) -> str:
 
 def first_block(url: str) -> int:
     """A diagnostic block of the demo, for its visit page."""
-    engine = make_engine(url)
-    try:
-        with make_sessionmaker(engine)() as session:
-            return (
-                session.scalars(
-                    select(Appointment.id)
-                    .where(Appointment.kind == AppointmentKind.DIAGNOSTIC_BLOCK)
-                    .order_by(Appointment.id)
-                ).first()
-                or 0
-            )
-    finally:
-        engine.dispose()
+    blocks = read(
+        url,
+        select(Appointment.id)
+        .where(Appointment.kind == AppointmentKind.DIAGNOSTIC_BLOCK)
+        .order_by(Appointment.id),
+    )
+    return int(blocks[0])
 
 
 def pages_in(pdf: bytes) -> int:
@@ -340,16 +347,8 @@ def arrival(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
     """The demo as seeded five days ago: the procedure it booked five days ahead is today,
     whatever the time of day the test runs (check-in is on the procedure's date)."""
     directory = tmp_path_factory.mktemp("arrival")
-    url = f"sqlite:///{directory / 'scheduler.sqlite3'}"
-    command.upgrade(alembic_config(url), "head")
-    engine = make_engine(url)
-    try:
-        with make_sessionmaker(engine)() as session:
-            today = datetime.now(UTC).astimezone(ZONE).date()
-            seed_demo(session, datetime.combine(today - timedelta(days=5), time(12), ZONE))
-            session.commit()
-    finally:
-        engine.dispose()
+    today = datetime.now(UTC).astimezone(ZONE).date()
+    url = demo_database(directory, datetime.combine(today - timedelta(days=5), time(12), ZONE))
     with serve(url, directory) as served:
         yield served
 
