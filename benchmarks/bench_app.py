@@ -15,8 +15,7 @@ from flask import Blueprint, Flask
 from sqlalchemy import text
 
 from scheduler import create_app
-from scheduler.context import now
-from scheduler.db import session
+from scheduler.context import now, session
 
 blp = Blueprint("bench", __name__, url_prefix="/bench")
 

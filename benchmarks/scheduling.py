@@ -62,7 +62,7 @@ from alembic import command
 from sqlalchemy import Connection, Engine, create_engine, event, make_url, select, text
 from sqlalchemy.orm import Session, sessionmaker
 
-from scheduler.auth.access import Actor
+from scheduler.access import Actor
 from scheduler.auth.services import actor_for, create_user, issue_token
 from scheduler.cli import alembic_config
 from scheduler.clinicians import services as clinicians

@@ -19,8 +19,9 @@ from scheduler import context
 from scheduler.api import Api, register_converters, register_error_handlers
 from scheduler.auth.guard import guard_api_request
 from scheduler.clock import system_clock
-from scheduler.context import LIMITER_EXTENSION
-from scheduler.db import Database, begin_write, session
+from scheduler.context import LIMITER_EXTENSION, Database, session
+from scheduler.db import begin_write
+from scheduler.settings import check_settings
 from scheduler.web import security as web_security
 
 WRITE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
@@ -35,7 +36,7 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     app.json.sort_keys = False  # type: ignore[attr-defined]
     if not app.config["SECRET_KEY"]:
         app.config["SECRET_KEY"] = _instance_secret_key(config.INSTANCE_DIR / "secret_key")
-    _check_settings(app.config)
+    check_settings(app.config)
     logging.getLogger("scheduler").setLevel(app.config["LOG_LEVEL"])
 
     Database.init_app(app)
@@ -77,15 +78,6 @@ def _instance_secret_key(path: Path) -> str:
         finally:
             draft.unlink()
     return path.read_text().strip()
-
-
-def _check_settings(settings: Mapping[str, Any]) -> None:
-    """Refuse to start with a setting that would only fail later, in a worker or a feed."""
-    from scheduler.feeds.services import PatientDetail
-    from scheduler.outbox.worker import delivery_settings
-
-    delivery_settings(settings)
-    PatientDetail(settings["FEED_PATIENT_DETAIL"])
 
 
 def _writes_begin_immediately() -> None:

@@ -16,8 +16,7 @@ from alembic.config import Config
 from flask import Flask, current_app
 from flask.cli import AppGroup
 
-from scheduler.context import CLOCK_EXTENSION, reminder_before
-from scheduler.db import Database
+from scheduler.context import CLOCK_EXTENSION, Database, reminder_before
 from scheduler.errors import DomainError
 from scheduler.vocabulary import Role
 
@@ -139,7 +138,8 @@ def run_outbox(once: bool) -> None:
     import threading
     from datetime import timedelta
 
-    from scheduler.outbox.worker import deliver_due, delivery_settings, run
+    from scheduler.outbox.worker import deliver_due, run
+    from scheduler.settings import delivery_settings
 
     settings = delivery_settings(current_app.config)
     sessions = Database.of(current_app).sessionmaker

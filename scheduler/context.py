@@ -1,19 +1,23 @@
-"""Request-scoped helpers for routes: the acting user, the clock, the session.
+"""Request-scoped helpers for the faces: the acting user, the clock, the database session.
 
-Routes are the only place that reads Flask's request context; they hand these values
-to services as plain arguments.
+Routes and pages are the only code that reads Flask's request context; they hand these
+values to services as plain arguments. Inside a request, :func:`session` gives one
+session per application context; the route commits once, and teardown closes the
+session, which rolls back anything uncommitted.
 """
 
 from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from flask import current_app, g
+from flask import Flask, current_app, g
 from flask_limiter import Limiter
+from sqlalchemy import Engine
+from sqlalchemy.orm import Session
 
-from scheduler.auth.access import Actor
+from scheduler.access import Actor
 from scheduler.clock import Clock
-from scheduler.db import session
+from scheduler.db import make_engine, make_sessionmaker
 from scheduler.errors import Unauthorized
 
 CLOCK_EXTENSION = "scheduler.clock"
@@ -42,3 +46,39 @@ def reminder_before() -> timedelta:
 def limiter() -> Limiter:
     current: Limiter = current_app.extensions[LIMITER_EXTENSION]
     return current
+
+
+class Database:
+    """One app's engine and session factory (tests rebind the factory to a connection)."""
+
+    EXTENSION = "scheduler.db"
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+        self.sessionmaker = make_sessionmaker(engine)
+
+    @classmethod
+    def init_app(cls, app: Flask) -> Database:
+        database = cls(make_engine(app.config["DATABASE_URL"], echo=app.config["SQL_ECHO"]))
+        app.extensions[cls.EXTENSION] = database
+        app.teardown_appcontext(_close_session)
+        return database
+
+    @classmethod
+    def of(cls, app: Flask) -> Database:
+        database: Database = app.extensions[cls.EXTENSION]
+        return database
+
+
+def session() -> Session:
+    """The session of the current application context, created on first use."""
+    if "db_session" not in g:
+        g.db_session = Database.of(current_app).sessionmaker()
+    current: Session = g.db_session
+    return current
+
+
+def _close_session(_exc: BaseException | None) -> None:
+    current: Session | None = g.pop("db_session", None)
+    if current is not None:
+        current.close()

@@ -1,9 +1,9 @@
-"""Database plumbing: declarative base, UTC datetimes, engine and per-request session.
+"""Database plumbing: declarative base, UTC datetimes, enums by value, the engine.
 
 Models are plain SQLAlchemy 2 classes, usable without an application context (the CLI,
-the outbox worker and tests open sessions from :func:`make_engine` directly). Inside a
-request, :meth:`Database.session` gives one session per application context; the route
-commits once, and teardown closes the session, which rolls back anything uncommitted.
+the outbox worker and tests open sessions from :func:`make_engine` directly). The app's
+per-request session lives with the other request-scoped helpers in ``context.py``.
+No Flask here: models and services never need a request.
 """
 
 from __future__ import annotations
@@ -13,7 +13,6 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Any, TypeVar
 
-from flask import Flask, current_app, g
 from sqlalchemy import JSON, DateTime, Engine, MetaData, create_engine, event, make_url
 from sqlalchemy import Enum as SAEnum
 from sqlalchemy.dialects.postgresql import JSONB
@@ -136,42 +135,6 @@ def make_engine(url: str, *, echo: bool = False) -> Engine:
 
 def make_sessionmaker(bind: Any, **kwargs: Any) -> sessionmaker[Session]:
     return sessionmaker(bind=bind, expire_on_commit=False, autoflush=True, **kwargs)
-
-
-class Database:
-    """One app's engine and session factory (tests rebind the factory to a connection)."""
-
-    EXTENSION = "scheduler.db"
-
-    def __init__(self, engine: Engine) -> None:
-        self.engine = engine
-        self.sessionmaker = make_sessionmaker(engine)
-
-    @classmethod
-    def init_app(cls, app: Flask) -> Database:
-        database = cls(make_engine(app.config["DATABASE_URL"], echo=app.config["SQL_ECHO"]))
-        app.extensions[cls.EXTENSION] = database
-        app.teardown_appcontext(_close_session)
-        return database
-
-    @classmethod
-    def of(cls, app: Flask) -> Database:
-        database: Database = app.extensions[cls.EXTENSION]
-        return database
-
-
-def session() -> Session:
-    """The session of the current application context, created on first use."""
-    if "db_session" not in g:
-        g.db_session = Database.of(current_app).sessionmaker()
-    current: Session = g.db_session
-    return current
-
-
-def _close_session(_exc: BaseException | None) -> None:
-    current: Session | None = g.pop("db_session", None)
-    if current is not None:
-        current.close()
 
 
 def enum_type(enum: type[StrEnum], name: str) -> SAEnum:

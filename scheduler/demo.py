@@ -17,7 +17,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 import config
-from scheduler.auth.access import Actor
+from scheduler.access import Actor
 from scheduler.auth.services import actor_for, create_user
 from scheduler.clinicians import services as clinicians
 from scheduler.clock import system_clock

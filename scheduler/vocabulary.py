@@ -72,6 +72,14 @@ class AppointmentStatus(StrEnum):
     NO_SHOW = "no_show"
 
 
+class MessageKind(StrEnum):
+    """What an e-mail to a patient says about their appointment (the outbox's kinds)."""
+
+    REQUEST = "request"  # a new or changed appointment: the invite
+    CANCEL = "cancel"
+    REMINDER = "reminder"
+
+
 class ResourceKind(StrEnum):
     """What an allocation reserves; one exclusion constraint per kind on PostgreSQL."""
 

@@ -23,7 +23,8 @@ from sqlalchemy.orm import Session
 
 from scheduler import create_app
 from scheduler.cli import alembic_config
-from scheduler.db import Database, make_engine, make_sessionmaker
+from scheduler.context import Database
+from scheduler.db import make_engine, make_sessionmaker
 from tests import factories
 from tests.support import FrozenClock
 

@@ -4,7 +4,7 @@ Keys are ``"METHOD /path/{param}"`` relative to ``/api/v1``, as SPEC §6 writes 
 An endpoint missing from the table is refused (fail closed), and a test checks that
 the table and the URL map name exactly the same endpoints. Row-level rules (a patient
 sees only their own records, a clinician writes only on their own cases) are applied
-by the services with :mod:`scheduler.auth.access`.
+by the services with :mod:`scheduler.access`.
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from __future__ import annotations
 import re
 from typing import Final
 
-from scheduler.auth.access import STAFF
+from scheduler.access import STAFF
 from scheduler.vocabulary import Role
 
 PUBLIC: Final = frozenset[Role]()  # no token needed

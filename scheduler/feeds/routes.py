@@ -19,6 +19,7 @@ from scheduler.feeds import services
 from scheduler.feeds.schemas import FeedTokenSchema
 from scheduler.invites.ics import build_feed
 from scheduler.schemas import NoArgs
+from scheduler.settings import PatientDetail
 
 blp = Blueprint("feeds", __name__, description="Clinicians' calendar feeds")
 public = flask.Blueprint("feeds_public", __name__)
@@ -56,7 +57,7 @@ def feed(token: str) -> Response:
     )
     if clinician is None:
         abort(404)
-    detail = services.PatientDetail(current_app.config["FEED_PATIENT_DETAIL"])
+    detail = PatientDetail(current_app.config["FEED_PATIENT_DETAIL"])
     at = now()
     result = services.feed_of(session(), clinician, at, detail)
     body = build_feed(result.entries, name=result.name, now=at)

@@ -11,13 +11,12 @@ import hashlib
 import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from enum import StrEnum
 from typing import Final
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from scheduler.auth.access import Actor
+from scheduler.access import Actor
 from scheduler.clinicians.models import Clinician
 from scheduler.clinicians.services import get_clinician
 from scheduler.errors import Forbidden
@@ -25,6 +24,7 @@ from scheduler.facilities.models import Room
 from scheduler.invites.ics import FeedEntry
 from scheduler.patients.models import Patient
 from scheduler.scheduling.models import Appointment
+from scheduler.settings import PatientDetail
 from scheduler.vocabulary import AppointmentStatus, Role
 
 FEED_PAST: Final = timedelta(days=30)
@@ -38,15 +38,6 @@ KIND_LABELS: Final = {
     "procedure": "Endoscopic neurotomy",
     "follow_up": "Follow-up",
 }
-
-
-class PatientDetail(StrEnum):
-    """How much of the patient a feed shows (FEED_PATIENT_DETAIL): calendars sync to
-    phones and laptops that are less guarded than the clinic's own systems."""
-
-    NONE = "none"
-    INITIALS = "initials"
-    FULL = "full"
 
 
 def _digest(token: str) -> str:

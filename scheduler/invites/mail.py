@@ -21,7 +21,6 @@ from datetime import UTC, datetime, timedelta
 from email.headerregistry import Address
 from email.message import EmailMessage
 from email.utils import format_datetime
-from enum import StrEnum
 from zoneinfo import ZoneInfo
 
 from scheduler.invites.ics import (
@@ -32,12 +31,7 @@ from scheduler.invites.ics import (
     preparation_text,
     render,
 )
-
-
-class MessageKind(StrEnum):
-    REQUEST = "request"
-    CANCEL = "cancel"
-    REMINDER = "reminder"
+from scheduler.vocabulary import MessageKind
 
 
 def build_message(

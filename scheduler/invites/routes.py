@@ -24,9 +24,9 @@ from scheduler.invites.services import (
     invite_for,
     link_url,
 )
-from scheduler.outbox.worker import alarm_minutes
 from scheduler.scheduling.models import Appointment
 from scheduler.scheduling.services import get_appointment
+from scheduler.settings import alarm_minutes
 
 blp = Blueprint("invites", __name__, description="Calendar invites of appointments")
 links = flask.Blueprint("invite_links", __name__)

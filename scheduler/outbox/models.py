@@ -9,7 +9,7 @@ from sqlalchemy import CheckConstraint, ForeignKey, Index, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from scheduler.db import Base, enum_type
-from scheduler.invites.mail import MessageKind
+from scheduler.vocabulary import MessageKind
 
 
 class OutboxStatus(StrEnum):

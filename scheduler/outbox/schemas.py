@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from marshmallow import fields
 
-from scheduler.invites.mail import MessageKind
 from scheduler.outbox.models import OutboxStatus
 from scheduler.schemas import Args, Choice, Instant, Out
+from scheduler.vocabulary import MessageKind
 
 
 class OutboxFilterArgs(Args):

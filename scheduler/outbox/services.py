@@ -14,11 +14,10 @@ from sqlalchemy import Select, select, update
 from sqlalchemy.orm import Session
 
 from scheduler.errors import IllegalTransition, NotFound
-from scheduler.invites.mail import MessageKind
 from scheduler.outbox.models import OutboxMessage, OutboxStatus
 from scheduler.patients.models import Patient
 from scheduler.scheduling.models import Appointment
-from scheduler.vocabulary import AppointmentStatus
+from scheduler.vocabulary import AppointmentStatus, MessageKind
 
 
 def announce_booked(

@@ -11,48 +11,25 @@ import logging
 import smtplib
 import ssl
 import threading
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from email.message import EmailMessage
-from typing import Any, Literal
+from typing import Literal
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from scheduler.db import begin_write
 from scheduler.invites.ics import Clinic
-from scheduler.invites.mail import MessageKind, build_message
+from scheduler.invites.mail import build_message
 from scheduler.invites.services import clinic_of, invite_for, link_url
 from scheduler.outbox.models import OutboxMessage, OutboxStatus
 from scheduler.scheduling.models import Appointment
-from scheduler.vocabulary import AppointmentStatus
+from scheduler.settings import DeliverySettings, SmtpSettings
+from scheduler.vocabulary import AppointmentStatus, MessageKind
 
 log = logging.getLogger(__name__)
-
-Security = Literal["none", "starttls", "ssl"]
-
-
-@dataclass(frozen=True)
-class SmtpSettings:
-    host: str
-    port: int
-    security: Security = "none"
-    username: str = ""
-    password: str = field(default="", repr=False)
-    timeout: float = 30.0
-
-
-@dataclass(frozen=True)
-class DeliverySettings:
-    smtp: SmtpSettings
-    sender: str  # the clinic's address: the e-mail's From: and the invite's ORGANIZER
-    public_base_url: str  # where the invite links in the e-mails point
-    secret_key: str = field(repr=False)  # signs those links
-    alarms: tuple[timedelta, ...]
-    max_attempts: int
-    retry_base: timedelta  # the wait after the first failure; doubled after each next one
-    retry_cap: timedelta
 
 
 @dataclass
@@ -67,53 +44,6 @@ class PassResult:
     @property
     def handled(self) -> int:
         return self.sent + self.retried + self.dead + self.superseded
-
-
-SECURITIES: tuple[Security, ...] = ("none", "starttls", "ssl")
-
-
-def alarm_minutes(setting: object) -> tuple[timedelta, ...]:
-    """INVITE_ALARM_MINUTES ("1440,120") as lead times; a bad value fails at start."""
-    try:
-        alarms = tuple(
-            timedelta(minutes=int(part)) for part in str(setting).split(",") if part.strip()
-        )
-    except ValueError:
-        raise ValueError(
-            "INVITE_ALARM_MINUTES must be minutes separated by commas, e.g. 1440,120."
-        ) from None
-    if any(alarm <= timedelta(0) for alarm in alarms):
-        raise ValueError("INVITE_ALARM_MINUTES must be positive.")
-    return alarms
-
-
-def delivery_settings(config: Mapping[str, Any]) -> DeliverySettings:
-    """The worker's settings from the app's configuration; a bad value fails at start."""
-    security = config["MAIL_SECURITY"]
-    if security not in SECURITIES:
-        raise ValueError(f"MAIL_SECURITY must be one of {', '.join(SECURITIES)}.")
-    alarms = alarm_minutes(config["INVITE_ALARM_MINUTES"])
-    if "@" not in config["MAIL_FROM"]:
-        raise ValueError("MAIL_FROM must be an e-mail address.")
-    if config["OUTBOX_MAX_ATTEMPTS"] < 1:
-        raise ValueError("OUTBOX_MAX_ATTEMPTS must be at least 1.")
-    return DeliverySettings(
-        smtp=SmtpSettings(
-            host=config["MAIL_HOST"],
-            port=int(config["MAIL_PORT"]),
-            security=security,
-            username=config["MAIL_USERNAME"],
-            password=config["MAIL_PASSWORD"],
-            timeout=float(config["MAIL_TIMEOUT_SECONDS"]),
-        ),
-        sender=config["MAIL_FROM"],
-        public_base_url=config["PUBLIC_BASE_URL"],
-        secret_key=config["SECRET_KEY"],
-        alarms=alarms,
-        max_attempts=int(config["OUTBOX_MAX_ATTEMPTS"]),
-        retry_base=timedelta(seconds=int(config["OUTBOX_RETRY_BASE_SECONDS"])),
-        retry_cap=timedelta(seconds=int(config["OUTBOX_RETRY_MAX_SECONDS"])),
-    )
 
 
 def retry_delay(settings: DeliverySettings, attempts: int) -> timedelta:

@@ -14,7 +14,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from scheduler.auth.access import Actor, require_case_write
+from scheduler.access import Actor, require_case_write
 from scheduler.errors import IllegalTransition, InvalidInput
 from scheduler.pathways import policy as rules
 from scheduler.pathways import services as pathways

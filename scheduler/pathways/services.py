@@ -17,7 +17,7 @@ from sqlalchemy import Select, select
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.interfaces import ORMOption
 
-from scheduler.auth.access import Actor, require_case_write
+from scheduler.access import Actor, require_case_write
 from scheduler.clinicians.models import Clinician
 from scheduler.db import referenced
 from scheduler.errors import Forbidden, InvalidInput, NotFound

@@ -8,7 +8,7 @@ from typing import Any
 from sqlalchemy import Select, func, or_, select
 from sqlalchemy.orm import Session
 
-from scheduler.auth.access import Actor, require_patient_access
+from scheduler.access import Actor, require_patient_access
 from scheduler.errors import Conflict, Forbidden, InvalidInput, NotFound
 from scheduler.patients.models import Patient
 

@@ -15,7 +15,7 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from scheduler.auth.access import Actor
+from scheduler.access import Actor
 from scheduler.errors import InvalidInput, NotFound, flatten_errors
 from scheduler.pathways.models import PolicyRecord
 from scheduler.pathways.policy import Policy

@@ -18,7 +18,7 @@ from sqlalchemy import delete, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from scheduler.auth.access import Actor
+from scheduler.access import Actor
 from scheduler.errors import InvalidInput
 from scheduler.scheduling.models import IdempotencyKey
 

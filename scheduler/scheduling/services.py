@@ -22,7 +22,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, joinedload
 from sqlalchemy.orm.attributes import set_committed_value
 
-from scheduler.auth.access import Actor, require_case_write
+from scheduler.access import Actor, require_case_write
 from scheduler.clinicians.models import Clinician, ClinicianDuration, TimeOff, WorkingHours
 from scheduler.db import referenced
 from scheduler.errors import (

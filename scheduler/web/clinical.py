@@ -17,7 +17,7 @@ from marshmallow import Schema
 from sqlalchemy import select
 
 from scheduler import context
-from scheduler.auth.access import STAFF
+from scheduler.access import STAFF
 from scheduler.clinicians.models import Clinician
 from scheduler.pathways import records
 from scheduler.pathways import services as pathways

@@ -18,7 +18,7 @@ from marshmallow import Schema, ValidationError
 from werkzeug.datastructures import MultiDict
 
 from scheduler import context
-from scheduler.auth.access import Actor, require_case_write
+from scheduler.access import Actor, require_case_write
 from scheduler.auth.permissions import PERMISSIONS
 from scheduler.errors import (
     Forbidden,

@@ -23,7 +23,7 @@ from sqlalchemy.orm import Session
 from werkzeug.exceptions import BadRequest
 
 from scheduler import context
-from scheduler.auth.access import Actor
+from scheduler.access import Actor
 from scheduler.clinicians.models import Clinician
 from scheduler.errors import (
     NotFound,

@@ -22,8 +22,8 @@ from sqlalchemy import select
 from werkzeug.wrappers import Response
 
 from scheduler import context
+from scheduler.access import STAFF
 from scheduler.auth import services as auth
-from scheduler.auth.access import STAFF
 from scheduler.clinicians.models import Clinician
 from scheduler.clinicians.services import home_zone
 from scheduler.errors import NotFound, Unauthorized

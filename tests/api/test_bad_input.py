@@ -21,12 +21,11 @@ from werkzeug.test import TestResponse
 from scheduler.api import PROBLEM_JSON, PROBLEM_TYPE_BASE
 from scheduler.auth.models import User
 from scheduler.auth.permissions import PERMISSIONS
-from scheduler.invites.mail import MessageKind
 from scheduler.models import Base
 from scheduler.outbox.models import OutboxMessage, OutboxStatus
 from scheduler.patients.models import Patient
 from scheduler.policies.services import builtin_document
-from scheduler.vocabulary import Role
+from scheduler.vocabulary import MessageKind, Role
 from tests.api.conftest import Clinic
 from tests.api.test_full_pathway import (
     ALDRETE_OK,

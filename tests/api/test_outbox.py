@@ -20,10 +20,11 @@ from flask import Flask
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from scheduler.db import Database
+from scheduler.context import Database
 from scheduler.outbox.models import OutboxMessage
-from scheduler.outbox.worker import DeliverySettings, PassResult, deliver_due, delivery_settings
+from scheduler.outbox.worker import PassResult, deliver_due
 from scheduler.patients.models import Patient
+from scheduler.settings import DeliverySettings, delivery_settings
 from tests.api.conftest import Clinic
 from tests.api.test_full_pathway import book, refer
 from tests.mailbox import Mailbox, running_mailbox

@@ -12,7 +12,7 @@ from sqlalchemy import select, text
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
-from scheduler.auth.access import SYSTEM
+from scheduler.access import SYSTEM
 from scheduler.errors import IllegalTransition
 from scheduler.pathways.models import Pathway, PathwayEvent
 from scheduler.pathways.services import cancel_pathway, create_pathway, transition

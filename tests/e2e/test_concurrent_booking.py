@@ -29,7 +29,7 @@ from alembic import command
 from sqlalchemy import Engine, Executable, func, select, text
 from sqlalchemy.orm import Session
 
-from scheduler.auth.access import SYSTEM
+from scheduler.access import SYSTEM
 from scheduler.auth.services import actor_for, create_user, issue_token
 from scheduler.cli import alembic_config
 from scheduler.clinicians import services as clinicians

@@ -12,9 +12,9 @@ from pathlib import Path
 import icalendar
 
 from scheduler.invites.ics import Clinic, Invite, Preparation
-from scheduler.invites.mail import MessageKind, build_message
+from scheduler.invites.mail import build_message
 from scheduler.outbox.catcher import serve
-from scheduler.vocabulary import AppointmentKind
+from scheduler.vocabulary import AppointmentKind, MessageKind
 from tests.mailbox import free_port
 
 

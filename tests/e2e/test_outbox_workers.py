@@ -23,7 +23,7 @@ from alembic import command
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from scheduler.auth.access import Actor
+from scheduler.access import Actor
 from scheduler.cli import alembic_config
 from scheduler.clinicians import services as clinicians
 from scheduler.db import make_engine, make_sessionmaker

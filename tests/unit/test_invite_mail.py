@@ -13,8 +13,8 @@ from typing import Any
 import pytest
 
 from scheduler.invites.ics import Clinic, Invite, Preparation, build_invite
-from scheduler.invites.mail import MessageKind, build_message
-from scheduler.vocabulary import AppointmentKind
+from scheduler.invites.mail import build_message
+from scheduler.vocabulary import AppointmentKind, MessageKind
 
 CLINIC = Clinic(
     name="Riverside Spine & Pain Center",

@@ -32,7 +32,7 @@ for name in sorted(sys.modules):
 PURE = [
     "scheduler.pathways.states",
     "scheduler.pathways.policy",
-    "scheduler.auth.access",
+    "scheduler.access",
     "scheduler.errors",
     "scheduler.vocabulary",
     # Uses marshmallow to validate documents; marshmallow is allowed, the web stack is not.
