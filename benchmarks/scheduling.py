@@ -62,17 +62,18 @@ from alembic import command
 from sqlalchemy import Connection, Engine, create_engine, event, make_url, select, text
 from sqlalchemy.orm import Session, sessionmaker
 
-from scheduler.access import Actor
+from scheduler.access import SYSTEM, Actor
 from scheduler.auth.services import actor_for, create_user, issue_token
 from scheduler.cli import alembic_config
 from scheduler.clinicians import services as clinicians
 from scheduler.db import make_engine, make_sessionmaker
 from scheduler.facilities import services as facilities
 from scheduler.pathways import services as pathways
-from scheduler.pathways.models import PolicyRecord
 from scheduler.patients.services import register_patient
+from scheduler.policies.models import PolicyRecord
 from scheduler.policies.services import DEFAULT_POLICY
-from scheduler.scheduling import services as scheduling
+from scheduler.scheduling.calendars import DURATIONS
+from scheduler.scheduling.search import search_slots
 from scheduler.vocabulary import (
     AppointmentKind,
     EquipmentKind,
@@ -200,13 +201,20 @@ class Clinic:
     booking_pathway_ids: list[int] = field(default_factory=list)
 
 
-def _clinician(session: Session, site_id: int, n: int) -> int:
+def _clinician(session: Session, now: datetime, site_id: int, n: int) -> int:
     given, family = GIVEN_NAMES[n % len(GIVEN_NAMES)], FAMILY_NAMES[n % len(FAMILY_NAMES)]
     clinician = clinicians.create_clinician(
-        session, given_name=given, family_name=f"{family}-{n}", email=f"dr{n}@bench.example.org"
+        session,
+        SYSTEM,
+        now,
+        given_name=given,
+        family_name=f"{family}-{n}",
+        email=f"dr{n}@bench.example.org",
     )
     clinicians.set_working_hours(
         session,
+        SYSTEM,
+        now,
         clinician.id,
         [{"site_id": site_id, "weekday": day, "start": OPENS, "end": CLOSES} for day in range(7)],
     )
@@ -219,6 +227,7 @@ def _referred_pathway(
     today = now.astimezone(ZoneInfo(ZONE)).date()
     patient = register_patient(
         session,
+        SYSTEM,
         now,
         mrn=f"LIVE-{n:06d}",
         given_name=GIVEN_NAMES[n % len(GIVEN_NAMES)],
@@ -247,6 +256,8 @@ def _referred_pathway(
 def seed_clinic(session: Session, now: datetime) -> Clinic:
     site = facilities.create_site(
         session,
+        SYSTEM,
+        now,
         name=SITE_NAME,
         timezone=ZONE,
         address="1 Benchmark Way, Springfield, NY 10001",
@@ -256,6 +267,8 @@ def seed_clinic(session: Session, now: datetime) -> Clinic:
     for n in range(1, LANES + 1):
         room = facilities.create_room(
             session,
+            SYSTEM,
+            now,
             site_id=site.id,
             name=f"Procedure room {n}",
             kind=RoomKind.PROCEDURE,
@@ -263,16 +276,22 @@ def seed_clinic(session: Session, now: datetime) -> Clinic:
         )
         tower, generator = (
             facilities.create_equipment(
-                session, site_id=site.id, name=f"{kind.value} {n}", kind=kind
+                session, SYSTEM, now, site_id=site.id, name=f"{kind.value} {n}", kind=kind
             )
             for kind in (EquipmentKind.ENDOSCOPE_TOWER, EquipmentKind.RF_GENERATOR)
         )
-        bay = facilities.create_recovery_bay(session, site_id=site.id, name=f"Recovery bay {n}")
-        lanes.append(Lane(_clinician(session, site.id, n), room.id, tower.id, generator.id, bay.id))
+        bay = facilities.create_recovery_bay(
+            session, SYSTEM, now, site_id=site.id, name=f"Recovery bay {n}"
+        )
+        lanes.append(
+            Lane(_clinician(session, now, site.id, n), room.id, tower.id, generator.id, bay.id)
+        )
     # Rooms, units and bays no lane owns: walk-in bookings, the other methods' equipment.
     spare_rooms = [
         facilities.create_room(
             session,
+            SYSTEM,
+            now,
             site_id=site.id,
             name=f"Procedure room {n}",
             kind=RoomKind.PROCEDURE,
@@ -281,20 +300,29 @@ def seed_clinic(session: Session, now: datetime) -> Clinic:
         for n in (LANES + 1, LANES + 2)
     ]
     for n in (LANES + 1, LANES + 2):
-        facilities.create_recovery_bay(session, site_id=site.id, name=f"Recovery bay {n}")
+        facilities.create_recovery_bay(
+            session, SYSTEM, now, site_id=site.id, name=f"Recovery bay {n}"
+        )
     for name in ("Consult room A", "Consult room B"):
         facilities.create_room(
-            session, site_id=site.id, name=name, kind=RoomKind.CONSULT, fluoroscopy=False
+            session,
+            SYSTEM,
+            now,
+            site_id=site.id,
+            name=name,
+            kind=RoomKind.CONSULT,
+            fluoroscopy=False,
         )
     for kind in (EquipmentKind.LASER_UNIT, EquipmentKind.SHAVER):
         for n in (1, 2):
             facilities.create_equipment(
-                session, site_id=site.id, name=f"{kind.value} {n}", kind=kind
+                session, SYSTEM, now, site_id=site.id, name=f"{kind.value} {n}", kind=kind
             )
-    walk_in = _clinician(session, site.id, 0)
+    walk_in = _clinician(session, now, site.id, 0)
 
     user = create_user(
         session,
+        SYSTEM,
         now,
         email="scheduler@bench.example.org",
         password="bench-scheduler-pass",  # noqa: S106 (a throwaway database)
@@ -468,7 +496,7 @@ class BulkLoader:
                         "pos": pos,
                         "minute": minute,
                         "kind": kind.value,
-                        "minutes": int(scheduling.DURATIONS[kind].total_seconds() // 60),
+                        "minutes": int(DURATIONS[kind].total_seconds() // 60),
                     }
                     for pos, (minute, kind) in enumerate(DAY_TEMPLATE)
                 ],
@@ -647,7 +675,7 @@ def read_calls(scenario: Scenario, now: datetime) -> tuple[Callable[[], int], Ca
 
     def search() -> int:
         with sessions() as session:
-            found, _zone = scheduling.search_slots(
+            found, _zone = search_slots(
                 session,
                 clinic.actor,
                 now,
@@ -659,7 +687,7 @@ def read_calls(scenario: Scenario, now: datetime) -> tuple[Callable[[], int], Ca
 
     def daily_list() -> int:
         with sessions() as session:
-            cases = scheduling.daily_list(session, clinic.lanes[0].clinician_id, busy_day(now))
+            cases = daily_list(session, clinic.lanes[0].clinician_id, busy_day(now))
             return len(cases)
 
     return search, daily_list
@@ -851,7 +879,7 @@ def booking_requests(clinic: Clinic, pool: list[int], first_day: date) -> Iterat
     in a room no lane uses (the 1M load later fills the lanes' rooms on these days)."""
     headers = {"Content-Type": "application/json", "Authorization": f"Bearer {clinic.token}"}
     zone = ZoneInfo(ZONE)
-    length = scheduling.DURATIONS[AppointmentKind.DIAGNOSTIC_BLOCK]
+    length = DURATIONS[AppointmentKind.DIAGNOSTIC_BLOCK]
     per_day = (CLOSES.hour - OPENS.hour) * 60 // int(length.total_seconds() // 60)
     for n, pathway_id in enumerate(pool):
         day, slot = divmod(n, per_day)

@@ -88,6 +88,7 @@ def _writes_begin_immediately() -> None:
 
 def _register_blueprints(app: Flask, api: Api) -> None:
     from scheduler.auth.routes import blp as auth_blp
+    from scheduler.clinical.routes import blp as clinical_blp
     from scheduler.clinicians.routes import blp as clinicians_blp
     from scheduler.docs import blp as docs_blp
     from scheduler.facilities.routes import blp as facilities_blp
@@ -109,12 +110,13 @@ def _register_blueprints(app: Flask, api: Api) -> None:
         pathways_blp,
         policies_blp,
         scheduling_blp,
+        clinical_blp,
         invites_blp,
         feeds_blp,
         outbox_blp,
     ):
         api.register_blueprint(blp, url_prefix="/api/v1")
-    from scheduler.web.routes import blp as web_blp
+    from scheduler.web.pages import blp as web_blp
 
     for plain in (docs_blp, invite_links, feeds_public, web_blp):
         app.register_blueprint(plain)

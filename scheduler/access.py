@@ -33,8 +33,11 @@ class Actor:
 SYSTEM = Actor(user_id=None, role=Role.ADMIN)
 
 
-def require_patient_access(actor: Actor, patient_id: int) -> None:
-    """Patients see only their own records; staff see every patient."""
+def require_patient_access(actor: Actor, patient_id: int | None) -> None:
+    """Patients see only their own records; staff see every patient.
+
+    ``patient_id`` None is a record that does not exist: a patient gets the same 403 as
+    for someone else's, so ids reveal nothing."""
     if actor.is_patient and actor.patient_id != patient_id:
         raise Forbidden("You can only see your own records.")
 

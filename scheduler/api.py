@@ -11,11 +11,11 @@ from __future__ import annotations
 
 import logging
 import traceback
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from http import HTTPStatus
 from json import JSONDecodeError
 from types import SimpleNamespace
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
 import flask_smorest
 import marshmallow as ma
@@ -33,6 +33,8 @@ from scheduler.redaction import loggable_path
 log = logging.getLogger(__name__)
 
 T = TypeVar("T")
+F = TypeVar("F", bound=Callable[..., Any])
+SchemaArg = type[ma.Schema] | ma.Schema
 
 PROBLEM_JSON = "application/problem+json"
 PROBLEM_TYPE_BASE = "/api/v1/problems/"
@@ -128,10 +130,35 @@ class Parser(FlaskParser):
 
 
 class Blueprint(flask_smorest.Blueprint):
-    """Blueprint for v1 resources: lists come in pages of 50 (at most 200)."""
+    """Blueprint for v1 resources: lists come in pages of 50 (at most 200).
+
+    The two shapes most endpoints take have a decorator each: :meth:`listing` (a
+    paginated list) and :meth:`writing` (a body in, the written resource out).
+    """
 
     ARGUMENTS_PARSER = Parser()
     DEFAULT_PAGINATION_PARAMETERS = {"page": 1, "page_size": 50, "max_page_size": 200}  # noqa: RUF012
+
+    def listing(
+        self, schema: type[ma.Schema], query: type[ma.Schema] | None = None
+    ) -> Callable[[F], F]:
+        """A paginated list of ``schema`` items, filtered by the ``query`` arguments if any."""
+
+        def decorate(view: F) -> F:
+            listed = self.response(200, schema(many=True))(self.paginate()(view))
+            if query is not None:
+                listed = self.arguments(query, location="query")(listed)
+            return cast(F, listed)
+
+        return decorate
+
+    def writing(self, body: SchemaArg, schema: SchemaArg, status: int = 201) -> Callable[[F], F]:
+        """A write: the request body loaded by ``body``, the answer dumped by ``schema``."""
+
+        def decorate(view: F) -> F:
+            return cast(F, self.arguments(body)(self.response(status, schema)(view)))
+
+        return decorate
 
 
 class IdConverter(IntegerConverter):
@@ -181,6 +208,13 @@ def register_converters(app: Flask) -> None:
 def register_error_handlers(app: Flask) -> None:
     app.register_error_handler(DomainError, handle_domain_error)
     app.register_error_handler(Exception, handle_unexpected)
+
+
+def etag_of(data: Any, schema: type[ma.Schema]) -> str:
+    """The ETag the API gives ``data`` when ``schema`` dumps it (flask-smorest's own hash),
+    for a page that must make the same If-Match check as a PATCH."""
+    etag: str = Blueprint._generate_etag(schema().dump(data))
+    return etag
 
 
 def with_extra(row: Any, **extra: Any) -> SimpleNamespace:

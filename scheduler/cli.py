@@ -87,6 +87,7 @@ def create_user_command(
     email: str, role: str, clinician_id: int | None, patient_id: int | None
 ) -> None:
     """Create a login; the password is read from a prompt or stdin, never from argv."""
+    from scheduler.access import SYSTEM
     from scheduler.auth.services import create_user
     from scheduler.context import now
 
@@ -98,6 +99,7 @@ def create_user_command(
         try:
             user = create_user(
                 session,
+                SYSTEM,
                 now(),
                 email=email,
                 password=password,

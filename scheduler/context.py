@@ -9,6 +9,7 @@ session, which rolls back anything uncommitted.
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from typing import TypeVar
 
 from flask import Flask, current_app, g
 from flask_limiter import Limiter
@@ -20,10 +21,12 @@ from scheduler.clock import Clock
 from scheduler.db import make_engine, make_sessionmaker
 from scheduler.errors import Unauthorized
 
+T = TypeVar("T")
+
 CLOCK_EXTENSION = "scheduler.clock"
 LIMITER_EXTENSION = "scheduler.limiter"
 
-__all__ = ["actor", "limiter", "now", "reminder_before", "session"]
+__all__ = ["actor", "committed", "limiter", "now", "reminder_before", "session"]
 
 
 def actor() -> Actor:
@@ -76,6 +79,12 @@ def session() -> Session:
         g.db_session = Database.of(current_app).sessionmaker()
     current: Session = g.db_session
     return current
+
+
+def committed(result: T) -> T:
+    """Commit the request's one transaction and answer with ``result`` (a route's last step)."""
+    session().commit()
+    return result
 
 
 def _close_session(_exc: BaseException | None) -> None:

@@ -13,17 +13,27 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Any, TypeVar
 
-from sqlalchemy import JSON, DateTime, Engine, MetaData, create_engine, event, make_url
+from sqlalchemy import (
+    JSON,
+    DateTime,
+    Engine,
+    ForeignKey,
+    MetaData,
+    create_engine,
+    event,
+    make_url,
+)
 from sqlalchemy import Enum as SAEnum
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.engine import Dialect
-from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
+from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, sessionmaker
 from sqlalchemy.pool import ConnectionPoolEntry
 from sqlalchemy.types import TypeDecorator
 
-from scheduler.errors import InvalidInput
+from scheduler.errors import InvalidInput, NotFound
 
 M = TypeVar("M", bound="Base")
+R = TypeVar("R")
 
 NAMING_CONVENTION = {
     "ix": "ix_%(table_name)s_%(column_0_N_name)s",
@@ -75,6 +85,18 @@ class Base(DeclarativeBase):
     }
 
 
+class RecordedBy:
+    """Mixin: the user who recorded the row (None: the system itself)."""
+
+    recorded_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="RESTRICT"))
+
+
+class Recorded(RecordedBy):
+    """Mixin: who recorded the row, and when."""
+
+    recorded_at: Mapped[datetime]
+
+
 def _prepare_sqlite(engine: Engine) -> None:
     """Make pysqlite behave: real transactions, foreign keys, waits instead of errors.
 
@@ -106,6 +128,13 @@ WRITE_INTENT = "scheduler_write_intent"
 def begin_write(current: Session) -> None:
     """Open ``current``'s transaction as a writing one, before its first statement."""
     current.connection(execution_options={WRITE_INTENT: True})
+
+
+def found(row: R | None, what: str, ident: object) -> R:
+    """``row``, or NotFound (404) naming ``what`` and the id asked for."""
+    if row is None:
+        raise NotFound(what, ident)
+    return row
 
 
 def referenced(session: Session, model: type[M], ident: int, field: str) -> M:

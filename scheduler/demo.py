@@ -17,17 +17,18 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 import config
-from scheduler.access import Actor
+from scheduler.access import SYSTEM, Actor
 from scheduler.auth.services import actor_for, create_user
+from scheduler.clinical import services as records
 from scheduler.clinicians import services as clinicians
+from scheduler.clinicians.models import Clinician
 from scheduler.clock import system_clock
 from scheduler.facilities import services as facilities
-from scheduler.facilities.models import Site
-from scheduler.pathways import records
+from scheduler.facilities.models import Room, Site
 from scheduler.pathways import services as pathways
 from scheduler.pathways.states import PathwayState
 from scheduler.patients.services import register_patient
-from scheduler.scheduling import services as scheduling
+from scheduler.scheduling import booking, cancellation
 from scheduler.vocabulary import (
     RECOVERY_ITEMS,
     AnticoagulationStatus,
@@ -137,8 +138,41 @@ def seed_demo(
 
 
 def _clinic(session: Session, now: datetime) -> Clinic:
+    site, rooms = _site(session, now)
+    surgeons = [
+        clinicians.create_clinician(
+            session,
+            SYSTEM,
+            now,
+            given_name=given,
+            family_name=family,
+            email=f"{family.lower()}@{DOMAIN}",
+        )
+        for given, family in (("Miriam", "Alvarez"), ("Thomas", "Becker"))
+    ]
+    # The demo clinic runs seven days a week, so its stories work whatever today is.
+    for surgeon in surgeons:
+        clinicians.set_working_hours(
+            session,
+            SYSTEM,
+            now,
+            surgeon.id,
+            [
+                {"site_id": site.id, "weekday": day, "start": time(7), "end": time(18)}
+                for day in range(7)
+            ],
+        )
+    actors = _staff_logins(session, now, surgeons)
+    session.flush()
+    return Clinic(site, [r.id for r in rooms], [s.id for s in surgeons], actors)
+
+
+def _site(session: Session, now: datetime) -> tuple[Site, list[Room]]:
+    """The site, its two procedure rooms (returned) and a consult room, its equipment."""
     site = facilities.create_site(
         session,
+        SYSTEM,
+        now,
         name=SITE_NAME,
         timezone=ZONE,
         address="100 Riverside Drive, Springfield, NY 10001",
@@ -147,6 +181,8 @@ def _clinic(session: Session, now: datetime) -> Clinic:
     rooms = [
         facilities.create_room(
             session,
+            SYSTEM,
+            now,
             site_id=site.id,
             name=f"Procedure room {n}",
             kind=RoomKind.PROCEDURE,
@@ -155,45 +191,50 @@ def _clinic(session: Session, now: datetime) -> Clinic:
         for n in (1, 2)
     ]
     facilities.create_room(
-        session, site_id=site.id, name="Consult room A", kind=RoomKind.CONSULT, fluoroscopy=False
+        session,
+        SYSTEM,
+        now,
+        site_id=site.id,
+        name="Consult room A",
+        kind=RoomKind.CONSULT,
+        fluoroscopy=False,
     )
     # Two of each unit, so both procedure rooms can work at once; three recovery bays.
     for kind in EquipmentKind:
         for n in (1, 2):
             facilities.create_equipment(
                 session,
+                SYSTEM,
+                now,
                 site_id=site.id,
                 name=f"{kind.value.replace('_', ' ').title()} {n}",
                 kind=kind,
             )
     for n in (1, 2, 3):
-        facilities.create_recovery_bay(session, site_id=site.id, name=f"Recovery bay {n}")
-    surgeons = [
-        clinicians.create_clinician(
-            session, given_name=given, family_name=family, email=f"{family.lower()}@{DOMAIN}"
+        facilities.create_recovery_bay(
+            session, SYSTEM, now, site_id=site.id, name=f"Recovery bay {n}"
         )
-        for given, family in (("Miriam", "Alvarez"), ("Thomas", "Becker"))
-    ]
-    # The demo clinic runs seven days a week, so its stories work whatever today is.
-    for surgeon in surgeons:
-        clinicians.set_working_hours(
-            session,
-            surgeon.id,
-            [
-                {"site_id": site.id, "weekday": day, "start": time(7), "end": time(18)}
-                for day in range(7)
-            ],
-        )
-    actors = {}
+    return site, rooms
+
+
+def _staff_logins(session: Session, now: datetime, surgeons: list[Clinician]) -> dict[str, Actor]:
+    """One login per staff role, and one per surgeon: who does what in the stories."""
+    actors: dict[str, Actor] = {}
     for role in (Role.ADMIN, Role.SCHEDULER, Role.NURSE):
         user = create_user(
-            session, now, email=f"{role.value}@{DOMAIN}", password=PASSWORDS[role], role=role
+            session,
+            SYSTEM,
+            now,
+            email=f"{role.value}@{DOMAIN}",
+            password=PASSWORDS[role],
+            role=role,
         )
         actors[role.value] = actor_for(user)
     for index, surgeon in enumerate(surgeons):
         email = f"{Role.CLINICIAN.value}@{DOMAIN}" if index == 0 else f"becker@{DOMAIN}"
         user = create_user(
             session,
+            SYSTEM,
             now,
             email=email,
             password=PASSWORDS[Role.CLINICIAN],
@@ -201,8 +242,7 @@ def _clinic(session: Session, now: datetime) -> Clinic:
             clinician_id=surgeon.id,
         )
         actors[f"clinician-{surgeon.id}"] = actor_for(user)
-    session.flush()
-    return Clinic(site, [r.id for r in rooms], [s.id for s in surgeons], actors)
+    return actors
 
 
 def _patient_story(
@@ -215,7 +255,11 @@ def _patient_story(
     now: datetime,
     reminder_before: timedelta,
 ) -> None:
-    """Replay one patient's pathway up to ``target``, with the next step still ahead."""
+    """Replay one patient's pathway up to ``target``, with the next step still ahead.
+
+    Long on purpose: the whole pathway as one list of dated steps in the order a clinic
+    walks it (SPEC §1), so the story reads top to bottom; each step is a few lines.
+    """
     zone = ZoneInfo(ZONE)
     clinician_id = clinic.clinicians[index % 2]
     room_id = clinic.procedure_rooms[index % 2]
@@ -251,6 +295,7 @@ def _patient_story(
     def register(t: datetime) -> None:
         patient = register_patient(
             session,
+            desk,
             t,
             mrn=f"DEMO-{1001 + index}",
             given_name=given,
@@ -276,7 +321,7 @@ def _patient_story(
             session,
             desk,
             t,
-            pathway,
+            pathway.id,
             kind=TreatmentKind.PHYSICAL_THERAPY,
             start_date=procedure_day - timedelta(days=200),
             end_date=procedure_day - timedelta(days=130),
@@ -286,6 +331,7 @@ def _patient_story(
         if target is PATIENT_LOGIN_STORY:
             create_user(
                 session,
+                SYSTEM,
                 t,
                 email=f"{Role.PATIENT.value}@{DOMAIN}",
                 password=PASSWORDS[Role.PATIENT],
@@ -295,7 +341,7 @@ def _patient_story(
 
     def book(kind: AppointmentKind, start: datetime) -> Callable[[datetime], Any]:
         def action(t: datetime) -> None:
-            state["appointment"] = scheduling.book_appointment(
+            state["appointment"] = booking.book_appointment(
                 session,
                 desk,
                 t,
@@ -340,8 +386,8 @@ def _patient_story(
         add(
             at(-69, 9),
             PathwayState.CANCELLED,
-            lambda t: pathways.cancel_pathway(
-                session, desk, t, state["pathway"], "Patient chose to stop the pathway."
+            lambda t: cancellation.cancel_pathway(
+                session, desk, t, state["pathway"].id, "Patient chose to stop the pathway."
             ),
         )
     add(

@@ -82,6 +82,14 @@ class SlotTaken(Conflict):
         return {"resources": self.resources}
 
 
+class PreconditionFailed(DomainError):
+    """The thing changed since the client read it (a stale ETag: RFC 9110 §13.1.1)."""
+
+    status = 412
+    slug = "precondition-failed"
+    title = "Precondition failed"
+
+
 class InvalidInput(DomainError):
     """Input that passed the schema but not a rule of the domain (422 with ``errors``)."""
 

@@ -4,6 +4,7 @@ Two kinds of address carry a secret in the path itself: a clinician's calendar f
 (``/feeds/<token>.ics``) and a patient's signed invite link (``/i/<token>.ics``). Anyone
 who reads a log line with one of them could subscribe to the feed or fetch the invite,
 so the access log and the error log show such paths with the token replaced.
+Pure module: no Flask, no SQLAlchemy.
 """
 
 from __future__ import annotations

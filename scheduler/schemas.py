@@ -1,4 +1,7 @@
-"""Schema building blocks shared by every feature (marshmallow, explicit fields only)."""
+"""Schema building blocks shared by every feature (marshmallow, explicit fields only).
+
+Pure module: no Flask, no SQLAlchemy.
+"""
 
 from __future__ import annotations
 
@@ -8,6 +11,8 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from marshmallow import RAISE, Schema, ValidationError, fields, pre_load, validate
+
+from scheduler.vocabulary import Complication
 
 # C0 control characters other than tab, line feed and carriage return: no clinic text
 # needs them, and PostgreSQL refuses NUL outright.
@@ -145,6 +150,21 @@ def Whole(minimum: int, maximum: int, **kwargs: Any) -> fields.Integer:  # noqa:
 
 def Choice(enum: Any, **kwargs: Any) -> fields.Enum[Any]:  # noqa: N802
     return fields.Enum(enum, by_value=True, **kwargs)
+
+
+def Levels(**kwargs: Any) -> fields.List[Any]:  # noqa: N802
+    """Spinal levels such as "L4-L5" (the services check each against the region)."""
+    return fields.List(
+        fields.String(validate=validate.Length(min=1, max=8)),
+        validate=validate.Length(min=1, max=10),
+        **kwargs,
+    )
+
+
+def Complications(**kwargs: Any) -> fields.List[Any]:  # noqa: N802
+    return fields.List(
+        Choice(Complication), validate=validate.Length(max=len(Complication)), **kwargs
+    )
 
 
 def Phone(**kwargs: Any) -> fields.String:  # noqa: N802

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 import os
 import re
 from collections.abc import Iterator
@@ -184,3 +185,12 @@ def text_of(response: TestResponse) -> str:
 def flashes(response: TestResponse) -> list[str]:
     """The flashed messages a page shows."""
     return re.findall(r'class="flash [^"]*"[^>]*>([^<]*)<', text_of(response))
+
+
+def refusal(response: TestResponse) -> list[str]:
+    """What a page's refusal box says (web/_problem.html): its title, then each message."""
+    box = re.search(r'<div class="problem" role="alert">(.*?)</div>', text_of(response), re.S)
+    if box is None:
+        return []
+    parts = re.findall(r"<(?:strong|li|p)>([^<]+)<", box.group(1))
+    return [html.unescape(part.strip()) for part in parts if part.strip()]

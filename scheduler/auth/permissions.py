@@ -4,7 +4,9 @@ Keys are ``"METHOD /path/{param}"`` relative to ``/api/v1``, as SPEC §6 writes 
 An endpoint missing from the table is refused (fail closed), and a test checks that
 the table and the URL map name exactly the same endpoints. Row-level rules (a patient
 sees only their own records, a clinician writes only on their own cases) are applied
-by the services with :mod:`scheduler.access`.
+by the services with :mod:`scheduler.access`. A page that does what an endpoint does
+opens to the same roles (:func:`roles_of`).
+Pure module: no Flask, no SQLAlchemy.
 """
 
 from __future__ import annotations
@@ -99,6 +101,13 @@ PERMISSIONS: Final[dict[str, frozenset[Role]]] = {
     "GET /outbox": ADMIN,
     "POST /outbox/{message_id}/requeue": ADMIN,
 }
+
+
+def roles_of(endpoint: str) -> tuple[Role, ...]:
+    """The roles that may call ``endpoint`` (``"POST /appointments"``): a page that does
+    what an API endpoint does opens to the same roles."""
+    return tuple(sorted(PERMISSIONS[endpoint]))
+
 
 _CONVERTER = re.compile(r"<(?:[^:<>]+:)?([^<>]+)>")
 

@@ -8,22 +8,19 @@ from typing import Any
 from flask import current_app, g
 from flask.views import MethodView
 from flask_smorest.pagination import PaginationParameters
-from sqlalchemy import select
 
 from scheduler.api import Blueprint, paginated
 from scheduler.auth import services
 from scheduler.auth.models import User
 from scheduler.auth.schemas import TokenCreateArgs, TokenSchema, UserCreateArgs, UserSchema
-from scheduler.context import actor, limiter, now, session
-from scheduler.errors import NotFound
+from scheduler.context import actor, committed, limiter, now, session
 
 blp = Blueprint("auth", __name__, description="Sign-in and user accounts")
 
 
 @blp.route("/auth/tokens")
 class Tokens(MethodView):
-    @blp.arguments(TokenCreateArgs)
-    @blp.response(201, TokenSchema)
+    @blp.writing(TokenCreateArgs, TokenSchema)
     @blp.alt_response(401, description="Wrong e-mail or password")
     @blp.alt_response(429, description="Too many sign-in attempts")
     def post(self, data: dict[str, Any]) -> dict[str, Any]:
@@ -47,25 +44,17 @@ class Me(MethodView):
     @blp.response(200, UserSchema)
     def get(self) -> User:
         """The signed-in user"""
-        user_id = actor().user_id
-        user = session().get(User, user_id)
-        if user is None:
-            raise NotFound("user", user_id)
-        return user
+        return services.get_user(session(), actor().user_id)
 
 
 @blp.route("/users")
 class Users(MethodView):
-    @blp.response(200, UserSchema(many=True))
-    @blp.paginate()
+    @blp.listing(UserSchema)
     def get(self, pagination_parameters: PaginationParameters) -> list[User]:
         """List user accounts"""
-        return paginated(session(), select(User).order_by(User.id), pagination_parameters)
+        return paginated(session(), services.users_statement(), pagination_parameters)
 
-    @blp.arguments(UserCreateArgs)
-    @blp.response(201, UserSchema)
+    @blp.writing(UserCreateArgs, UserSchema)
     def post(self, data: dict[str, Any]) -> User:
         """Create a login (clinician and patient logins name their record)"""
-        user = services.create_user(session(), now(), **data)
-        session().commit()
-        return user
+        return committed(services.create_user(session(), actor(), now(), **data))

@@ -14,13 +14,13 @@ from datetime import datetime, timedelta
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from sqlalchemy import select, update
+from sqlalchemy import Select, select, update
 from sqlalchemy.orm import Session
 
 from scheduler.access import Actor
 from scheduler.auth.models import ApiToken, User
 from scheduler.clinicians.models import Clinician
-from scheduler.db import referenced
+from scheduler.db import found, referenced
 from scheduler.errors import Conflict, InvalidInput, Unauthorized
 from scheduler.patients.models import Patient
 from scheduler.vocabulary import Role
@@ -85,6 +85,19 @@ def issue_token(
     return raw, token
 
 
+def users_statement() -> Select[User]:
+    return select(User).order_by(User.id)
+
+
+def users_by_role(session: Session) -> list[User]:
+    return list(session.scalars(select(User).order_by(User.role, User.email)))
+
+
+def get_user(session: Session, user_id: int | None) -> User:
+    user = session.get(User, user_id) if user_id is not None else None
+    return found(user, "user", user_id)
+
+
 def resolve_token(session: Session, raw_token: str, now: datetime) -> User | None:
     """The active user a live token belongs to, or None (expired, revoked, unknown)."""
     return session.scalar(
@@ -109,6 +122,7 @@ def revoke_token(session: Session, raw_token: str, now: datetime) -> None:
 
 def create_user(
     session: Session,
+    actor: Actor,
     now: datetime,
     *,
     email: str,

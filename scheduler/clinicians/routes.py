@@ -6,7 +6,6 @@ from typing import Any
 
 from flask.views import MethodView
 from flask_smorest.pagination import PaginationParameters
-from sqlalchemy import select
 
 from scheduler.api import Blueprint, paginated
 from scheduler.clinicians import services
@@ -21,27 +20,23 @@ from scheduler.clinicians.schemas import (
     WorkingHoursArgs,
     WorkingHoursSchema,
 )
-from scheduler.context import session
+from scheduler.context import actor, committed, now, session
+from scheduler.scheduling.time_off import add_time_off
 
 blp = Blueprint("clinicians", __name__, description="Clinicians, working hours, time off")
 
 
 @blp.route("/clinicians")
 class Clinicians(MethodView):
-    @blp.response(200, ClinicianSchema(many=True))
-    @blp.paginate()
+    @blp.listing(ClinicianSchema)
     def get(self, pagination_parameters: PaginationParameters) -> list[Clinician]:
         """List clinicians"""
-        statement = select(Clinician).order_by(Clinician.family_name, Clinician.id)
-        return paginated(session(), statement, pagination_parameters)
+        return paginated(session(), services.list_statement(), pagination_parameters)
 
-    @blp.arguments(ClinicianCreateArgs)
-    @blp.response(201, ClinicianSchema)
+    @blp.writing(ClinicianCreateArgs, ClinicianSchema)
     def post(self, data: dict[str, Any]) -> Clinician:
         """Add a clinician"""
-        clinician = services.create_clinician(session(), **data)
-        session().commit()
-        return clinician
+        return committed(services.create_clinician(session(), actor(), now(), **data))
 
 
 @blp.route("/clinicians/<int:clinician_id>")
@@ -59,36 +54,27 @@ class ClinicianWorkingHours(MethodView):
         """Weekly working hours (site-local wall-clock times)"""
         return services.working_hours(session(), clinician_id)
 
-    @blp.arguments(WorkingHoursArgs(many=True))
-    @blp.response(200, WorkingHoursSchema(many=True))
+    @blp.writing(WorkingHoursArgs(many=True), WorkingHoursSchema(many=True), status=200)
     def put(self, intervals: list[dict[str, Any]], clinician_id: int) -> list[WorkingHours]:
         """Replace the weekly working hours (a list of site_id, weekday, start, end)"""
-        hours = services.set_working_hours(session(), clinician_id, intervals)
-        session().commit()
-        return hours
+        return committed(
+            services.set_working_hours(session(), actor(), now(), clinician_id, intervals)
+        )
 
 
 @blp.route("/clinicians/<int:clinician_id>/time-off")
 class ClinicianTimeOff(MethodView):
-    @blp.response(200, TimeOffSchema(many=True))
-    @blp.paginate()
+    @blp.listing(TimeOffSchema)
     def get(self, clinician_id: int, pagination_parameters: PaginationParameters) -> list[TimeOff]:
         """List time off, latest first"""
         services.get_clinician(session(), clinician_id)
-        statement = (
-            select(TimeOff)
-            .where(TimeOff.clinician_id == clinician_id)
-            .order_by(TimeOff.start_at.desc())
-        )
+        statement = services.time_off_statement(clinician_id)
         return paginated(session(), statement, pagination_parameters)
 
-    @blp.arguments(TimeOffCreateArgs)
-    @blp.response(201, TimeOffSchema)
+    @blp.writing(TimeOffCreateArgs, TimeOffSchema)
     def post(self, data: dict[str, Any], clinician_id: int) -> dict[str, Any]:
         """Record time off; the response lists booked appointments that now need rebooking"""
-        time_off, conflicts = services.add_time_off(
-            session(), clinician_id, data["start"], data["end"], data["reason"]
-        )
+        time_off, conflicts = add_time_off(session(), actor(), now(), clinician_id, **data)
         session().commit()
         return {
             "id": time_off.id,
@@ -107,10 +93,9 @@ class ClinicianDurations(MethodView):
         """How long each appointment kind takes this clinician (own or the default)"""
         return services.durations(session(), clinician_id)
 
-    @blp.arguments(DurationArgs(many=True))
-    @blp.response(200, DurationSchema(many=True))
+    @blp.writing(DurationArgs(many=True), DurationSchema(many=True), status=200)
     def put(self, overrides: list[dict[str, Any]], clinician_id: int) -> list[dict[str, Any]]:
         """Replace the clinician's own durations; kinds left out use the default"""
-        services.set_durations(session(), clinician_id, overrides)
+        services.set_durations(session(), actor(), now(), clinician_id, overrides)
         session().commit()
         return services.durations(session(), clinician_id)

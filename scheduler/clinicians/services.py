@@ -7,32 +7,42 @@ from datetime import datetime
 from itertools import pairwise
 from typing import Any
 
-from sqlalchemy import delete, select
+from sqlalchemy import Select, delete, select
 from sqlalchemy.orm import Session
 
+from scheduler.access import Actor
 from scheduler.clinicians.models import Clinician, ClinicianDuration, TimeOff, WorkingHours
-from scheduler.errors import InvalidInput, NotFound
+from scheduler.db import found
+from scheduler.errors import InvalidInput
 from scheduler.facilities.models import Site
-from scheduler.scheduling.models import Appointment
-from scheduler.vocabulary import DEFAULT_MINUTES, AppointmentKind, AppointmentStatus
+from scheduler.vocabulary import DEFAULT_MINUTES, AppointmentKind
 
 
 def get_clinician(session: Session, clinician_id: int) -> Clinician:
-    clinician = session.get(Clinician, clinician_id)
-    if clinician is None:
-        raise NotFound("clinician", clinician_id)
-    return clinician
+    return found(session.get(Clinician, clinician_id), "clinician", clinician_id)
 
 
-def create_clinician(session: Session, **fields: Any) -> Clinician:
-    clinician = Clinician(**fields)
+def create_clinician(
+    session: Session,
+    actor: Actor,
+    now: datetime,
+    *,
+    given_name: str,
+    family_name: str,
+    email: str | None = None,
+) -> Clinician:
+    clinician = Clinician(given_name=given_name, family_name=family_name, email=email)
     session.add(clinician)
     session.flush()
     return clinician
 
 
 def set_working_hours(
-    session: Session, clinician_id: int, intervals: Iterable[Mapping[str, Any]]
+    session: Session,
+    actor: Actor,
+    now: datetime,
+    clinician_id: int,
+    intervals: Iterable[Mapping[str, Any]],
 ) -> list[WorkingHours]:
     """Replace the clinician's weekly hours; intervals of one weekday must not overlap."""
     get_clinician(session, clinician_id)
@@ -77,25 +87,27 @@ def working_hours(session: Session, clinician_id: int) -> list[WorkingHours]:
     )
 
 
-def add_time_off(
-    session: Session, clinician_id: int, start: datetime, end: datetime, reason: str | None
-) -> tuple[TimeOff, list[int]]:
-    """Record time off; returns it with the booked appointments it now overlaps."""
-    get_clinician(session, clinician_id)
-    time_off = TimeOff(clinician_id=clinician_id, start_at=start, end_at=end, reason=reason)
-    session.add(time_off)
-    session.flush()
-    conflicts = session.scalars(
-        select(Appointment.id)
-        .where(
-            Appointment.clinician_id == clinician_id,
-            Appointment.status == AppointmentStatus.BOOKED,
-            Appointment.start_at < end,
-            Appointment.end_at > start,
-        )
-        .order_by(Appointment.start_at)
-    )
-    return time_off, list(conflicts)
+def list_statement() -> Select[Clinician]:
+    return select(Clinician).order_by(Clinician.family_name, Clinician.given_name, Clinician.id)
+
+
+def list_clinicians(session: Session) -> list[Clinician]:
+    return list(session.scalars(list_statement()))
+
+
+def time_off_statement(
+    clinician_id: int, *, ending_after: datetime | None = None
+) -> Select[TimeOff]:
+    """The clinician's time off, latest first (or, from ``ending_after``, soonest first)."""
+    statement = select(TimeOff).where(TimeOff.clinician_id == clinician_id)
+    if ending_after is None:
+        return statement.order_by(TimeOff.start_at.desc())
+    return statement.where(TimeOff.end_at > ending_after).order_by(TimeOff.start_at)
+
+
+def time_off_ahead(session: Session, clinician_id: int, now: datetime) -> list[TimeOff]:
+    """Time off not yet over, soonest first."""
+    return list(session.scalars(time_off_statement(clinician_id, ending_after=now)))
 
 
 def durations(session: Session, clinician_id: int) -> list[dict[str, Any]]:
@@ -119,7 +131,11 @@ def durations(session: Session, clinician_id: int) -> list[dict[str, Any]]:
 
 
 def set_durations(
-    session: Session, clinician_id: int, overrides: Iterable[Mapping[str, Any]]
+    session: Session,
+    actor: Actor,
+    now: datetime,
+    clinician_id: int,
+    overrides: Iterable[Mapping[str, Any]],
 ) -> None:
     get_clinician(session, clinician_id)
     rows = list(overrides)

@@ -3,14 +3,13 @@
 
 from __future__ import annotations
 
-from typing import Any, TypeVar
+from typing import Any
 
 from flask.views import MethodView
 from flask_smorest.pagination import PaginationParameters
-from sqlalchemy import Select, select
 
 from scheduler.api import Blueprint, paginated
-from scheduler.context import session
+from scheduler.context import actor, committed, now, session
 from scheduler.facilities import services
 from scheduler.facilities.models import Equipment, RecoveryBay, Room, Site
 from scheduler.facilities.schemas import (
@@ -25,26 +24,20 @@ from scheduler.facilities.schemas import (
     SiteSchema,
 )
 
-AtSite = TypeVar("AtSite", Room, Equipment, RecoveryBay)
-
 blp = Blueprint("facilities", __name__, description="Sites, rooms, equipment, recovery bays")
 
 
 @blp.route("/sites")
 class Sites(MethodView):
-    @blp.response(200, SiteSchema(many=True))
-    @blp.paginate()
+    @blp.listing(SiteSchema)
     def get(self, pagination_parameters: PaginationParameters) -> list[Site]:
         """List sites"""
-        return paginated(session(), select(Site).order_by(Site.id), pagination_parameters)
+        return paginated(session(), services.sites_statement(), pagination_parameters)
 
-    @blp.arguments(SiteCreateArgs)
-    @blp.response(201, SiteSchema)
+    @blp.writing(SiteCreateArgs, SiteSchema)
     def post(self, data: dict[str, Any]) -> Site:
         """Create a site (IANA time zone, address)"""
-        site = services.create_site(session(), **data)
-        session().commit()
-        return site
+        return committed(services.create_site(session(), actor(), now(), **data))
 
 
 @blp.route("/sites/<int:site_id>")
@@ -57,64 +50,54 @@ class SiteById(MethodView):
 
 @blp.route("/rooms")
 class Rooms(MethodView):
-    @blp.arguments(SiteFilterArgs, location="query")
-    @blp.response(200, RoomSchema(many=True))
-    @blp.paginate()
+    @blp.listing(RoomSchema, SiteFilterArgs)
     def get(self, args: dict[str, Any], pagination_parameters: PaginationParameters) -> list[Room]:
         """List rooms, optionally of one site"""
-        return paginated(session(), _at_site(Room, args), pagination_parameters)
+        return paginated(
+            session(),
+            services.at_site_statement(Room, args.get("site_id")),
+            pagination_parameters,
+        )
 
-    @blp.arguments(RoomCreateArgs)
-    @blp.response(201, RoomSchema)
+    @blp.writing(RoomCreateArgs, RoomSchema)
     def post(self, data: dict[str, Any]) -> Room:
         """Create a room (procedure rooms need fluoroscopy for blocks and procedures)"""
-        room = services.create_room(session(), **data)
-        session().commit()
-        return room
+        return committed(services.create_room(session(), actor(), now(), **data))
 
 
 @blp.route("/equipment")
 class EquipmentList(MethodView):
-    @blp.arguments(SiteFilterArgs, location="query")
-    @blp.response(200, EquipmentSchema(many=True))
-    @blp.paginate()
+    @blp.listing(EquipmentSchema, SiteFilterArgs)
     def get(
         self, args: dict[str, Any], pagination_parameters: PaginationParameters
     ) -> list[Equipment]:
         """List equipment units, optionally of one site"""
-        return paginated(session(), _at_site(Equipment, args), pagination_parameters)
+        return paginated(
+            session(),
+            services.at_site_statement(Equipment, args.get("site_id")),
+            pagination_parameters,
+        )
 
-    @blp.arguments(EquipmentCreateArgs)
-    @blp.response(201, EquipmentSchema)
+    @blp.writing(EquipmentCreateArgs, EquipmentSchema)
     def post(self, data: dict[str, Any]) -> Equipment:
         """Add an equipment unit (endoscope tower, RF generator, laser unit, shaver)"""
-        unit = services.create_equipment(session(), **data)
-        session().commit()
-        return unit
+        return committed(services.create_equipment(session(), actor(), now(), **data))
 
 
 @blp.route("/recovery-bays")
 class RecoveryBays(MethodView):
-    @blp.arguments(SiteFilterArgs, location="query")
-    @blp.response(200, RecoveryBaySchema(many=True))
-    @blp.paginate()
+    @blp.listing(RecoveryBaySchema, SiteFilterArgs)
     def get(
         self, args: dict[str, Any], pagination_parameters: PaginationParameters
     ) -> list[RecoveryBay]:
         """List recovery bays, optionally of one site"""
-        return paginated(session(), _at_site(RecoveryBay, args), pagination_parameters)
+        return paginated(
+            session(),
+            services.at_site_statement(RecoveryBay, args.get("site_id")),
+            pagination_parameters,
+        )
 
-    @blp.arguments(RecoveryBayCreateArgs)
-    @blp.response(201, RecoveryBaySchema)
+    @blp.writing(RecoveryBayCreateArgs, RecoveryBaySchema)
     def post(self, data: dict[str, Any]) -> RecoveryBay:
         """Add a recovery bay (every procedure occupies one while the patient recovers)"""
-        bay = services.create_recovery_bay(session(), **data)
-        session().commit()
-        return bay
-
-
-def _at_site(model: type[AtSite], args: dict[str, Any]) -> Select[AtSite]:
-    statement = select(model).order_by(model.id)
-    if "site_id" in args:
-        statement = statement.where(model.site_id == args["site_id"])
-    return statement
+        return committed(services.create_recovery_bay(session(), actor(), now(), **data))

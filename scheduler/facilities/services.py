@@ -1,64 +1,130 @@
-"""Sites, rooms and equipment (admin set-up)."""
+"""Sites, rooms, equipment and recovery bays (admin set-up)."""
 
 from __future__ import annotations
 
-from typing import Any
+from datetime import datetime
+from typing import TypeVar
 
-from sqlalchemy import select
+from sqlalchemy import Select, select
 from sqlalchemy.orm import Session
 
-from scheduler.db import referenced
-from scheduler.errors import Conflict, NotFound
+from scheduler.access import Actor
+from scheduler.db import found, referenced
+from scheduler.errors import Conflict
 from scheduler.facilities.models import Equipment, RecoveryBay, Room, Site
+from scheduler.vocabulary import EquipmentKind, RoomKind
+
+AtSite = TypeVar("AtSite", Room, Equipment, RecoveryBay)
 
 
 def get_site(session: Session, site_id: int) -> Site:
-    site = session.get(Site, site_id)
-    if site is None:
-        raise NotFound("site", site_id)
-    return site
+    return found(session.get(Site, site_id), "site", site_id)
 
 
-def create_site(session: Session, **fields: Any) -> Site:
-    if session.scalar(select(Site.id).where(Site.name == fields["name"])) is not None:
+def sites_statement() -> Select[Site]:
+    return select(Site).order_by(Site.id)
+
+
+def sites_by_name(session: Session) -> list[Site]:
+    return list(session.scalars(select(Site).order_by(Site.name, Site.id)))
+
+
+def site_or_first(session: Session, site_id: int | None) -> Site | None:
+    """The site asked for (404 when there is none), else the first one, if any."""
+    if site_id is None:
+        return session.scalars(sites_statement().limit(1)).first()
+    return get_site(session, site_id)
+
+
+def at_site_statement(model: type[AtSite], site_id: int | None = None) -> Select[AtSite]:
+    """Rooms, equipment units or recovery bays, of one site or all, in creation order."""
+    statement = select(model).order_by(model.id)
+    if site_id is not None:
+        statement = statement.where(model.site_id == site_id)
+    return statement
+
+
+def by_site(session: Session, model: type[AtSite]) -> dict[int, list[AtSite]]:
+    """Every room, unit or bay, grouped by site, by name within each."""
+    grouped: dict[int, list[AtSite]] = {}
+    for row in session.scalars(select(model).order_by(model.name, model.id)):
+        grouped.setdefault(row.site_id, []).append(row)
+    return grouped
+
+
+def create_site(
+    session: Session,
+    actor: Actor,
+    now: datetime,
+    *,
+    name: str,
+    timezone: str,
+    address: str,
+    phone: str | None = None,
+    turnover_minutes: int = 15,
+    recovery_minutes: int = 120,
+    min_notice_minutes: int = 60,
+) -> Site:
+    if session.scalar(select(Site.id).where(Site.name == name)) is not None:
         raise Conflict("A site with this name already exists.")
-    site = Site(**fields)
+    site = Site(
+        name=name,
+        timezone=timezone,
+        address=address,
+        phone=phone,
+        turnover_minutes=turnover_minutes,
+        recovery_minutes=recovery_minutes,
+        min_notice_minutes=min_notice_minutes,
+    )
     session.add(site)
     session.flush()
     return site
 
 
-def _unique_at_site(
-    session: Session,
-    model: type[Room] | type[Equipment] | type[RecoveryBay],
-    site_id: int,
-    name: str,
-) -> None:
+def _unique_at_site(session: Session, model: type[AtSite], site_id: int, name: str) -> None:
     referenced(session, Site, site_id, "site_id")
     taken = session.scalar(select(model.id).where(model.site_id == site_id, model.name == name))
     if taken is not None:
         raise Conflict(f"The site already has a {model.__tablename__.rstrip('s')} named {name!r}.")
 
 
-def create_room(session: Session, **fields: Any) -> Room:
-    _unique_at_site(session, Room, fields["site_id"], fields["name"])
-    room = Room(**fields)
+def create_room(
+    session: Session,
+    actor: Actor,
+    now: datetime,
+    *,
+    site_id: int,
+    name: str,
+    kind: RoomKind,
+    fluoroscopy: bool = False,
+) -> Room:
+    _unique_at_site(session, Room, site_id, name)
+    room = Room(site_id=site_id, name=name, kind=kind, fluoroscopy=fluoroscopy)
     session.add(room)
     session.flush()
     return room
 
 
-def create_equipment(session: Session, **fields: Any) -> Equipment:
-    _unique_at_site(session, Equipment, fields["site_id"], fields["name"])
-    unit = Equipment(**fields)
+def create_equipment(
+    session: Session, actor: Actor, now: datetime, *, site_id: int, name: str, kind: EquipmentKind
+) -> Equipment:
+    _unique_at_site(session, Equipment, site_id, name)
+    unit = Equipment(site_id=site_id, name=name, kind=kind)
     session.add(unit)
     session.flush()
     return unit
 
 
-def create_recovery_bay(session: Session, **fields: Any) -> RecoveryBay:
-    _unique_at_site(session, RecoveryBay, fields["site_id"], fields["name"])
-    bay = RecoveryBay(**fields)
+def create_recovery_bay(
+    session: Session, actor: Actor, now: datetime, *, site_id: int, name: str
+) -> RecoveryBay:
+    _unique_at_site(session, RecoveryBay, site_id, name)
+    bay = RecoveryBay(site_id=site_id, name=name)
     session.add(bay)
     session.flush()
     return bay
+
+
+def room_names(session: Session, site_id: int) -> dict[int, str]:
+    """Each room of the site by id (pages name rooms in slots and appointments)."""
+    return {room.id: room.name for room in session.scalars(at_site_statement(Room, site_id))}

@@ -25,21 +25,16 @@ blp = Blueprint("feeds", __name__, description="Clinicians' calendar feeds")
 public = flask.Blueprint("feeds_public", __name__)
 
 
-def feed_urls(token: str) -> dict[str, str]:
-    url = f"{current_app.config['PUBLIC_BASE_URL'].rstrip('/')}/feeds/{token}.ics"
-    return {"url": url, "webcal_url": re.sub(r"^https?://", "webcal://", url)}
-
-
 @blp.route("/clinicians/<int:clinician_id>/feed-token")
 class FeedToken(MethodView):
-    @blp.arguments(NoArgs)
-    @blp.response(201, FeedTokenSchema)
+    @blp.writing(NoArgs, FeedTokenSchema)
     def post(self, _data: dict[str, Any], clinician_id: int) -> dict[str, Any]:
         """A new feed URL for the clinician (shown once); the previous one stops working"""
         at = now()
         token = services.issue_token(session(), actor(), at, clinician_id)
         session().commit()
-        return {**feed_urls(token), "created_at": at}
+        urls = services.feed_urls(current_app.config["PUBLIC_BASE_URL"], token)
+        return {**urls, "created_at": at}
 
     @blp.response(204)
     def delete(self, clinician_id: int) -> None:

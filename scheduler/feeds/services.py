@@ -8,6 +8,7 @@ a copy of the database does not give anyone the feeds. A new token replaces the 
 from __future__ import annotations
 
 import hashlib
+import re
 import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -38,6 +39,12 @@ KIND_LABELS: Final = {
     "procedure": "Endoscopic neurotomy",
     "follow_up": "Follow-up",
 }
+
+
+def feed_urls(base_url: str, token: str) -> dict[str, str]:
+    """The feed's address, and the same as ``webcal://`` (calendar apps subscribe to it)."""
+    url = f"{base_url.rstrip('/')}/feeds/{token}.ics"
+    return {"url": url, "webcal_url": re.sub(r"^https?://", "webcal://", url)}
 
 
 def _digest(token: str) -> str:

@@ -1,5 +1,6 @@
-"""Calendar invites for patients and calendar feeds for clinicians (SPEC §5).
+"""Calendar invites for patients (SPEC §5): RFC 5545 files, iMIP e-mails, signed links.
 
-Pure package: plain values in, RFC 5545 bytes and e-mail messages out. It imports
-neither Flask nor SQLAlchemy, so the outbox worker and the tests use it without an app.
+The builders (``ics.py``, ``vtimezone.py``, ``mail.py``) are pure: plain values in, bytes
+and e-mail messages out, so the outbox worker and the tests use them without an app.
+``services.py`` reads an appointment into those values; ``routes.py`` serves them.
 """

@@ -10,6 +10,7 @@ The preparation for the kind of appointment goes in DESCRIPTION, worded in templ
 
 Serialisation is icalendar's: CRLF line ends and lines folded at 75 octets without splitting
 a UTF-8 character (RFC 5545 §3.1), which the tests hold it to.
+Pure module: no Flask, no SQLAlchemy.
 """
 
 from __future__ import annotations

@@ -12,6 +12,7 @@ Shape of a REQUEST or CANCEL::
 A REMINDER is text and HTML only: the calendar already holds the appointment. Subjects name
 the clinic and the date, nothing clinical; the bodies come from templates in
 ``scheduler/templates/invites/email/``, the HTML one autoescaped.
+Pure module: no Flask, no SQLAlchemy.
 """
 
 from __future__ import annotations

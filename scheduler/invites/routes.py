@@ -15,40 +15,13 @@ from flask.views import MethodView
 
 from scheduler.api import Blueprint
 from scheduler.context import actor, now, session
-from scheduler.invites.ics import build_invite
+from scheduler.downloads import CALENDAR, invite_download
 from scheduler.invites.schemas import InviteLinkSchema
-from scheduler.invites.services import (
-    LINK_GRACE,
-    appointment_for_link,
-    clinic_of,
-    invite_for,
-    link_url,
-)
-from scheduler.scheduling.models import Appointment
-from scheduler.scheduling.services import get_appointment
-from scheduler.settings import alarm_minutes
+from scheduler.invites.services import LINK_GRACE, appointment_for_link, link_url
+from scheduler.scheduling.booking import get_appointment
 
 blp = Blueprint("invites", __name__, description="Calendar invites of appointments")
 links = flask.Blueprint("invite_links", __name__)
-
-CALENDAR = "text/calendar"
-
-
-def calendar_response(appointment: Appointment) -> Response:
-    body = build_invite(
-        invite_for(session(), appointment),
-        clinic_of(appointment.site, current_app.config["MAIL_FROM"]),
-        now=now(),
-        alarms=alarm_minutes(current_app.config["INVITE_ALARM_MINUTES"]),
-    )
-    return Response(
-        body,
-        mimetype=CALENDAR,
-        headers={
-            "Content-Disposition": f'attachment; filename="appointment-{appointment.id}.ics"',
-            "Cache-Control": "private, no-store",
-        },
-    )
 
 
 @blp.route("/appointments/<int:appointment_id>/invite.ics")
@@ -63,7 +36,7 @@ class AppointmentInvite(MethodView):
     )
     def get(self, appointment_id: int) -> Response:
         """The patient's calendar invite of an appointment (RFC 5545/5546)"""
-        return calendar_response(get_appointment(session(), actor(), appointment_id))
+        return invite_download(get_appointment(session(), actor(), appointment_id))
 
 
 @blp.route("/appointments/<int:appointment_id>/invite-link")
@@ -84,4 +57,4 @@ def invite_by_link(token: str) -> Response:
     appointment = appointment_for_link(session(), current_app.config["SECRET_KEY"], token, now())
     if appointment is None:
         abort(404)
-    return calendar_response(appointment)
+    return invite_download(appointment)

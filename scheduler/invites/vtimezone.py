@@ -8,6 +8,7 @@ zone as one yearly rule per observance, FREQ=YEARLY with BYMONTH and a single BY
 occurrence, 1..4 or -1 for "last" ([MS-OXCICAL] 2.1.3.1.1.19.2.1 DTSTART and
 2.1.3.1.1.19.2.2 RRULE). So the onsets are found here from ``zoneinfo`` and every run of
 onsets that repeats year after year is written as one such RRULE.
+Pure module: no Flask, no SQLAlchemy.
 """
 
 from __future__ import annotations

@@ -8,7 +8,7 @@ from flask.views import MethodView
 from flask_smorest.pagination import PaginationParameters
 
 from scheduler.api import Blueprint, paginated
-from scheduler.context import now, session
+from scheduler.context import committed, now, session
 from scheduler.outbox import services
 from scheduler.outbox.models import OutboxMessage
 from scheduler.outbox.schemas import OutboxFilterArgs, OutboxMessageSchema
@@ -19,9 +19,7 @@ blp = Blueprint("outbox", __name__, description="E-mail to patients: delivery st
 
 @blp.route("/outbox")
 class Outbox(MethodView):
-    @blp.arguments(OutboxFilterArgs, location="query")
-    @blp.response(200, OutboxMessageSchema(many=True))
-    @blp.paginate()
+    @blp.listing(OutboxMessageSchema, OutboxFilterArgs)
     def get(
         self, filters: dict[str, Any], pagination_parameters: PaginationParameters
     ) -> list[OutboxMessage]:
@@ -32,10 +30,7 @@ class Outbox(MethodView):
 
 @blp.route("/outbox/<int:message_id>/requeue")
 class Requeue(MethodView):
-    @blp.arguments(NoArgs)
-    @blp.response(200, OutboxMessageSchema)
+    @blp.writing(NoArgs, OutboxMessageSchema, status=200)
     def post(self, _data: dict[str, Any], message_id: int) -> OutboxMessage:
         """Send a dead message again, with a fresh set of attempts"""
-        message = services.requeue(session(), message_id, now())
-        session().commit()
-        return message
+        return committed(services.requeue(session(), message_id, now()))

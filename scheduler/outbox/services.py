@@ -9,20 +9,35 @@ from __future__ import annotations
 
 import secrets
 from datetime import datetime, timedelta
+from typing import Protocol
 
 from sqlalchemy import Select, select, update
 from sqlalchemy.orm import Session
 
-from scheduler.errors import IllegalTransition, NotFound
+from scheduler.db import found
+from scheduler.errors import IllegalTransition
 from scheduler.outbox.models import OutboxMessage, OutboxStatus
 from scheduler.patients.models import Patient
-from scheduler.scheduling.models import Appointment
 from scheduler.vocabulary import AppointmentStatus, MessageKind
+
+
+class Announced(Protocol):
+    """What the outbox needs of an appointment it announces (scheduling's ``Appointment``).
+
+    Scheduling calls the outbox, never the other way round: a message is built from the
+    appointment as it is when the worker sends it.
+    """
+
+    id: int
+    version: int
+    patient_id: int
+    start_at: datetime
+    status: AppointmentStatus
 
 
 def announce_booked(
     session: Session,
-    appointment: Appointment,
+    appointment: Announced,
     now: datetime,
     *,
     reminder_before: timedelta,
@@ -45,7 +60,7 @@ def announce_booked(
             _queue(session, appointment, MessageKind.REMINDER, remind_at, now)
 
 
-def announce_released(session: Session, appointment: Appointment, now: datetime) -> None:
+def announce_released(session: Session, appointment: Announced, now: datetime) -> None:
     """Withdraw what is pending for an appointment that is off, and send a cancellation
     (METHOD:CANCEL) when it was cancelled; a no-show gets no message."""
     _supersede_pending(session, appointment, now)
@@ -53,7 +68,7 @@ def announce_released(session: Session, appointment: Appointment, now: datetime)
         _queue(session, appointment, MessageKind.CANCEL, now, now)
 
 
-def _supersede_pending(session: Session, appointment: Appointment, now: datetime) -> None:
+def _supersede_pending(session: Session, appointment: Announced, now: datetime) -> None:
     session.execute(
         update(OutboxMessage)
         .where(
@@ -65,7 +80,7 @@ def _supersede_pending(session: Session, appointment: Appointment, now: datetime
     )
 
 
-def _has_address(session: Session, appointment: Appointment) -> bool:
+def _has_address(session: Session, appointment: Announced) -> bool:
     """Whether the patient has an e-mail address (without one, staff hand out the invite)."""
     patient = session.get(Patient, appointment.patient_id)  # often already in the session
     return patient is not None and bool(patient.email)
@@ -73,7 +88,7 @@ def _has_address(session: Session, appointment: Appointment) -> bool:
 
 def _queue(
     session: Session,
-    appointment: Appointment,
+    appointment: Announced,
     kind: MessageKind,
     deliver_after: datetime,
     now: datetime,
@@ -106,9 +121,8 @@ def list_statement(status: OutboxStatus | None) -> Select[OutboxMessage]:
 
 def requeue(session: Session, message_id: int, now: datetime) -> OutboxMessage:
     """Give a dead message a fresh set of attempts, due now."""
-    message = session.get(OutboxMessage, message_id, with_for_update={"of": OutboxMessage})
-    if message is None:
-        raise NotFound("outbox message", message_id)
+    locked = session.get(OutboxMessage, message_id, with_for_update={"of": OutboxMessage})
+    message = found(locked, "outbox message", message_id)
     if message.status is not OutboxStatus.DEAD:
         raise IllegalTransition(
             message.status.value,

@@ -16,7 +16,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from scheduler.pathways.models import Pathway, PathwayEvent
-from scheduler.pathways.states import PathwayState, Trigger
+from scheduler.pathways.states import PathwayState, Trigger, next_booking
 from scheduler.patients.models import Patient
 from scheduler.scheduling.models import Appointment
 from scheduler.vocabulary import AppointmentKind, AppointmentStatus
@@ -37,12 +37,13 @@ QUEUE_TITLES = {
     Queue.READY_FOR_PROCEDURE: "Eligible: book the procedure",
     Queue.NEEDS_FOLLOW_UP: "Needs a follow-up visit",
 }
-BY_STATE = {
-    PathwayState.REFERRED: Queue.NEEDS_BLOCK,
-    PathwayState.ELIGIBLE: Queue.READY_FOR_PROCEDURE,
-    PathwayState.DISCHARGED: Queue.NEEDS_FOLLOW_UP,
-    PathwayState.ADMITTED: Queue.NEEDS_FOLLOW_UP,
+# The queue of each booking the desk makes next (states.next_booking decides which).
+BY_BOOKING = {
+    AppointmentKind.DIAGNOSTIC_BLOCK: Queue.NEEDS_BLOCK,
+    AppointmentKind.PROCEDURE: Queue.READY_FOR_PROCEDURE,
+    AppointmentKind.FOLLOW_UP: Queue.NEEDS_FOLLOW_UP,
 }
+WAITING_FOR_DESK = frozenset(state for state in PathwayState if next_booking(state) is not None)
 REBOOK_TRIGGERS = (Trigger.CANCEL_APPOINTMENT, Trigger.NO_SHOW)
 
 
@@ -65,7 +66,7 @@ def work_queues(session: Session, now: datetime) -> dict[Queue, list[QueueItem]]
         .join(Patient, Patient.id == Pathway.patient_id)
         .join(last_event, last_event.c.pathway_id == Pathway.id)
         .join(PathwayEvent, PathwayEvent.id == last_event.c.event_id)
-        .where(Pathway.state.in_([*BY_STATE, PathwayState.BLOCK_SCHEDULED]))
+        .where(Pathway.state.in_([*WAITING_FOR_DESK, PathwayState.BLOCK_SCHEDULED]))
         .order_by(Pathway.updated_at, Pathway.id)
     ).all()
     waiting = _blocks_past(
@@ -78,7 +79,8 @@ def work_queues(session: Session, now: datetime) -> dict[Queue, list[QueueItem]]
         elif pathway.state is PathwayState.BLOCK_SCHEDULED:
             queue = Queue.AWAITING_BLOCK_RESULT if pathway.id in waiting else None
         else:
-            queue = BY_STATE[pathway.state]
+            booking = next_booking(pathway.state)
+            queue = BY_BOOKING[booking] if booking is not None else None
         if queue is not None:
             queues[queue].append(QueueItem(pathway, patient, pathway.updated_at))
     return queues

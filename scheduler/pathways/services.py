@@ -1,4 +1,5 @@
-"""Pathways: creation, transitions with their events, records, and policy snapshots.
+"""Pathways: referral, reading with access rules, transitions with their events, and what
+the referral documents (conservative care, coverage acknowledgments).
 
 Every state change goes through :func:`transition`, which applies the pure state
 machine and writes the event in the caller's transaction, so the state and its
@@ -8,62 +9,49 @@ history can never disagree (SPEC §2).
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, replace
 from datetime import date, datetime
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from sqlalchemy import Select, select
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.interfaces import ORMOption
 
-from scheduler.access import Actor, require_case_write
+from scheduler.access import Actor, require_case_write, require_patient_access
 from scheduler.clinicians.models import Clinician
-from scheduler.db import referenced
-from scheduler.errors import Forbidden, InvalidInput, NotFound
+from scheduler.clock import local_date
+from scheduler.db import found, referenced
+from scheduler.errors import InvalidInput
 from scheduler.facilities.models import Site
-from scheduler.outbox import services as outbox
-from scheduler.pathways import policy as rules
 from scheduler.pathways.models import (
-    BlockResult,
     ConservativeTreatment,
     CoverageAcknowledgment,
-    FollowUpOutcome,
     Pathway,
     PathwayEvent,
 )
-from scheduler.pathways.policy import Evaluation, Gate, PathwaySnapshot
-from scheduler.pathways.states import BOOKING_TRIGGERS, PathwayState, Trigger, apply
+from scheduler.pathways.states import BOOKING_TRIGGERS, TERMINAL, PathwayState, Trigger, apply
 from scheduler.patients.models import Patient
+from scheduler.policies.parameters import IndicationTarget, PolicyParameters
 from scheduler.policies.services import DEFAULT_POLICY, latest_policy, policy_of
-from scheduler.scheduling.models import Appointment, release_allocations
 from scheduler.vocabulary import (
-    AppointmentKind,
-    AppointmentStatus,
+    AcknowledgmentKind,
     Indication,
     Method,
     Region,
     Side,
     TargetNerve,
+    TreatmentKind,
+    TreatmentOutcome,
     level_problem,
 )
 
-# Appointments that happened or will happen (cancelled and no-show ones never did).
-LIVE_STATUSES = (AppointmentStatus.BOOKED, AppointmentStatus.COMPLETED)
-
-
-def local_date(at: datetime, zone: str) -> date:
-    return at.astimezone(ZoneInfo(zone)).date()
-
 
 def site_today(session: Session, pathway: Pathway, now: datetime) -> date:
-    site = session.get(Site, pathway.site_id)
-    assert site is not None  # noqa: S101 (foreign key)
+    site = session.get_one(Site, pathway.site_id)
     return local_date(now, site.timezone)
 
 
 # ---------------------------------------------------------------------------------------
-# Loading with access rules
+# Reading with access rules
 
 
 def get_pathway(
@@ -84,11 +72,8 @@ def get_pathway(
     # under that version, and locking it would queue unrelated bookings behind each other.
     lock_row = {"of": Pathway} if lock else None
     pathway = session.get(Pathway, pathway_id, with_for_update=lock_row, options=load)
-    if actor.is_patient and (pathway is None or pathway.patient_id != actor.patient_id):
-        raise Forbidden("You can only see your own records.")
-    if pathway is None:
-        raise NotFound("pathway", pathway_id)
-    return pathway
+    require_patient_access(actor, pathway.patient_id if pathway else None)
+    return found(pathway, "pathway", pathway_id)
 
 
 def list_statement(actor: Actor, filters: dict[str, Any]) -> Select[Pathway]:
@@ -99,6 +84,38 @@ def list_statement(actor: Actor, filters: dict[str, Any]) -> Select[Pathway]:
         if name in filters:
             statement = statement.where(getattr(Pathway, name) == filters[name])
     return statement
+
+
+def pathways_of_patients(session: Session, patient_ids: Iterable[int]) -> dict[int, list[Pathway]]:
+    """Each patient's pathways, oldest first, in one query (a search result's links)."""
+    found: dict[int, list[Pathway]] = {}
+    for pathway in session.scalars(
+        select(Pathway).where(Pathway.patient_id.in_(set(patient_ids))).order_by(Pathway.id)
+    ):
+        found.setdefault(pathway.patient_id, []).append(pathway)
+    return found
+
+
+def events_statement(pathway: Pathway) -> Select[PathwayEvent]:
+    return (
+        select(PathwayEvent).where(PathwayEvent.pathway_id == pathway.id).order_by(PathwayEvent.id)
+    )
+
+
+def treatments_statement(pathway: Pathway) -> Select[ConservativeTreatment]:
+    return (
+        select(ConservativeTreatment)
+        .where(ConservativeTreatment.pathway_id == pathway.id)
+        .order_by(ConservativeTreatment.start_date, ConservativeTreatment.id)
+    )
+
+
+def acknowledgments_statement(pathway: Pathway) -> Select[CoverageAcknowledgment]:
+    return (
+        select(CoverageAcknowledgment)
+        .where(CoverageAcknowledgment.pathway_id == pathway.id)
+        .order_by(CoverageAcknowledgment.id)
+    )
 
 
 # ---------------------------------------------------------------------------------------
@@ -137,12 +154,12 @@ def transition(
     return event
 
 
-def state_before_booking(session: Session, appointment: Appointment) -> PathwayState:
-    """The pathway's state before ``appointment`` was booked (where cancel returns to)."""
+def state_before_booking(session: Session, appointment_id: int) -> PathwayState:
+    """The pathway's state before the appointment was booked (where a cancel returns to)."""
     before = session.scalar(
         select(PathwayEvent.from_state)
         .where(
-            PathwayEvent.appointment_id == appointment.id,
+            PathwayEvent.appointment_id == appointment_id,
             PathwayEvent.trigger.in_(BOOKING_TRIGGERS),
         )
         .order_by(PathwayEvent.id)
@@ -153,14 +170,46 @@ def state_before_booking(session: Session, appointment: Appointment) -> PathwayS
     return before
 
 
-def events_statement(pathway: Pathway) -> Select[PathwayEvent]:
-    return (
-        select(PathwayEvent).where(PathwayEvent.pathway_id == pathway.id).order_by(PathwayEvent.id)
-    )
+def require_open(pathway: Pathway) -> None:
+    """Nothing more can be recorded or booked on a completed or cancelled pathway."""
+    if pathway.state in TERMINAL:
+        raise InvalidInput.field("pathway_id", f"The pathway is {pathway.state.value}.")
 
 
 # ---------------------------------------------------------------------------------------
-# Creation and records
+# Referral and what it documents
+
+
+def _referral_target(
+    policy_name: str,
+    parameters: PolicyParameters,
+    indication: Indication,
+    region: Region,
+    levels: list[str],
+    *,
+    onset_in_future: bool,
+) -> IndicationTarget:
+    """The nerves the policy treats for ``indication``, once the referral fits the policy:
+    each level real and in the region, listed once, the region one the indication allows,
+    the pain's onset not in the future. Every problem is named at once."""
+    errors: dict[str, list[str]] = {}
+    level_errors = [p for p in (level_problem(level, region) for level in levels) if p]
+    if level_errors:
+        errors["levels"] = [problem + "." for problem in level_errors]
+    elif len(set(levels)) != len(levels):
+        errors["levels"] = ["List each level once."]
+    target = parameters.indications.get(indication)
+    if target is None:
+        errors["indication"] = [f"The {policy_name} policy does not cover this indication."]
+    elif region not in target.regions:
+        allowed = ", ".join(sorted(r.value for r in target.regions))
+        errors["region"] = [f"For {indication.value} the region must be one of: {allowed}."]
+    if onset_in_future:
+        errors["pain_onset_date"] = ["Must not be in the future."]
+    if errors:
+        raise InvalidInput(errors)
+    assert target is not None  # noqa: S101 (checked above)
+    return target
 
 
 def create_pathway(
@@ -186,26 +235,14 @@ def create_pathway(
     referenced(session, Clinician, clinician_id, "clinician_id")
     site = referenced(session, Site, site_id, "site_id")
     record = latest_policy(session, policy or DEFAULT_POLICY)
-    parameters = policy_of(record).parameters
-
-    errors: dict[str, list[str]] = {}
-    level_errors = [p for p in (level_problem(level, region) for level in levels) if p]
-    if level_errors:
-        errors["levels"] = [problem + "." for problem in level_errors]
-    elif len(set(levels)) != len(levels):
-        errors["levels"] = ["List each level once."]
-    target = parameters.indications.get(indication)
-    if target is None:
-        errors["indication"] = [f"The {record.name} policy does not cover this indication."]
-    elif region not in target.regions:
-        allowed = ", ".join(sorted(r.value for r in target.regions))
-        errors["region"] = [f"For {indication.value} the region must be one of: {allowed}."]
-    if pain_onset_date > local_date(now, site.timezone):
-        errors["pain_onset_date"] = ["Must not be in the future."]
-    if errors:
-        raise InvalidInput(errors)
-    assert target is not None  # noqa: S101 (checked above)
-
+    target = _referral_target(
+        record.name,
+        policy_of(record).parameters,
+        indication,
+        region,
+        levels,
+        onset_in_future=pain_onset_date > local_date(now, site.timezone),
+    )
     pathway = Pathway(
         patient_id=patient_id,
         clinician_id=clinician_id,
@@ -242,26 +279,37 @@ def create_pathway(
     return pathway
 
 
-def require_open(pathway: Pathway) -> None:
-    if pathway.state in (PathwayState.COMPLETED, PathwayState.CANCELLED):
-        raise InvalidInput.field("pathway_id", f"The pathway is {pathway.state.value}.")
-
-
 def add_conservative_treatment(
-    session: Session, actor: Actor, now: datetime, pathway: Pathway, **fields: Any
+    session: Session,
+    actor: Actor,
+    now: datetime,
+    pathway_id: int,
+    *,
+    kind: TreatmentKind,
+    start_date: date,
+    end_date: date | None = None,
+    outcome: TreatmentOutcome | None = None,
 ) -> ConservativeTreatment:
+    """A course of physical therapy, medication or injections before the referral."""
+    pathway = get_pathway(session, actor, pathway_id, lock=True)
     require_case_write(actor, pathway.clinician_id)
     require_open(pathway)
     today = site_today(session, pathway, now)
     errors: dict[str, list[str]] = {}
-    if fields["start_date"] > today:
+    if start_date > today:
         errors["start_date"] = ["Must not be in the future."]
-    if fields.get("end_date") and fields["end_date"] > today:
+    if end_date and end_date > today:
         errors["end_date"] = ["Must not be in the future."]
     if errors:
         raise InvalidInput(errors)
     treatment = ConservativeTreatment(
-        pathway_id=pathway.id, recorded_at=now, recorded_by_id=actor.user_id, **fields
+        pathway_id=pathway.id,
+        kind=kind,
+        start_date=start_date,
+        end_date=end_date,
+        outcome=outcome,
+        recorded_at=now,
+        recorded_by_id=actor.user_id,
     )
     session.add(treatment)
     session.flush()
@@ -269,228 +317,26 @@ def add_conservative_treatment(
 
 
 def add_coverage_acknowledgment(
-    session: Session, actor: Actor, now: datetime, pathway: Pathway, **fields: Any
+    session: Session,
+    actor: Actor,
+    now: datetime,
+    pathway_id: int,
+    *,
+    kind: AcknowledgmentKind,
+    signed_on: date,
 ) -> CoverageAcknowledgment:
+    """A signed self-pay agreement or ABN, for a service the policy marks not covered."""
+    pathway = get_pathway(session, actor, pathway_id, lock=True)
     require_open(pathway)
-    if fields["signed_on"] > site_today(session, pathway, now):
+    if signed_on > site_today(session, pathway, now):
         raise InvalidInput.field("signed_on", "Must not be in the future.")
     acknowledgment = CoverageAcknowledgment(
-        pathway_id=pathway.id, recorded_at=now, recorded_by_id=actor.user_id, **fields
+        pathway_id=pathway.id,
+        kind=kind,
+        signed_on=signed_on,
+        recorded_at=now,
+        recorded_by_id=actor.user_id,
     )
     session.add(acknowledgment)
     session.flush()
     return acknowledgment
-
-
-def cancel_pathway(
-    session: Session, actor: Actor, now: datetime, pathway: Pathway, reason: str
-) -> Pathway:
-    """Cancel the pathway and every appointment still booked on it (SPEC §2)."""
-    open_appointments = list(
-        session.scalars(
-            select(Appointment).where(
-                Appointment.pathway_id == pathway.id,
-                Appointment.status == AppointmentStatus.BOOKED,
-            )
-        )
-    )
-    transition(
-        session,
-        pathway,
-        Trigger.CANCEL_PATHWAY,
-        actor,
-        now,
-        reason=reason,
-        data={"cancelled_appointments": [a.id for a in open_appointments]},
-    )
-    for appointment in open_appointments:
-        appointment.status = AppointmentStatus.CANCELLED
-        appointment.cancel_reason = reason
-        appointment.version += 1
-        appointment.updated_at = now
-        outbox.announce_released(session, appointment, now)
-    if open_appointments:
-        session.execute(release_allocations(a.id for a in open_appointments))
-    session.flush()
-    return pathway
-
-
-# ---------------------------------------------------------------------------------------
-# Policy snapshots
-
-
-@dataclass(frozen=True)
-class _Sessions:
-    blocks: tuple[rules.Block, ...]
-    other_blocks: tuple[date, ...]
-    other_neurotomies: tuple[rules.Neurotomy, ...]
-
-
-def _sessions(session: Session, pathway: Pathway, exclude: int | None) -> _Sessions:
-    """The patient's blocks and neurotomies in the pathway's region, in one read.
-
-    This pathway's blocks come with their results; the other pathways give their block
-    sessions and their neurotomies, whose relief is the percent relief their follow-up
-    recorded. ``exclude`` leaves one appointment out (the one being moved).
-    """
-    rows = session.execute(
-        select(
-            Appointment.pathway_id,
-            Appointment.kind,
-            Appointment.start_at,
-            Site.timezone,
-            Appointment.side,
-            Appointment.levels,
-            BlockResult.pre_block_pain,
-            BlockResult.post_block_pain,
-        )
-        .join(Pathway, Pathway.id == Appointment.pathway_id)
-        .join(Site, Site.id == Appointment.site_id)
-        .outerjoin(BlockResult, BlockResult.appointment_id == Appointment.id)
-        .where(
-            Appointment.patient_id == pathway.patient_id,
-            Pathway.region == pathway.region,
-            Appointment.status.in_(LIVE_STATUSES),
-            Appointment.kind.in_((AppointmentKind.DIAGNOSTIC_BLOCK, AppointmentKind.PROCEDURE)),
-            Appointment.id != (exclude or 0),
-        )
-        .order_by(Appointment.start_at)
-    ).all()
-    procedure_pathways = {
-        row.pathway_id
-        for row in rows
-        if row.kind is AppointmentKind.PROCEDURE and row.pathway_id != pathway.id
-    }
-    relief_by_pathway: dict[int, int] = (
-        dict(
-            session.execute(
-                select(Appointment.pathway_id, FollowUpOutcome.percent_relief)
-                .join(FollowUpOutcome, FollowUpOutcome.appointment_id == Appointment.id)
-                .where(Appointment.pathway_id.in_(procedure_pathways))
-            ).all()
-        )
-        if procedure_pathways
-        else {}
-    )
-    blocks: list[rules.Block] = []
-    other_blocks: list[date] = []
-    neurotomies: list[rules.Neurotomy] = []
-    for row in rows:
-        on = local_date(row.start_at, row.timezone)
-        if row.pathway_id == pathway.id:
-            if row.kind is AppointmentKind.DIAGNOSTIC_BLOCK:
-                relief = (
-                    rules.relief_percent(row.pre_block_pain, row.post_block_pain)
-                    if row.pre_block_pain is not None
-                    else None
-                )
-                blocks.append(
-                    rules.Block(
-                        on=on, side=row.side, levels=tuple(row.levels), relief_percent=relief
-                    )
-                )
-        elif row.kind is AppointmentKind.DIAGNOSTIC_BLOCK:
-            other_blocks.append(on)
-        else:
-            percent = relief_by_pathway.get(row.pathway_id)
-            neurotomies.append(
-                rules.Neurotomy(
-                    on=on,
-                    region=pathway.region,
-                    side=row.side,
-                    relief_percent=None if percent is None else float(percent),
-                )
-            )
-    return _Sessions(tuple(blocks), tuple(other_blocks), tuple(neurotomies))
-
-
-def snapshot(
-    session: Session,
-    pathway: Pathway,
-    on: date,
-    method: Method | None = None,
-    *,
-    exclude: int | None = None,
-) -> PathwaySnapshot:
-    """The pathway as its policy's rules see it, for a step on site-local date ``on``.
-
-    ``exclude`` leaves one appointment out (the one being moved).
-    """
-    treatments = session.scalars(
-        select(ConservativeTreatment)
-        .where(ConservativeTreatment.pathway_id == pathway.id)
-        .order_by(ConservativeTreatment.start_date)
-    )
-    acknowledgments = session.scalars(
-        select(CoverageAcknowledgment.kind).where(CoverageAcknowledgment.pathway_id == pathway.id)
-    )
-    sessions = _sessions(session, pathway, exclude)
-    return PathwaySnapshot(
-        on=on,
-        indication=pathway.indication,
-        region=pathway.region,
-        side=pathway.side,
-        levels=tuple(pathway.levels),
-        target_nerve=pathway.target_nerve,
-        method=method or pathway.method,
-        pain_onset=pathway.pain_onset_date,
-        treatments=tuple(
-            rules.Treatment(t.kind, t.start_date, t.end_date, t.outcome) for t in treatments
-        ),
-        blocks=sessions.blocks,
-        other_block_sessions=sessions.other_blocks,
-        other_neurotomies=sessions.other_neurotomies,
-        acknowledgments=frozenset(acknowledgments),
-    )
-
-
-def evaluate_gate(
-    session: Session,
-    pathway: Pathway,
-    gate: Gate,
-    on: date,
-    method: Method | None = None,
-    *,
-    exclude: int | None = None,
-) -> Evaluation:
-    """Run ``gate``'s rules; for a block booking the new block is part of the picture."""
-    return evaluate_gate_on_days(session, pathway, gate, [on], method, exclude=exclude)[on]
-
-
-def evaluate_gate_on_days(
-    session: Session,
-    pathway: Pathway,
-    gate: Gate,
-    days: Sequence[date],
-    method: Method | None = None,
-    *,
-    exclude: int | None = None,
-) -> dict[date, Evaluation]:
-    """``gate``'s rules for each candidate site-local day, from one load of the pathway."""
-    base = snapshot(session, pathway, days[0], method, exclude=exclude)
-    policy = policy_of(pathway.policy)
-    evaluations = {}
-    for day in days:
-        current = replace(base, on=day)
-        if gate is Gate.BOOK_BLOCK:
-            new_block = rules.Block(on=day, side=pathway.side, levels=tuple(pathway.levels))
-            current = replace(
-                current,
-                blocks=(*current.blocks, new_block),
-                other_block_sessions=tuple(
-                    sorted((*current.other_block_sessions, *(b.on for b in current.blocks)))
-                ),
-            )
-        evaluations[day] = rules.evaluate_pathway(policy, gate, current)
-    return evaluations
-
-
-def eligibility(
-    session: Session, pathway: Pathway, on: date, method: Method | None = None
-) -> Evaluation:
-    """Every rule for booking the procedure on ``on`` with ``method`` (SPEC §3)."""
-    return evaluate_gate(session, pathway, Gate.BOOK_PROCEDURE, on, method)
-
-
-def pathways_by_id(session: Session, ids: Iterable[int]) -> dict[int, Pathway]:
-    return {p.id: p for p in session.scalars(select(Pathway).where(Pathway.id.in_(set(ids))))}

@@ -20,6 +20,7 @@ from enum import StrEnum
 from typing import Final
 
 from scheduler.errors import IllegalTransition
+from scheduler.vocabulary import AppointmentKind
 
 
 class PathwayState(StrEnum):
@@ -62,8 +63,13 @@ class Trigger(StrEnum):
 S = PathwayState
 T = Trigger
 
-# Triggers that book an appointment; their events carry the appointment's id.
-BOOKING_TRIGGERS: Final = frozenset({T.BOOK_BLOCK, T.BOOK_PROCEDURE, T.BOOK_FOLLOW_UP})
+# The trigger that books each kind of appointment; its event carries the appointment's id.
+BOOKING_TRIGGER: Final = {
+    AppointmentKind.DIAGNOSTIC_BLOCK: T.BOOK_BLOCK,
+    AppointmentKind.PROCEDURE: T.BOOK_PROCEDURE,
+    AppointmentKind.FOLLOW_UP: T.BOOK_FOLLOW_UP,
+}
+BOOKING_TRIGGERS: Final = frozenset(BOOKING_TRIGGER.values())
 
 # (state, trigger) -> next state, for every trigger with a fixed target.
 TRANSITIONS: Final[dict[tuple[PathwayState, Trigger], PathwayState]] = {
@@ -154,3 +160,45 @@ def allowed_triggers(state: PathwayState) -> list[Trigger]:
     fixed = [t for (s, t) in TRANSITIONS if s is state]
     returning = [t for t, table in RETURNING.items() if state in table]
     return fixed + returning
+
+
+# ---------------------------------------------------------------------------------------
+# Tables derived from the transitions, for the code that needs to know where a state lies
+
+
+def _reachable(start: PathwayState, through: frozenset[Trigger]) -> frozenset[PathwayState]:
+    """``start`` and every state reached from it by firing triggers of ``through``."""
+    seen = {start}
+    frontier = [start]
+    while frontier:
+        state = frontier.pop()
+        for (source, trigger), target in TRANSITIONS.items():
+            if source is state and trigger in through and target not in seen:
+                seen.add(target)
+                frontier.append(target)
+    return frozenset(seen)
+
+
+# Triggers that move the pathway along (not cancelling it, not undoing a booking).
+FORWARD: Final = frozenset(T) - {T.CANCEL_PATHWAY} - frozenset(RETURNING)
+
+# The procedure is premature in these states: the patient can still become eligible.
+BEFORE_ELIGIBLE: Final = frozenset(
+    state for state in S if S.ELIGIBLE in _reachable(state, FORWARD) and state is not S.ELIGIBLE
+)
+# Eligibility has been established (and not undone) in these states.
+ELIGIBLE_OR_LATER: Final = _reachable(S.ELIGIBLE, FORWARD)
+
+# A negative block ends the run: the clinician decides whether another block is worth
+# trying, so an ineligible pathway waits for no one at the desk.
+AWAITING_CLINICIAN: Final = frozenset({S.INELIGIBLE})
+
+
+def next_booking(state: PathwayState) -> AppointmentKind | None:
+    """The kind of appointment the desk books next for a pathway in ``state``, if any."""
+    if state in AWAITING_CLINICIAN:
+        return None
+    for kind, trigger in BOOKING_TRIGGER.items():
+        if state in sources(trigger):
+            return kind
+    return None

@@ -8,7 +8,7 @@ from flask.views import MethodView
 from flask_smorest.pagination import PaginationParameters
 
 from scheduler.api import Blueprint, paginated
-from scheduler.context import actor, now, session
+from scheduler.context import actor, committed, now, session
 from scheduler.patients import services
 from scheduler.patients.models import Patient
 from scheduler.patients.schemas import PatientCreateArgs, PatientQueryArgs, PatientSchema
@@ -18,9 +18,7 @@ blp = Blueprint("patients", __name__, description="Patient registration and sear
 
 @blp.route("/patients")
 class Patients(MethodView):
-    @blp.arguments(PatientQueryArgs, location="query")
-    @blp.response(200, PatientSchema(many=True))
-    @blp.paginate()
+    @blp.listing(PatientSchema, PatientQueryArgs)
     def get(
         self, args: dict[str, Any], pagination_parameters: PaginationParameters
     ) -> list[Patient]:
@@ -28,13 +26,10 @@ class Patients(MethodView):
         statement = services.search_statement(actor(), args.get("q"))
         return paginated(session(), statement, pagination_parameters)
 
-    @blp.arguments(PatientCreateArgs)
-    @blp.response(201, PatientSchema)
+    @blp.writing(PatientCreateArgs, PatientSchema)
     def post(self, data: dict[str, Any]) -> Patient:
         """Register a patient"""
-        patient = services.register_patient(session(), now(), **data)
-        session().commit()
-        return patient
+        return committed(services.register_patient(session(), actor(), now(), **data))
 
 
 @blp.route("/patients/<int:patient_id>")

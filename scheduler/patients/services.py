@@ -3,31 +3,46 @@
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Any
 
 from sqlalchemy import Select, func, or_, select
 from sqlalchemy.orm import Session
 
 from scheduler.access import Actor, require_patient_access
-from scheduler.errors import Conflict, Forbidden, InvalidInput, NotFound
+from scheduler.db import found
+from scheduler.errors import Conflict, Forbidden, InvalidInput
 from scheduler.patients.models import Patient
 
 
 def get_patient(session: Session, actor: Actor, patient_id: int) -> Patient:
     require_patient_access(actor, patient_id)
-    patient = session.get(Patient, patient_id)
-    if patient is None:
-        raise NotFound("patient", patient_id)
-    return patient
+    return found(session.get(Patient, patient_id), "patient", patient_id)
 
 
-def register_patient(session: Session, now: datetime, **fields: Any) -> Patient:
-    birth_date: date = fields["birth_date"]
+def register_patient(
+    session: Session,
+    actor: Actor,
+    now: datetime,
+    *,
+    mrn: str,
+    given_name: str,
+    family_name: str,
+    birth_date: date,
+    email: str | None = None,
+    phone: str | None = None,
+) -> Patient:
     if birth_date > now.date() or birth_date.year < 1900:
         raise InvalidInput.field("birth_date", "Must be a real date of birth in the past.")
-    if session.scalar(select(Patient.id).where(Patient.mrn == fields["mrn"])) is not None:
+    if session.scalar(select(Patient.id).where(Patient.mrn == mrn)) is not None:
         raise Conflict("A patient with this MRN already exists.")
-    patient = Patient(created_at=now, **fields)
+    patient = Patient(
+        mrn=mrn,
+        given_name=given_name,
+        family_name=family_name,
+        birth_date=birth_date,
+        email=email,
+        phone=phone,
+        created_at=now,
+    )
     session.add(patient)
     session.flush()
     return patient

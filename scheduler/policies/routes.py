@@ -6,12 +6,11 @@ from typing import Any
 
 from flask.views import MethodView
 from flask_smorest.pagination import PaginationParameters
-from sqlalchemy import select
 
 from scheduler.api import Blueprint, paginated
-from scheduler.context import actor, now, session
-from scheduler.pathways.models import PolicyRecord
+from scheduler.context import actor, committed, now, session
 from scheduler.policies import services
+from scheduler.policies.models import PolicyRecord
 from scheduler.policies.schemas import (
     PolicyCreateArgs,
     PolicyQueryArgs,
@@ -24,25 +23,18 @@ blp = Blueprint("policies", __name__, description="Versioned prerequisite polici
 
 @blp.route("/policies")
 class Policies(MethodView):
-    @blp.arguments(PolicyQueryArgs, location="query")
-    @blp.response(200, PolicySummarySchema(many=True))
-    @blp.paginate()
+    @blp.listing(PolicySummarySchema, PolicyQueryArgs)
     def get(
         self, args: dict[str, Any], pagination_parameters: PaginationParameters
     ) -> list[PolicyRecord]:
         """List policy versions"""
-        statement = select(PolicyRecord).order_by(PolicyRecord.name, PolicyRecord.version)
-        if "name" in args:
-            statement = statement.where(PolicyRecord.name == args["name"])
+        statement = services.list_statement(args.get("name"))
         return paginated(session(), statement, pagination_parameters)
 
-    @blp.arguments(PolicyCreateArgs)
-    @blp.response(201, PolicySchema)
+    @blp.writing(PolicyCreateArgs, PolicySchema)
     def post(self, data: dict[str, Any]) -> PolicyRecord:
         """Publish the next version of a policy (validated; 422 names the bad field)"""
-        record = services.publish_policy(session(), actor(), now(), **data)
-        session().commit()
-        return record
+        return committed(services.publish_policy(session(), actor(), now(), **data))
 
 
 @blp.route("/policies/<string:name>/<int:version>")

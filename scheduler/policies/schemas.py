@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from marshmallow import fields, validate
 
-from scheduler.pathways.policy_document import NAME_PATTERN
+from scheduler.policies.document import NAME_PATTERN
 from scheduler.schemas import Args, Instant, Out, Text
 
 
@@ -37,3 +37,12 @@ class PolicyCreateArgs(Args):
 
 class PolicyQueryArgs(Args):
     name = fields.String(validate=validate.Regexp(NAME_PATTERN))
+
+
+class RuleResultSchema(Out):
+    """One rule of a policy gate: passed or not, why, and the source the policy cites."""
+
+    id = fields.String()
+    passed = fields.Boolean()
+    message = fields.String()
+    source = fields.String()

@@ -12,14 +12,15 @@ from functools import lru_cache
 from importlib import resources
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session
 
 from scheduler.access import Actor
-from scheduler.errors import InvalidInput, NotFound, flatten_errors
-from scheduler.pathways.models import PolicyRecord
-from scheduler.pathways.policy import Policy
-from scheduler.pathways.policy_document import parse_policy, validate_parameters
+from scheduler.db import found
+from scheduler.errors import InvalidInput, flatten_errors
+from scheduler.policies.document import parse_policy, validate_parameters
+from scheduler.policies.models import PolicyRecord
+from scheduler.policies.parameters import Policy
 
 DEFAULT_POLICY = "medicare_facet"
 BUILTIN_POLICIES = ("medicare_facet", "single_block_50")
@@ -27,9 +28,23 @@ BUILTIN_POLICIES = ("medicare_facet", "single_block_50")
 
 def builtin_document(name: str) -> dict[str, Any]:
     """The parameters of a policy that ships with the product (its version 1)."""
-    text = resources.files("scheduler.pathways").joinpath(f"builtin_policies/{name}.json")
+    text = resources.files("scheduler.policies").joinpath(f"builtin/{name}.json")
     document: dict[str, Any] = json.loads(text.read_text(encoding="utf-8"))
     return document
+
+
+def list_statement(name: str | None = None, *, newest_first: bool = False) -> Select[PolicyRecord]:
+    """Policy versions by name, then version (of one policy, or of all)."""
+    version = PolicyRecord.version.desc() if newest_first else PolicyRecord.version
+    statement = select(PolicyRecord).order_by(PolicyRecord.name, version)
+    if name is not None:
+        statement = statement.where(PolicyRecord.name == name)
+    return statement
+
+
+def list_policies(session: Session) -> list[PolicyRecord]:
+    """Every version of every policy, newest version first within each name."""
+    return list(session.scalars(list_statement(newest_first=True)))
 
 
 def latest_policy(session: Session, name: str) -> PolicyRecord:
@@ -48,9 +63,7 @@ def get_policy(session: Session, name: str, version: int) -> PolicyRecord:
     record = session.scalar(
         select(PolicyRecord).where(PolicyRecord.name == name, PolicyRecord.version == version)
     )
-    if record is None:
-        raise NotFound("policy", f"{name}/{version}")
-    return record
+    return found(record, "policy", f"{name}/{version}")
 
 
 @lru_cache(maxsize=256)

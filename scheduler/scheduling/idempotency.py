@@ -3,14 +3,15 @@
 The key row is written first, in the booking's own transaction. A second request with
 the same key waits on the unique index until the first commits (PostgreSQL; SQLite
 serialises writers anyway), then finds the stored response and replays it. Only a
-successful first response is kept: a refused booking changed nothing, so its retry may
-simply try again.
+successful first response is kept: a refused booking changed nothing (its transaction,
+key row included, is rolled back), so its retry may simply try again. The route commits
+the booking and its key together, once.
 """
 
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Final
 
@@ -27,6 +28,14 @@ MAX_KEY_LENGTH: Final = 255
 CREATED: Final = 201
 
 
+@dataclass(frozen=True)
+class Replay:
+    """The first response to this key, to send again instead of booking."""
+
+    status: int
+    body: dict[str, Any]
+
+
 def _check_key(key: str) -> None:
     if not 1 <= len(key) <= MAX_KEY_LENGTH or not key.isascii() or not key.isprintable():
         raise InvalidInput.field(
@@ -34,10 +43,10 @@ def _check_key(key: str) -> None:
         )
 
 
-def _replay(record: IdempotencyKey, digest: str) -> tuple[int, dict[str, Any]]:
+def _replay(record: IdempotencyKey, digest: str) -> Replay:
     if record.request_hash != digest:
         raise InvalidInput.field(HEADER, "This key was already used for a different request.")
-    return record.status, record.body
+    return Replay(record.status, record.body)
 
 
 def _stored(session: Session, user_id: int, key: str) -> IdempotencyKey | None:
@@ -46,19 +55,14 @@ def _stored(session: Session, user_id: int, key: str) -> IdempotencyKey | None:
     )
 
 
-def once(
-    session: Session,
-    actor: Actor,
-    now: datetime,
-    key: str,
-    body: bytes,
-    ttl: timedelta,
-    perform: Callable[[], dict[str, Any]],
-) -> tuple[int, dict[str, Any]]:
-    """Run ``perform`` (and commit) unless this user already sent ``key``: then replay."""
+def claim(
+    session: Session, actor: Actor, now: datetime, key: str, body: bytes, ttl: timedelta
+) -> IdempotencyKey | Replay | None:
+    """This request's key row (fill it with :func:`remember`), or the first response to
+    replay when this user already sent ``key``; None for the system actor (no user)."""
     _check_key(key)
     if actor.user_id is None:
-        return CREATED, perform()
+        return None
     digest = hashlib.sha256(body).hexdigest()
     session.execute(delete(IdempotencyKey).where(IdempotencyKey.created_at < now - ttl))
     existing = _stored(session, actor.user_id, key)
@@ -67,16 +71,18 @@ def once(
     record = IdempotencyKey(
         user_id=actor.user_id, key=key, request_hash=digest, status=CREATED, body={}, created_at=now
     )
-    session.add(record)
     try:
-        session.flush()
+        with session.begin_nested():
+            session.add(record)
     except IntegrityError:
-        session.rollback()  # a concurrent request with this key committed first
+        # A concurrent request with this key committed first: its response is the answer.
         existing = _stored(session, actor.user_id, key)
         if existing is None:
             raise
         return _replay(existing, digest)
-    response = perform()
+    return record
+
+
+def remember(record: IdempotencyKey, response: dict[str, Any]) -> None:
+    """Keep the response a successful booking gave, for a retry with the same key."""
     record.body = response
-    session.commit()
-    return CREATED, response

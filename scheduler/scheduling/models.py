@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 
@@ -13,8 +12,6 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
-    Update,
-    update,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -149,12 +146,3 @@ class IdempotencyKey(Base):
     status: Mapped[int]
     body: Mapped[dict[str, Any]]
     created_at: Mapped[datetime] = mapped_column(index=True)
-
-
-def release_allocations(appointment_ids: Iterable[int]) -> Update:
-    """Free every resource these appointments held, at once (the rows stay, inactive)."""
-    return (
-        update(Allocation)
-        .where(Allocation.appointment_id.in_(list(appointment_ids)))
-        .values(active=False)
-    )

@@ -11,8 +11,9 @@ from flask.views import MethodView
 from flask_smorest.pagination import PaginationParameters
 
 from scheduler.api import Blueprint, paginated
-from scheduler.context import actor, now, reminder_before, session
-from scheduler.scheduling import idempotency, services
+from scheduler.context import actor, committed, now, reminder_before, session
+from scheduler.scheduling import booking, cancellation, holds, idempotency
+from scheduler.scheduling.daily_list import Case, daily_list
 from scheduler.scheduling.models import Appointment
 from scheduler.scheduling.schemas import (
     AppointmentCreateArgs,
@@ -28,6 +29,7 @@ from scheduler.scheduling.schemas import (
     SlotQueryArgs,
     SlotSchema,
 )
+from scheduler.scheduling.search import search_slots
 from scheduler.scheduling.slots import Slot
 from scheduler.schemas import local_time
 
@@ -36,18 +38,15 @@ blp = Blueprint("scheduling", __name__, description="Appointments and daily list
 
 @blp.route("/appointments")
 class Appointments(MethodView):
-    @blp.arguments(AppointmentQueryArgs, location="query")
-    @blp.response(200, AppointmentSchema(many=True))
-    @blp.paginate()
+    @blp.listing(AppointmentSchema, AppointmentQueryArgs)
     def get(
         self, args: dict[str, Any], pagination_parameters: PaginationParameters
     ) -> list[Appointment]:
         """List appointments (patients: their own)"""
-        statement = services.list_statement(actor(), args)
+        statement = booking.list_statement(actor(), args)
         return paginated(session(), statement, pagination_parameters)
 
-    @blp.arguments(AppointmentCreateArgs)
-    @blp.response(201, AppointmentSchema)
+    @blp.writing(AppointmentCreateArgs, AppointmentSchema)
     @blp.alt_response(409, description="Slot taken or illegal transition")
     @blp.alt_response(422, description="Invalid input or prerequisites unmet")
     @blp.doc(
@@ -64,27 +63,21 @@ class Appointments(MethodView):
     def post(self, data: dict[str, Any]) -> Any:
         """Book a pathway step at a start (or the slot of a hold); all-or-nothing"""
         key = request.headers.get(idempotency.HEADER)
-        if key is None:
-            appointment = services.book_appointment(
-                session(), actor(), now(), **data, reminder_before=reminder_before()
-            )
-            session().commit()
-            return appointment
         ttl = timedelta(hours=current_app.config["IDEMPOTENCY_TTL_HOURS"])
-        status, body = idempotency.once(
-            session(),
-            actor(),
-            now(),
-            key,
-            request.get_data(),
-            ttl,
-            lambda: AppointmentSchema().dump(
-                services.book_appointment(
-                    session(), actor(), now(), **data, reminder_before=reminder_before()
-                )
-            ),
+        claimed = (
+            idempotency.claim(session(), actor(), now(), key, request.get_data(), ttl)
+            if key is not None
+            else None
         )
-        return Response(current_app.json.dumps(body), status=status, mimetype="application/json")
+        if isinstance(claimed, idempotency.Replay):
+            body = current_app.json.dumps(claimed.body)
+            return Response(body, status=claimed.status, mimetype="application/json")
+        appointment = booking.book_appointment(
+            session(), actor(), now(), **data, reminder_before=reminder_before()
+        )
+        if claimed is not None:
+            idempotency.remember(claimed, AppointmentSchema().dump(appointment))
+        return committed(appointment)
 
 
 @blp.route("/appointments/<int:appointment_id>")
@@ -93,47 +86,42 @@ class AppointmentById(MethodView):
     @blp.response(200, AppointmentSchema)
     def get(self, appointment_id: int) -> Appointment:
         """Get an appointment (its ETag guards PATCH)"""
-        return services.get_appointment(session(), actor(), appointment_id)
+        return booking.get_appointment(session(), actor(), appointment_id)
 
     @blp.etag
-    @blp.arguments(AppointmentUpdateArgs)
-    @blp.response(200, AppointmentSchema)
+    @blp.writing(AppointmentUpdateArgs, AppointmentSchema, status=200)
     @blp.alt_response(409, description="Slot taken or illegal transition")
     def patch(self, data: dict[str, Any], appointment_id: int) -> Appointment:
         """Reschedule (needs If-Match: 428 without, 412 when stale)"""
-        current = services.get_appointment(session(), actor(), appointment_id, lock=True)
+        current = booking.get_appointment(session(), actor(), appointment_id, lock=True)
         blp.check_etag(current, AppointmentSchema)
-        appointment = services.reschedule_appointment(
-            session(), actor(), now(), appointment_id, **data, reminder_before=reminder_before()
+        return committed(
+            booking.reschedule_appointment(
+                session(), actor(), now(), appointment_id, **data, reminder_before=reminder_before()
+            )
         )
-        session().commit()
-        return appointment
 
 
 @blp.route("/appointments/<int:appointment_id>/cancel")
 class CancelAppointment(MethodView):
-    @blp.arguments(ReasonArgs)
-    @blp.response(200, AppointmentSchema)
+    @blp.writing(ReasonArgs, AppointmentSchema, status=200)
     def post(self, data: dict[str, Any], appointment_id: int) -> Appointment:
         """Cancel; the pathway returns to its state before the booking"""
-        appointment = services.cancel_appointment(
-            session(), actor(), now(), appointment_id, data["reason"]
+        return committed(
+            cancellation.cancel_appointment(
+                session(), actor(), now(), appointment_id, data["reason"]
+            )
         )
-        session().commit()
-        return appointment
 
 
 @blp.route("/appointments/<int:appointment_id>/no-show")
 class NoShow(MethodView):
-    @blp.arguments(OptionalReasonArgs)
-    @blp.response(200, AppointmentSchema)
+    @blp.writing(OptionalReasonArgs, AppointmentSchema, status=200)
     def post(self, data: dict[str, Any], appointment_id: int) -> Appointment:
         """Record a no-show (after the start); the pathway returns as for a cancel"""
-        appointment = services.record_no_show(
-            session(), actor(), now(), appointment_id, data["reason"]
+        return committed(
+            cancellation.record_no_show(session(), actor(), now(), appointment_id, data["reason"])
         )
-        session().commit()
-        return appointment
 
 
 @blp.route("/clinicians/<int:clinician_id>/daily-list")
@@ -143,11 +131,11 @@ class DailyList(MethodView):
     def get(self, args: dict[str, Any], clinician_id: int) -> dict[str, Any]:
         """A clinician's cases on a date, in start order, in the site's time zone"""
         day: date = args["date"]
-        cases = services.daily_list(session(), clinician_id, day)
+        cases = daily_list(session(), clinician_id, day)
         return {"clinician_id": clinician_id, "date": day, "cases": [_case(c) for c in cases]}
 
 
-def _case(case: services.Case) -> dict[str, Any]:
+def _case(case: Case) -> dict[str, Any]:
     appointment = case.appointment
     return {
         "appointment_id": appointment.id,
@@ -194,20 +182,19 @@ class PathwaySlots(MethodView):
     @blp.alt_response(422, description="Invalid input or prerequisites unmet (``unmet``)")
     def get(self, args: dict[str, Any], pathway_id: int) -> list[SimpleNamespace]:
         """The earliest feasible slots for the pathway's next step, with their resources"""
-        found, timezone = services.search_slots(session(), actor(), now(), pathway_id, **args)
+        found, timezone = search_slots(session(), actor(), now(), pathway_id, **args)
         return [_slot_out(slot, timezone) for slot in found]
 
 
 @blp.route("/holds")
 class Holds(MethodView):
-    @blp.arguments(HoldCreateArgs)
-    @blp.response(201, HoldSchema)
+    @blp.writing(HoldCreateArgs, HoldSchema)
     @blp.alt_response(409, description="Slot taken")
     @blp.alt_response(422, description="Invalid input or prerequisites unmet")
     def post(self, data: dict[str, Any]) -> SimpleNamespace:
         """Hold one slot's resources for a few minutes; book it with ``hold_id``"""
         ttl = timedelta(seconds=current_app.config["HOLD_TTL_SECONDS"])
-        hold, slot, timezone = services.place_hold(session(), actor(), now(), ttl=ttl, **data)
+        hold, slot, timezone = holds.place_hold(session(), actor(), now(), ttl=ttl, **data)
         session().commit()
         return _slot_out(
             slot,
@@ -224,5 +211,5 @@ class HoldById(MethodView):
     @blp.response(204)
     def delete(self, hold_id: str) -> None:
         """Let a held slot go before it expires"""
-        services.release_hold(session(), actor(), hold_id)
+        holds.release_hold(session(), actor(), hold_id)
         session().commit()

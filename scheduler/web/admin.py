@@ -1,8 +1,9 @@
 """Admin basics: users and roles, sites and their rooms, equipment and recovery bays,
 clinicians' weekly hours and time off, policies (read; publish a new version).
 
-Every form is loaded by the API's own request schema and saved by the API's own service,
-so a form accepts and refuses exactly what the API does.
+Every form is loaded by the API's own request schema and saved by the API's own service
+(``web/forms.py``), so a form accepts and refuses exactly what the API does. A refused
+form comes back with the reason and what was typed (passwords excepted).
 """
 
 from __future__ import annotations
@@ -11,42 +12,43 @@ import json
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import time
-from typing import Any
+from typing import Any, Final
 from zoneinfo import ZoneInfo
 
 import marshmallow as ma
-from flask import Blueprint, flash, redirect, render_template, request, url_for
-from sqlalchemy import select
-from sqlalchemy.orm import Session
-from werkzeug.wrappers import Response
+from flask import Blueprint, flash, render_template, request, url_for
+from flask.typing import ResponseReturnValue
 
 from scheduler import context
 from scheduler.auth import services as auth
-from scheduler.auth.models import User
+from scheduler.auth.permissions import roles_of
 from scheduler.auth.schemas import UserCreateArgs
 from scheduler.clinicians import services as clinicians
-from scheduler.clinicians.models import Clinician, TimeOff, WorkingHours
 from scheduler.clinicians.schemas import ClinicianCreateArgs, TimeOffCreateArgs, WorkingHoursArgs
-from scheduler.errors import DomainError, InvalidInput, NotFound
+from scheduler.errors import InvalidInput, NotFound
 from scheduler.facilities import services as facilities
-from scheduler.facilities.models import Equipment, RecoveryBay, Room, Site
+from scheduler.facilities.models import Equipment, RecoveryBay, Room
 from scheduler.facilities.schemas import (
     EquipmentCreateArgs,
     RecoveryBayCreateArgs,
     RoomCreateArgs,
     SiteCreateArgs,
 )
-from scheduler.pathways.models import PolicyRecord
 from scheduler.policies import services as policies
 from scheduler.policies.schemas import PolicyCreateArgs
+from scheduler.scheduling.time_off import add_time_off
 from scheduler.vocabulary import EquipmentKind, Role, RoomKind
-from scheduler.web.board import explain
-from scheduler.web.forms import local_instant, whole
+from scheduler.web.forms import Done, Problem, local_instant, problem_of, whole, write
 from scheduler.web.signin import page
 
 blp = Blueprint("admin", __name__, url_prefix="/admin")
-WEEKDAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
+# Whoever the API lets manage users and set-up (admins).
+ADMINS: Final = roles_of("POST /users")
+WEEKDAYS: Final = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
+# Admin forms list every error above the form, each with its field's name.
+ABOVE: Final = frozenset[str]()
 Choices = Callable[[], list[tuple[str, str]]]
+Save = Callable[[dict[str, Any], int | None], object]
 
 
 @dataclass(frozen=True)
@@ -64,20 +66,18 @@ class Input:
 class Form:
     title: str
     schema: type[ma.Schema]
-    save: Callable[[Session, dict[str, Any], dict[str, Any]], object]
+    save: Save  # (the loaded body, the clinician of a per-clinician form)
     inputs: tuple[Input, ...]
     back: str  # the page the form lives on
     per_clinician: bool = False  # posted to /admin/clinicians/<id>/forms/<key>
 
 
 def _sites() -> list[tuple[str, str]]:
-    return [
-        (str(s.id), s.name) for s in context.session().scalars(select(Site).order_by(Site.name))
-    ]
+    return [(str(s.id), s.name) for s in facilities.sites_by_name(context.session())]
 
 
 def _clinicians() -> list[tuple[str, str]]:
-    rows = context.session().scalars(select(Clinician).order_by(Clinician.family_name))
+    rows = clinicians.list_clinicians(context.session())
     return [("", "—")] + [(str(c.id), f"{c.family_name}, {c.given_name}") for c in rows]
 
 
@@ -85,13 +85,17 @@ def _enum(values: Any) -> Choices:
     return lambda: [(v.value, v.value.replace("_", " ")) for v in values]
 
 
-def _publish(session: Session, data: dict[str, Any], _url: dict[str, Any]) -> object:
-    return policies.publish_policy(session, context.actor(), context.now(), **data)
+def _by(service: Callable[..., object]) -> Save:
+    """Save by calling a create service with the acting user and the clock."""
+    return lambda data, _clinician_id: service(
+        context.session(), context.actor(), context.now(), **data
+    )
 
 
-def _time_off(session: Session, data: dict[str, Any], url: dict[str, Any]) -> object:
-    time_off, conflicts = clinicians.add_time_off(
-        session, url["clinician_id"], data["start"], data["end"], data["reason"]
+def _time_off(data: dict[str, Any], clinician_id: int | None) -> object:
+    assert clinician_id is not None  # noqa: S101 (a per-clinician form)
+    time_off, conflicts = add_time_off(
+        context.session(), context.actor(), context.now(), clinician_id, **data
     )
     if conflicts:
         flash(
@@ -100,14 +104,19 @@ def _time_off(session: Session, data: dict[str, Any], url: dict[str, Any]) -> ob
     return time_off
 
 
-FORMS: dict[str, Form] = {
+FORMS: Final[dict[str, Form]] = {
     "user": Form(
         "Add a user",
         UserCreateArgs,
-        lambda s, d, _u: auth.create_user(s, context.now(), **d),
+        _by(auth.create_user),
         (
             Input("email", "E-mail", "email", required=True),
-            Input("password", "Password (at least 12 characters)", "password", required=True),
+            Input(
+                "password",
+                f"Password (at least {auth.MIN_PASSWORD_LENGTH} characters)",
+                "password",
+                required=True,
+            ),
             Input("role", "Role", "select", _enum(Role), required=True),
             Input("clinician_id", "Clinician (clinician logins)", "select", _clinicians),
             Input("patient_id", "Patient record id (patient logins)", "number"),
@@ -117,7 +126,7 @@ FORMS: dict[str, Form] = {
     "site": Form(
         "Add a site",
         SiteCreateArgs,
-        lambda s, d, _u: facilities.create_site(s, **d),
+        _by(facilities.create_site),
         (
             Input("name", "Name", required=True),
             Input("timezone", "Time zone (IANA, e.g. America/New_York)", required=True),
@@ -132,7 +141,7 @@ FORMS: dict[str, Form] = {
     "room": Form(
         "Add a room",
         RoomCreateArgs,
-        lambda s, d, _u: facilities.create_room(s, **d),
+        _by(facilities.create_room),
         (
             Input("site_id", "Site", "select", _sites, required=True),
             Input("name", "Name", required=True),
@@ -144,7 +153,7 @@ FORMS: dict[str, Form] = {
     "equipment": Form(
         "Add equipment",
         EquipmentCreateArgs,
-        lambda s, d, _u: facilities.create_equipment(s, **d),
+        _by(facilities.create_equipment),
         (
             Input("site_id", "Site", "select", _sites, required=True),
             Input("name", "Name", required=True),
@@ -155,7 +164,7 @@ FORMS: dict[str, Form] = {
     "recovery_bay": Form(
         "Add a recovery bay",
         RecoveryBayCreateArgs,
-        lambda s, d, _u: facilities.create_recovery_bay(s, **d),
+        _by(facilities.create_recovery_bay),
         (
             Input("site_id", "Site", "select", _sites, required=True),
             Input("name", "Name", required=True),
@@ -165,7 +174,7 @@ FORMS: dict[str, Form] = {
     "clinician": Form(
         "Add a clinician",
         ClinicianCreateArgs,
-        lambda s, d, _u: clinicians.create_clinician(s, **d),
+        _by(clinicians.create_clinician),
         (
             Input("given_name", "Given name", required=True),
             Input("family_name", "Family name", required=True),
@@ -188,7 +197,7 @@ FORMS: dict[str, Form] = {
     "policy": Form(
         "Publish a new version",
         PolicyCreateArgs,
-        _publish,
+        _by(policies.publish_policy),
         (
             Input("name", "Name", required=True),
             Input("title", "Title", required=True),
@@ -225,49 +234,60 @@ def _form_values(form: Form, zone: str) -> dict[str, Any]:
     return values
 
 
+def _refused(
+    key: str, form: Form, problem: Problem, clinician_id: int | None
+) -> ResponseReturnValue:
+    """The form again, with the reason above it and what was typed (never a password)."""
+    typed = {
+        field.name: request.form.get(field.name, "")
+        for field in form.inputs
+        if field.kind != "password"
+    }
+    action = url_for("web.admin.submit", key=key, clinician_id=clinician_id)
+    back = (
+        url_for(form.back, clinician_id=clinician_id) if form.per_clinician else url_for(form.back)
+    )
+    return render_template(
+        "web/admin/refused.html",
+        key=key,
+        form=form,
+        action=action,
+        back=back,
+        problem=problem,
+        typed=typed,
+    ), problem.status
+
+
 @blp.post("/forms/<key>")
 @blp.post("/clinicians/<int:clinician_id>/forms/<key>")
-@page(Role.ADMIN)
-def submit(key: str, clinician_id: int | None = None) -> Response:
+@page(*ADMINS)
+def submit(key: str, clinician_id: int | None = None) -> ResponseReturnValue:
     form = FORMS.get(key)
     if form is None or form.per_clinician != (clinician_id is not None):
         raise NotFound("form", key)
     if clinician_id is not None:
         clinicians.get_clinician(context.session(), clinician_id)
-    url: dict[str, Any] = {"clinician_id": clinician_id} if clinician_id else {}
-    back = url_for(form.back, **url)
+    back = (
+        url_for(form.back, clinician_id=clinician_id) if form.per_clinician else url_for(form.back)
+    )
     zone = clinicians.home_zone(context.session(), clinician_id) if clinician_id else "UTC"
     try:
-        data = form.schema().load(_form_values(form, zone))
-        form.save(context.session(), data, url)
-    except ma.ValidationError as error:
-        context.session().rollback()
-        _flash_errors(_messages(error))
-        return redirect(back)
+        data = _form_values(form, zone)
     except InvalidInput as error:
-        context.session().rollback()
-        _flash_errors(error.errors)
-        return redirect(back)
-    except DomainError as error:
-        context.session().rollback()
-        for message in explain(error):
-            flash(message, "error")
-        return redirect(back)
-    context.session().commit()
-    flash(f"{form.title}: saved.", "info")
-    return redirect(back)
+        return _refused(key, form, problem_of(key, error, ABOVE), clinician_id)
 
+    def save(args: dict[str, Any]) -> Done:
+        form.save(args, clinician_id)
+        return Done(back, f"{form.title}: saved.")
 
-def _messages(error: ma.ValidationError) -> dict[Any, Any]:
-    return error.messages if isinstance(error.messages, dict) else {"": error.messages}
-
-
-def _flash_errors(messages: dict[Any, Any], prefix: str = "") -> None:
-    for name, problem in messages.items():
-        if isinstance(problem, dict):
-            _flash_errors(problem, f"{prefix}{name}.")
-        else:
-            flash(f"{prefix}{name}: {' '.join(map(str, problem))}", "error")
+    return write(
+        key,
+        form.schema(),
+        data,
+        save,
+        lambda problem: _refused(key, form, problem, clinician_id),
+        inline=ABOVE,
+    )
 
 
 # ---------------------------------------------------------------------------------------
@@ -275,81 +295,72 @@ def _flash_errors(messages: dict[Any, Any], prefix: str = "") -> None:
 
 
 @blp.get("/")
-@page(Role.ADMIN)
+@page(*ADMINS)
 def index() -> str:
     return render_template("web/admin/index.html")
 
 
 @blp.get("/users")
-@page(Role.ADMIN)
+@page(*ADMINS)
 def users() -> str:
-    rows = context.session().scalars(select(User).order_by(User.role, User.email))
-    return render_template("web/admin/users.html", users=list(rows), forms=FORMS, keys=["user"])
+    rows = auth.users_by_role(context.session())
+    return render_template("web/admin/users.html", users=rows, forms=FORMS, keys=["user"])
 
 
 @blp.get("/facilities")
-@page(Role.ADMIN)
+@page(*ADMINS)
 def facilities_overview() -> str:
     session = context.session()
-    sites = list(session.scalars(select(Site).order_by(Site.name)))
-
-    def at(model: Any) -> dict[int, list[Any]]:
-        grouped: dict[int, list[Any]] = {}
-        for row in session.scalars(select(model).order_by(model.name)):
-            grouped.setdefault(row.site_id, []).append(row)
-        return grouped
-
     return render_template(
         "web/admin/facilities.html",
-        sites=sites,
-        rooms=at(Room),
-        equipment=at(Equipment),
-        bays=at(RecoveryBay),
+        sites=facilities.sites_by_name(session),
+        rooms=facilities.by_site(session, Room),
+        equipment=facilities.by_site(session, Equipment),
+        bays=facilities.by_site(session, RecoveryBay),
         forms=FORMS,
         keys=["site", "room", "equipment", "recovery_bay"],
     )
 
 
 @blp.get("/clinicians")
-@page(Role.ADMIN)
+@page(*ADMINS)
 def clinician_list() -> str:
-    rows = context.session().scalars(select(Clinician).order_by(Clinician.family_name))
     return render_template(
-        "web/admin/clinicians.html", clinicians=list(rows), forms=FORMS, keys=["clinician"]
+        "web/admin/clinicians.html",
+        clinicians=clinicians.list_clinicians(context.session()),
+        forms=FORMS,
+        keys=["clinician"],
     )
 
 
 @blp.get("/clinicians/<int:clinician_id>")
-@page(Role.ADMIN)
-def clinician(clinician_id: int) -> str:
+@page(*ADMINS)
+def clinician(clinician_id: int) -> ResponseReturnValue:
+    return _clinician_page(clinician_id)
+
+
+def _clinician_page(clinician_id: int, problem: Problem | None = None) -> ResponseReturnValue:
     session = context.session()
     person = clinicians.get_clinician(session, clinician_id)
     hours = clinicians.working_hours(session, clinician_id)
-    zone = ZoneInfo(clinicians.home_zone(session, clinician_id))
-    time_off = session.scalars(
-        select(TimeOff)
-        .where(TimeOff.clinician_id == clinician_id, TimeOff.end_at > context.now())
-        .order_by(TimeOff.start_at)
-    )
-    by_day: dict[int, WorkingHours] = {row.weekday: row for row in hours}
     return render_template(
         "web/admin/clinician.html",
         clinician=person,
-        by_day=by_day,
+        by_day={row.weekday: row for row in hours},
         weekdays=WEEKDAYS,
         sites=_sites(),
         site_id=hours[0].site_id if hours else None,
-        time_off=list(time_off),
-        zone=zone,
+        time_off=clinicians.time_off_ahead(session, clinician_id, context.now()),
+        zone=ZoneInfo(clinicians.home_zone(session, clinician_id)),
         forms=FORMS,
-    )
+        problem=problem,
+    ), problem.status if problem else 200
 
 
 @blp.post("/clinicians/<int:clinician_id>/hours")
-@page(Role.ADMIN)
-def set_hours(clinician_id: int) -> Response:
+@page(*ADMINS)
+def set_hours(clinician_id: int) -> ResponseReturnValue:
     """One interval per weekday (blank: not working), all at one site."""
-    back = url_for("web.admin.clinician", clinician_id=clinician_id)
     intervals: list[dict[str, Any]] = [
         {
             "site_id": whole(request.form.get("site_id", "")),
@@ -360,36 +371,36 @@ def set_hours(clinician_id: int) -> Response:
         for day in range(7)
         if request.form.get(f"start-{day}") or request.form.get(f"end-{day}")
     ]
-    try:
-        loaded = WorkingHoursArgs(many=True).load(intervals)
-        clinicians.set_working_hours(context.session(), clinician_id, loaded)
-    except ma.ValidationError as error:
-        context.session().rollback()
-        for index, problems in _messages(error).items():
-            day = intervals[index]["weekday"].title() if isinstance(index, int) else index
-            _flash_errors(problems if isinstance(problems, dict) else {"": problems}, f"{day} ")
-        return redirect(back)
-    except DomainError as error:
-        context.session().rollback()
-        for message in explain(error):
-            flash(message, "error")
-        return redirect(back)
-    context.session().commit()
-    flash("Weekly hours saved.", "info")
-    return redirect(back)
+
+    def save(loaded: list[dict[str, Any]]) -> Done:
+        clinicians.set_working_hours(
+            context.session(), context.actor(), context.now(), clinician_id, loaded
+        )
+        return Done(
+            url_for("web.admin.clinician", clinician_id=clinician_id), "Weekly hours saved."
+        )
+
+    return write(
+        "hours",
+        WorkingHoursArgs(many=True),
+        intervals,
+        save,
+        lambda problem: _clinician_page(clinician_id, problem),
+        inline=ABOVE,
+        # An interval's errors name its weekday ("Tuesday end: ..."), not its position.
+        labels={str(index): interval["weekday"] for index, interval in enumerate(intervals)},
+    )
 
 
 @blp.get("/policies")
-@page(Role.ADMIN)
+@page(*ADMINS)
 def policy_list() -> str:
-    rows = context.session().scalars(
-        select(PolicyRecord).order_by(PolicyRecord.name, PolicyRecord.version.desc())
-    )
-    return render_template("web/admin/policies.html", policies=list(rows))
+    rows = policies.list_policies(context.session())
+    return render_template("web/admin/policies.html", policies=rows)
 
 
 @blp.get("/policies/<name>/<int:version>")
-@page(Role.ADMIN)
+@page(*ADMINS)
 def policy(name: str, version: int) -> str:
     record = policies.get_policy(context.session(), name, version)
     document = json.dumps(record.parameters, indent=2, sort_keys=True)

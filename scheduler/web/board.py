@@ -1,63 +1,59 @@
 """The scheduler's board: work queues, patient search, pathway pages, booking.
 
 Booking follows the API's path exactly: slot search, then a hold on the picked slot
-(its countdown shown), then the booking that consumes the hold. Every refusal is the
-service's own words (an unmet prerequisite shows its rule's message).
+(its countdown shown), then the booking that consumes the hold. Every form is loaded by
+the API's own request schema and handed to the API's own service, so the board accepts
+and refuses what the API does, with the same status; a refusal is shown on the pathway
+page in the service's words (an unmet prerequisite shows its rule's message).
 """
 
 from __future__ import annotations
 
 from datetime import date, datetime, timedelta
-from typing import Any
-from zoneinfo import ZoneInfo
+from typing import Any, Final
 
 from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
-from sqlalchemy import select
-from werkzeug.wrappers import Response
+from flask.typing import ResponseReturnValue
+from marshmallow import Schema, ValidationError
 
 from scheduler import context
-from scheduler.clinicians.models import Clinician
-from scheduler.errors import DomainError, InvalidInput, NotFound, PrerequisitesUnmet
-from scheduler.facilities.models import Room, Site
-from scheduler.pathways import services as pathways
-from scheduler.pathways.models import Pathway
+from scheduler.api import etag_of
+from scheduler.auth.permissions import roles_of
+from scheduler.errors import DomainError, NotFound, PreconditionFailed
 from scheduler.pathways.queues import QUEUE_TITLES, work_queues
-from scheduler.pathways.states import PathwayState
-from scheduler.patients.models import Patient
-from scheduler.patients.services import search_statement
-from scheduler.scheduling import services as scheduling
-from scheduler.scheduling.models import Appointment, Hold
+from scheduler.patients.schemas import PatientQueryArgs
+from scheduler.scheduling import booking, cancellation, desk, holds
+from scheduler.scheduling.schemas import (
+    AppointmentCreateArgs,
+    AppointmentSchema,
+    AppointmentUpdateArgs,
+    HoldCreateArgs,
+    ReasonArgs,
+    SlotQueryArgs,
+)
+from scheduler.scheduling.search import search_slots
 from scheduler.scheduling.slots import Slot
-from scheduler.vocabulary import AppointmentKind, Method, Role
+from scheduler.schemas import NoArgs
+from scheduler.vocabulary import AppointmentKind, AppointmentStatus, Method
+from scheduler.web.forms import (
+    Action,
+    Done,
+    Problem,
+    form_input,
+    local_instant,
+    problem_of,
+    whole,
+    write,
+)
 from scheduler.web.signin import page
 
 blp = Blueprint("board", __name__, url_prefix="/board")
-DESK = (Role.SCHEDULER, Role.ADMIN)
-SEARCH_LIMIT = 50
-SLOTS_SHOWN = 12
-
-# The step the desk books next, by pathway state.
-NEXT_KIND = {
-    PathwayState.REFERRED: AppointmentKind.DIAGNOSTIC_BLOCK,
-    PathwayState.ELIGIBLE: AppointmentKind.PROCEDURE,
-    PathwayState.DISCHARGED: AppointmentKind.FOLLOW_UP,
-    PathwayState.ADMITTED: AppointmentKind.FOLLOW_UP,
-}
-
-
-def explain(error: DomainError) -> list[str]:
-    """A refusal in words a scheduler can act on."""
-    if isinstance(error, PrerequisitesUnmet):
-        return [rule.message for rule in error.unmet]
-    if isinstance(error, InvalidInput):
-        return [message for messages in error.errors.values() for message in messages]
-    return [error.detail]
-
-
-def _refused(error: DomainError) -> None:
-    context.session().rollback()
-    for message in explain(error):
-        flash(message, "error")
+# The desk: whoever the API lets book.
+DESK: Final = roles_of("POST /appointments")
+SEARCH_LIMIT: Final = 50
+SLOTS_SHOWN: Final = 12
+# The board lists every error above the form it came from: its forms are one line each.
+ABOVE: Final = frozenset[str]()
 
 
 @blp.get("/")
@@ -69,268 +65,203 @@ def queues() -> str:
 
 @blp.get("/patients")
 @page(*DESK)
-def patients() -> str:
-    query = request.args.get("q", "").strip()[:100]
-    found: list[Patient] = []
-    by_patient: dict[int, list[Pathway]] = {}
-    if query:
-        found = list(
-            context.session().scalars(search_statement(context.actor(), query).limit(SEARCH_LIMIT))
-        )
-        for pathway in context.session().scalars(
-            select(Pathway)
-            .where(Pathway.patient_id.in_([p.id for p in found]))
-            .order_by(Pathway.id)
-        ):
-            by_patient.setdefault(pathway.patient_id, []).append(pathway)
-    return render_template("web/patients.html", query=query, patients=found, pathways=by_patient)
-
-
-def _site(pathway: Pathway) -> Site:
-    return context.session().get_one(Site, pathway.site_id)
-
-
-def _room_names(site: Site) -> dict[int, str]:
-    rooms = context.session().scalars(select(Room).where(Room.site_id == site.id))
-    return {room.id: room.name for room in rooms}
+def patients() -> ResponseReturnValue:
+    query = request.args.get("q", "")
+    problem: Problem | None = None
+    found: list[desk.Found] = []
+    if query.strip():
+        try:
+            args = PatientQueryArgs().load({"q": query})
+            found = desk.find_patients(
+                context.session(), context.actor(), args["q"], limit=SEARCH_LIMIT
+            )
+        except ValidationError as error:
+            problem = problem_of("search", error, ABOVE)
+    return render_template(
+        "web/patients.html", query=query.strip(), found=found, problem=problem
+    ), problem.status if problem else 200
 
 
 @blp.get("/pathways/<int:pathway_id>")
 @page(*DESK)
-def pathway_page(pathway_id: int) -> str:
-    session = context.session()
-    pathway = pathways.get_pathway(session, context.actor(), pathway_id)
-    site = _site(pathway)
-    zone = ZoneInfo(site.timezone)
-    today = context.now().astimezone(zone).date()
-    events = list(session.scalars(pathways.events_statement(pathway)))
-    appointments = list(
-        session.scalars(
-            select(Appointment)
-            .where(Appointment.pathway_id == pathway.id)
-            .order_by(Appointment.start_at)
-        )
-    )
+def pathway_page(pathway_id: int) -> ResponseReturnValue:
+    return _pathway(pathway_id)
+
+
+def _pathway(pathway_id: int, problem: Problem | None = None) -> ResponseReturnValue:
+    """The pathway page; after a refusal, with the reason at the top (and its status)."""
+    overview = desk.pathway_overview(context.session(), context.actor(), pathway_id, context.now())
+    booked = [a for a in overview.appointments if a.status is AppointmentStatus.BOOKED]
     return render_template(
         "web/pathway.html",
-        pathway=pathway,
-        patient=session.get_one(Patient, pathway.patient_id),
-        clinician=session.get_one(Clinician, pathway.clinician_id),
-        site=site,
-        zone=zone,
-        events=events,
-        appointments=appointments,
-        rooms=_room_names(site),
-        eligibility=pathways.eligibility(session, pathway, today, pathway.method),
-        next_kind=NEXT_KIND.get(pathway.state),
+        overview=overview,
+        pathway=overview.pathway,
+        patient=overview.patient,
+        zone=overview.zone,
+        etags={a.id: etag_of(a, AppointmentSchema) for a in booked},
         kinds=list(AppointmentKind),
         methods=list(Method),
-        today=today,
-    )
+        problem=problem,
+    ), problem.status if problem else 200
 
 
 @blp.get("/pathways/<int:pathway_id>/slots")
 @page(*DESK)
-def slots(pathway_id: int) -> Any:
-    session = context.session()
-    pathway = pathways.get_pathway(session, context.actor(), pathway_id)
-    site = _site(pathway)
-    zone = ZoneInfo(site.timezone)
+def slots(pathway_id: int) -> ResponseReturnValue:
+    """Slot search with the API's query schema; ``after`` is a site-local date here."""
+    session, actor, now = context.session(), context.actor(), context.now()
+    overview = desk.pathway_overview(session, actor, pathway_id, now)
+    query: dict[str, Any] = form_input(request.args) | {"limit": SLOTS_SHOWN}
     try:
-        kind = AppointmentKind(request.args.get("kind", ""))
-        method = Method(request.args["method"]) if request.args.get("method") else None
-        after_day = date.fromisoformat(
-            request.args.get("after") or context.now().astimezone(zone).date().isoformat()
-        )
+        after_day = date.fromisoformat(query.get("after", overview.today.isoformat()))
+        start_of_day = datetime.combine(after_day, datetime.min.time(), overview.zone)
+        query["after"] = max(now, start_of_day).isoformat()
     except ValueError:
-        flash("Choose a kind of appointment, a method and a date from the lists.", "error")
-        return redirect(url_for("web.board.pathway_page", pathway_id=pathway_id))
-    after = max(context.now(), datetime.combine(after_day, datetime.min.time(), zone))
-    status, refusals = 200, []
-    found: list[Slot] = []
+        after_day = overview.today  # the schema refuses the text as the API would
     try:
-        found, _zone = scheduling.search_slots(
-            session,
-            context.actor(),
-            context.now(),
-            pathway_id,
-            kind=kind,
-            after=after,
-            limit=SLOTS_SHOWN,
-            method=method,
-        )
+        args = SlotQueryArgs().load(query)
+    except ValidationError as error:
+        return _pathway(pathway_id, problem_of("search", error, ABOVE))
+    found: list[Slot] = []
+    problem: Problem | None = None
+    try:
+        found, _zone = search_slots(session, actor, now, pathway_id, **args)
     except DomainError as error:
-        status, refusals = error.status, explain(error)
+        problem = problem_of("search", error, ABOVE)
     return render_template(
         "web/slots.html",
-        pathway=pathway,
-        kind=kind,
-        method=method,
-        zone=zone,
+        pathway=overview.pathway,
+        kind=args["kind"],
+        method=args.get("method"),
+        zone=overview.zone,
         slots=found,
-        refusals=refusals,
+        problem=problem,
         after=after_day,
-        rooms=_room_names(site),
-    ), status
+        rooms=overview.rooms,
+    ), problem.status if problem else 200
 
 
 @blp.post("/pathways/<int:pathway_id>/holds")
 @page(*DESK)
-def hold(pathway_id: int) -> Response:
-    form = request.form
-    try:
-        kind = AppointmentKind(form.get("kind", ""))
-        start = datetime.fromisoformat(form.get("start", ""))
-        method = Method(form["method"]) if form.get("method") else None
-        room_id = int(form.get("room_id", ""))
-        if start.tzinfo is None:
-            raise ValueError(start)
-    except ValueError:
-        flash("That slot could not be read; search again.", "error")
-        return redirect(url_for("web.board.pathway_page", pathway_id=pathway_id))
+def hold(pathway_id: int) -> ResponseReturnValue:
+    data = form_input(request.form) | {"pathway_id": pathway_id}
+    if "room_id" in data:
+        data["room_id"] = whole(data["room_id"])
     ttl = timedelta(seconds=current_app.config["HOLD_TTL_SECONDS"])
-    try:
-        placed, _slot, _zone = scheduling.place_hold(
-            context.session(),
-            context.actor(),
-            context.now(),
-            pathway_id=pathway_id,
-            kind=kind,
-            start=start,
-            ttl=ttl,
-            method=method,
-            room_id=room_id,
+
+    def place(args: dict[str, Any]) -> Done:
+        placed, _slot, _zone = holds.place_hold(
+            context.session(), context.actor(), context.now(), ttl=ttl, **args
         )
-    except DomainError as error:
-        _refused(error)
-        return redirect(url_for("web.board.pathway_page", pathway_id=pathway_id))
-    context.session().commit()
-    return redirect(url_for("web.board.held", hold_id=placed.id))
+        return Done(url_for("web.board.held", hold_id=placed.id))
 
-
-def _own_hold(hold_id: str) -> Hold:
-    held = context.session().get(Hold, hold_id)
-    if held is None or held.created_by_id != context.actor().user_id:
-        raise NotFound("hold", hold_id)
-    return held
+    return _write_on_pathway(pathway_id, "hold", HoldCreateArgs(), data, place)
 
 
 @blp.get("/holds/<hold_id>")
 @page(*DESK)
-def held(hold_id: str) -> Any:
-    session = context.session()
+def held(hold_id: str) -> ResponseReturnValue:
+    now = context.now()
     try:
-        placed = _own_hold(hold_id)
+        found = desk.held_slot(context.session(), context.actor(), hold_id, now)
     except NotFound:
         flash("That hold has expired or was let go; search again.", "error")
         return redirect(url_for("web.board.queues"))
-    pathway = session.get_one(Pathway, placed.pathway_id)
-    zone = ZoneInfo(_site(pathway).timezone)
-    remaining = max(0, int((placed.expires_at - context.now()).total_seconds()))
-    return render_template(
-        "web/hold.html",
-        hold=placed,
-        pathway=pathway,
-        patient=session.get_one(Patient, pathway.patient_id),
-        room=session.get_one(Room, placed.room_id),
-        clinician=session.get_one(Clinician, placed.clinician_id),
-        zone=zone,
-        remaining=remaining,
-    )
+    remaining = max(0, int((found.hold.expires_at - now).total_seconds()))
+    return render_template("web/hold.html", held=found, remaining=remaining)
 
 
-@blp.post("/holds/<hold_id>/book")
+@blp.post("/pathways/<int:pathway_id>/holds/<hold_id>/book")
 @page(*DESK)
-def book(hold_id: str) -> Response:
-    session = context.session()
-    placed = session.get(Hold, hold_id)
-    pathway_id = placed.pathway_id if placed is not None else None
-    try:
-        if placed is None or placed.expires_at <= context.now():
-            raise InvalidInput.field("hold_id", "The hold has expired; search again.")
-        appointment = scheduling.book_appointment(
-            session,
+def book(pathway_id: int, hold_id: str) -> ResponseReturnValue:
+    data = form_input(request.form) | {"pathway_id": pathway_id, "hold_id": hold_id}
+
+    def confirm(args: dict[str, Any]) -> Done:
+        booking.book_appointment(
+            context.session(),
             context.actor(),
             context.now(),
-            pathway_id=placed.pathway_id,
-            kind=placed.kind,
-            hold_id=hold_id,
+            **args,
             reminder_before=context.reminder_before(),
         )
-    except DomainError as error:
-        _refused(error)
-        if pathway_id is None:
-            return redirect(url_for("web.board.queues"))
-        return redirect(url_for("web.board.pathway_page", pathway_id=pathway_id))
-    session.commit()
-    flash("Booked. The patient's invitation is on its way.", "info")
-    return redirect(url_for("web.board.pathway_page", pathway_id=appointment.pathway_id))
+        return Done(_pathway_url(pathway_id), "Booked. The patient's invitation is on its way.")
+
+    return _write_on_pathway(pathway_id, "book", AppointmentCreateArgs(), data, confirm)
 
 
-@blp.post("/holds/<hold_id>/release")
+@blp.post("/pathways/<int:pathway_id>/holds/<hold_id>/release")
 @page(*DESK)
-def release(hold_id: str) -> Response:
-    placed = _own_hold(hold_id)
-    pathway_id = placed.pathway_id
-    scheduling.release_hold(context.session(), context.actor(), hold_id)
-    context.session().commit()
-    flash("The slot was let go.", "info")
-    return redirect(url_for("web.board.pathway_page", pathway_id=pathway_id))
+def release(pathway_id: int, hold_id: str) -> ResponseReturnValue:
+    def let_go(_args: dict[str, Any]) -> Done:
+        holds.release_hold(context.session(), context.actor(), hold_id)
+        return Done(_pathway_url(pathway_id), "The slot was let go.")
 
-
-def _booked(appointment_id: int) -> Appointment:
-    return scheduling.get_appointment(context.session(), context.actor(), appointment_id)
+    return _write_on_pathway(pathway_id, "release", NoArgs(), form_input(request.form), let_go)
 
 
 @blp.post("/appointments/<int:appointment_id>/reschedule")
 @page(*DESK)
-def reschedule(appointment_id: int) -> Response:
-    session = context.session()
-    appointment = _booked(appointment_id)
-    back = url_for("web.board.pathway_page", pathway_id=appointment.pathway_id)
-    if request.form.get("version") != str(appointment.version):
-        flash("The appointment changed since this page was opened; look again.", "error")
-        return redirect(back)
-    try:
-        local = datetime.fromisoformat(request.form.get("start", ""))
-    except ValueError:
-        flash("Give the new date and time.", "error")
-        return redirect(back)
-    start = local.replace(tzinfo=ZoneInfo(appointment.timezone))
-    try:
-        scheduling.reschedule_appointment(
+def reschedule(appointment_id: int) -> ResponseReturnValue:
+    """Move with the API's body and its If-Match check (the page sends the ETag it showed)."""
+    session, actor = context.session(), context.actor()
+    appointment = booking.get_appointment(session, actor, appointment_id)
+    data = form_input(request.form)
+    sent_etag = data.pop("etag", None)
+    if "start" in data:
+        data["start"] = local_instant(data["start"], appointment.timezone)
+
+    def move(args: dict[str, Any]) -> Done:
+        current = booking.get_appointment(session, actor, appointment_id, lock=True)
+        if sent_etag != etag_of(current, AppointmentSchema):
+            raise PreconditionFailed(
+                "The appointment changed since this page was opened; look again."
+            )
+        booking.reschedule_appointment(
             session,
-            context.actor(),
+            actor,
             context.now(),
             appointment_id,
-            start=start,
+            **args,
             reminder_before=context.reminder_before(),
         )
-    except DomainError as error:
-        _refused(error)
-        return redirect(back)
-    session.commit()
-    flash("Moved. The patient gets the updated invitation.", "info")
-    return redirect(back)
+        return Done(
+            _pathway_url(appointment.pathway_id),
+            "Moved. The patient gets the updated invitation.",
+        )
+
+    return _write_on_pathway(appointment.pathway_id, "move", AppointmentUpdateArgs(), data, move)
 
 
 @blp.post("/appointments/<int:appointment_id>/cancel")
 @page(*DESK)
-def cancel(appointment_id: int) -> Response:
-    session = context.session()
-    appointment = _booked(appointment_id)
-    back = url_for("web.board.pathway_page", pathway_id=appointment.pathway_id)
-    reason = request.form.get("reason", "").strip()
-    if not reason:
-        flash("Give a reason for the cancellation.", "error")
-        return redirect(back)
-    try:
-        scheduling.cancel_appointment(
-            session, context.actor(), context.now(), appointment_id, reason[:500]
+def cancel(appointment_id: int) -> ResponseReturnValue:
+    session, actor = context.session(), context.actor()
+    appointment = booking.get_appointment(session, actor, appointment_id)
+    # The reason as typed: a blank one is refused as the API refuses it.
+    data = {"reason": request.form.get("reason", "")}
+
+    def take_off(args: dict[str, Any]) -> Done:
+        cancellation.cancel_appointment(session, actor, context.now(), appointment_id, **args)
+        return Done(
+            _pathway_url(appointment.pathway_id), "Cancelled. The patient gets the cancellation."
         )
-    except DomainError as error:
-        _refused(error)
-        return redirect(back)
-    session.commit()
-    flash("Cancelled. The patient gets the cancellation.", "info")
-    return redirect(back)
+
+    return _write_on_pathway(appointment.pathway_id, "cancel", ReasonArgs(), data, take_off)
+
+
+def _pathway_url(pathway_id: int) -> str:
+    return url_for("web.board.pathway_page", pathway_id=pathway_id)
+
+
+def _write_on_pathway(
+    pathway_id: int, form: str, schema: Schema, data: dict[str, Any], action: Action
+) -> ResponseReturnValue:
+    """A board write whose refusal is shown on the pathway's page."""
+    return write(
+        form,
+        schema,
+        data,
+        action,
+        lambda problem: _pathway(pathway_id, problem),
+        inline=ABOVE,
+    )

@@ -1,12 +1,13 @@
 """The clinician's record of a visit: a diagnostic block's result, a follow-up's outcome.
 
 Procedures have their own procedure-day page (``nurse.py``); blocks and follow-ups come
-here from the daily list. Forms go through the API's schemas and ``pathways/records.py``,
+here from the daily list. Forms go through the API's schemas and ``clinical/services.py``,
 and are offered only to the treating clinician, as the API allows.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from contextlib import suppress
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -14,21 +15,24 @@ from zoneinfo import ZoneInfo
 from flask import Blueprint, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 from marshmallow import Schema
-from sqlalchemy import select
 
 from scheduler import context
 from scheduler.access import STAFF
-from scheduler.clinicians.models import Clinician
-from scheduler.pathways import records
-from scheduler.pathways import services as pathways
-from scheduler.pathways.models import BlockResult, FollowUpOutcome
-from scheduler.pathways.policy import relief_percent
-from scheduler.pathways.schemas import BlockResultArgs, FollowUpOutcomeArgs
+from scheduler.clinical import services as records
+from scheduler.clinical.cases import visit
+from scheduler.clinical.schemas import BlockResultArgs, FollowUpOutcomeArgs
 from scheduler.pathways.states import PathwayState
-from scheduler.patients.models import Patient
-from scheduler.scheduling import services as scheduling
+from scheduler.policies.booking_rules import relief_percent
 from scheduler.vocabulary import AppointmentKind, AppointmentStatus, Complication
-from scheduler.web.forms import Problem, Step, api_roles, form_input, may_record, record, whole
+from scheduler.web.forms import (
+    Problem,
+    api_roles,
+    form_input,
+    may_record,
+    then,
+    whole,
+    write,
+)
 from scheduler.web.signin import page
 
 blp = Blueprint("clinical", __name__, url_prefix="/cases")
@@ -48,45 +52,39 @@ def _render(
     appointment_id: int,
     problem: Problem | None = None,
     values: dict[str, Any] | None = None,
-    status: int = 200,
 ) -> ResponseReturnValue:
-    session, actor = context.session(), context.actor()
-    appointment = scheduling.get_appointment(session, actor, appointment_id)
+    found = visit(context.session(), context.actor(), appointment_id)
+    appointment, pathway, result = found.appointment, found.pathway, found.block_result
     if appointment.kind is AppointmentKind.PROCEDURE:
         return redirect(url_for("web.nurse.case", appointment_id=appointment_id))
-    pathway = pathways.get_pathway(session, actor, appointment.pathway_id)
     form, action, due_in = VISIT_FORMS[appointment.kind]
-    result = session.scalar(select(BlockResult).where(BlockResult.appointment_id == appointment.id))
-    outcome = session.scalar(
-        select(FollowUpOutcome).where(FollowUpOutcome.appointment_id == appointment.id)
-    )
     open_visit = (
         appointment.status is AppointmentStatus.BOOKED
         and pathway.state is due_in
         and result is None
-        and outcome is None
+        and found.follow_up is None
     )
     zone = ZoneInfo(appointment.timezone)
-    patient = session.get_one(Patient, appointment.patient_id)
     start = appointment.start_at.astimezone(zone)
+    may = open_visit and may_record(context.actor(), appointment, action)
     return render_template(
         "web/visit.html",
         appointment=appointment,
         pathway=pathway,
-        patient=patient,
-        age=patient.age_on(start.date()),
-        clinician=session.get_one(Clinician, appointment.clinician_id),
+        patient=found.patient,
+        age=found.patient.age_on(start.date()),
+        clinician=found.clinician,
         start=start,
         end=appointment.end_at.astimezone(zone),
         result=result,
         relief=relief_percent(result.pre_block_pain, result.post_block_pain) if result else None,
-        outcome=outcome,
-        form=form if open_visit and may_record(actor, appointment, action) else None,
+        outcome=found.follow_up,
+        form=form if may else None,
         started=context.now() >= appointment.start_at,
         complications=list(Complication),
         problem=problem,
         values=values or {},
-    ), status
+    ), problem.status if problem else 200
 
 
 @blp.get("/<int:appointment_id>")
@@ -97,15 +95,19 @@ def case(appointment_id: int) -> ResponseReturnValue:
 
 
 def _record(
-    appointment_id: int, form: str, schema: Schema, data: dict[str, Any], step: Step
+    appointment_id: int,
+    form: str,
+    schema: Schema,
+    data: dict[str, Any],
+    step: Callable[[dict[str, Any]], str],
 ) -> ResponseReturnValue:
-    return record(
+    """Record one step; back to this page either way (with the reason when refused)."""
+    return write(
         form,
         schema,
         data,
-        step,
-        url_for("web.clinical.case", appointment_id=appointment_id),
-        lambda problem, status: _render(appointment_id, problem, request.form.to_dict(), status),
+        then(url_for("web.clinical.case", appointment_id=appointment_id), step),
+        lambda problem: _render(appointment_id, problem, request.form.to_dict()),
     )
 
 

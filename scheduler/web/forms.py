@@ -1,7 +1,10 @@
-"""Pages' forms recorded through the API's schemas and services.
+"""The pages' one way to write: the API's schema, the service, one commit, one refusal.
 
-A form is turned into the API's JSON body, loaded by the API's request schema and handed
-to the same service; a refusal comes back as a :class:`Problem` shown beside the form.
+A form is turned into the API's JSON body and loaded by the API's request schema; the
+action calls the same service the API calls. Success commits once and redirects (with a
+flash that carries no clinical data). A refusal rolls back whatever the service flushed
+and comes back as a :class:`Problem` with the HTTP status the API would have answered,
+shown by the page beside the form (``web/_problem.html``).
 """
 
 from __future__ import annotations
@@ -19,8 +22,9 @@ from werkzeug.datastructures import MultiDict
 
 from scheduler import context
 from scheduler.access import Actor, require_case_write
-from scheduler.auth.permissions import PERMISSIONS
+from scheduler.auth.permissions import roles_of
 from scheduler.errors import (
+    DomainError,
     Forbidden,
     IllegalTransition,
     InvalidInput,
@@ -32,6 +36,7 @@ from scheduler.vocabulary import Role
 
 # Errors about the request as a whole: shown without a field name in front.
 GENERAL_ERRORS: Final = frozenset({"appointment_id", "_body", "_schema", "items"})
+UNPROCESSABLE: Final = 422
 
 
 @dataclass(frozen=True)
@@ -42,6 +47,28 @@ class Problem:
     title: str
     messages: list[str] = field(default_factory=list)
     fields: dict[str, list[str]] = field(default_factory=dict)
+    status: int = UNPROCESSABLE
+
+
+@dataclass(frozen=True)
+class Done:
+    """A write that went through: where to go next, and what to say there."""
+
+    url: str
+    message: str | None = None
+
+
+Action = Callable[[dict[str, Any]], Done]
+Refused = Callable[[Problem], ResponseReturnValue]
+
+
+def then(url: str, step: Callable[[dict[str, Any]], str]) -> Action:
+    """An action that runs ``step`` (which says what it did) and goes on to ``url``."""
+
+    def action(args: dict[str, Any]) -> Done:
+        return Done(url, step(args))
+
+    return action
 
 
 def field_label(name: str) -> str:
@@ -49,14 +76,20 @@ def field_label(name: str) -> str:
     return name.replace("_", " ").capitalize()
 
 
-def problem_of(form: str, errors: Mapping[str, list[str]], inline: frozenset[str]) -> Problem:
-    """Field errors beside their fields; the rest (and item errors) above the form."""
+def _invalid(
+    form: str,
+    errors: Mapping[str, list[str]],
+    inline: frozenset[str],
+    labels: Mapping[str, str],
+) -> Problem:
+    """Field errors beside their fields; the rest (and item errors) above the form, each
+    named by its field ("Escort phone: ..."; "Tuesday end: ..." with ``labels``)."""
     messages = []
     for name, field_messages in errors.items():
         if name in inline:
             continue
-        parts = [p for p in name.split(".") if p not in {"items", "value", "key"}]
-        prefix = "" if name in GENERAL_ERRORS or not parts else field_label(parts[0]) + ": "
+        parts = [labels.get(p, p) for p in name.split(".") if p not in {"items", "value", "key"}]
+        prefix = "" if name in GENERAL_ERRORS or not parts else field_label(" ".join(parts)) + ": "
         messages += [prefix + message for message in field_messages]
     return Problem(
         form=form,
@@ -64,6 +97,55 @@ def problem_of(form: str, errors: Mapping[str, list[str]], inline: frozenset[str
         messages=messages,
         fields={name: list(m) for name, m in errors.items() if name in inline},
     )
+
+
+def problem_of(
+    form: str,
+    error: ValidationError | DomainError,
+    inline: frozenset[str],
+    labels: Mapping[str, str] | None = None,
+) -> Problem:
+    """A refusal as the page shows it, with the status the API answers for the same error."""
+    if isinstance(error, ValidationError):
+        return _invalid(form, flatten_errors(error.messages), inline, labels or {})
+    if isinstance(error, InvalidInput):
+        return _invalid(form, error.errors, inline, labels or {})
+    if isinstance(error, PrerequisitesUnmet):
+        messages = [rule.message for rule in error.unmet]
+        return Problem(form, f"Cannot {error.action}:", messages, status=error.status)
+    if isinstance(error, IllegalTransition):
+        title = "Not possible in the pathway's current state:"
+        return Problem(form, title, [error.detail], status=error.status)
+    return Problem(form, "Nothing was recorded:", [error.detail], status=error.status)
+
+
+def write(
+    form: str,
+    schema: Schema,
+    data: Any,
+    action: Callable[[Any], Done],
+    refused: Refused,
+    *,
+    inline: frozenset[str] | None = None,
+    labels: Mapping[str, str] | None = None,
+) -> ResponseReturnValue:
+    """Load ``data`` through the API's ``schema`` and run ``action``; commit and redirect,
+    or roll back and let the page show the :class:`Problem` (``refused``).
+
+    ``inline`` names the fields whose errors stand beside them (default: every field of
+    the schema); other errors are listed above the form, named by field or by ``labels``.
+    """
+    beside = frozenset(schema.fields) if inline is None else inline
+    try:
+        done = action(schema.load(data))
+    except (ValidationError, DomainError) as error:
+        context.session().rollback()
+        return refused(problem_of(form, error, beside, labels))
+    context.session().commit()
+    if done.message:
+        # Flash messages travel in the (signed, readable) session cookie: no clinical data.
+        flash(done.message, "info")
+    return redirect(done.url)
 
 
 def form_input(form: MultiDict[str, str], flags: tuple[str, ...] = ()) -> dict[str, Any]:
@@ -95,12 +177,9 @@ def whole(value: str) -> int | str:
     return int(text) if text.isdecimal() else value
 
 
-Step = Callable[[dict[str, Any]], str]
-
-
 def api_roles(action: str) -> tuple[Role, ...]:
     """The roles the API's permission table lets record ``action`` on an appointment."""
-    return tuple(PERMISSIONS[f"POST /appointments/{{appointment_id}}/{action}"])
+    return roles_of(f"POST /appointments/{{appointment_id}}/{action}")
 
 
 def may_record(actor: Actor, appointment: Appointment, action: str) -> bool:
@@ -112,43 +191,3 @@ def may_record(actor: Actor, appointment: Appointment, action: str) -> bool:
     except Forbidden:
         return False
     return True
-
-
-def record(
-    form: str,
-    schema: Schema,
-    data: dict[str, Any],
-    step: Step,
-    done_url: str,
-    refused: Callable[[Problem, int], ResponseReturnValue],
-    *,
-    inline: frozenset[str] | None = None,
-) -> ResponseReturnValue:
-    """Load ``data`` through ``schema``, run ``step``; commit and redirect, or show why not.
-
-    A refusal rolls the session back (a service may have flushed before refusing) and
-    re-renders the page with the reason beside the form: 422 for input or unmet rules,
-    409 when the pathway is no longer in the step's state.
-    """
-    beside_fields = frozenset(schema.fields) if inline is None else inline
-    try:
-        done = step(schema.load(data))
-    except ValidationError as error:
-        problem = problem_of(form, flatten_errors(error.messages), beside_fields)
-        status = 422
-    except InvalidInput as error:
-        problem = problem_of(form, error.errors, beside_fields)
-        status = 422
-    except PrerequisitesUnmet as error:
-        problem = Problem(form, f"Cannot {error.action}:", [rule.message for rule in error.unmet])
-        status = 422
-    except IllegalTransition as error:
-        problem = Problem(form, "Not possible in the pathway's current state:", [error.detail])
-        status = 409
-    else:
-        context.session().commit()
-        # Flash messages travel in the (signed, readable) session cookie: no clinical data.
-        flash(done, "info")
-        return redirect(done_url)
-    context.session().rollback()
-    return refused(problem, status)

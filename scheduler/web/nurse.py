@@ -9,37 +9,21 @@ table's; the others (admins) see the page without its forms.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import date, timedelta
 from typing import Any, Final
 from zoneinfo import ZoneInfo
 
 from flask import Blueprint, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 from marshmallow import Schema
-from sqlalchemy import select
-from sqlalchemy.orm import Session
 from werkzeug.exceptions import BadRequest
 
 from scheduler import context
-from scheduler.access import Actor
-from scheduler.clinicians.models import Clinician
-from scheduler.errors import (
-    NotFound,
-)
-from scheduler.facilities.models import Room, Site
-from scheduler.pathways import records
-from scheduler.pathways import services as pathways
-from scheduler.pathways.models import (
-    CheckIn,
-    CoverageAcknowledgment,
-    DischargeRecord,
-    Pathway,
-    ProcedureRecord,
-    RecoveryScore,
-)
-from scheduler.pathways.schemas import (
+from scheduler.clinical import services as records
+from scheduler.clinical.cases import ProcedureDay, procedure_day, procedure_patients
+from scheduler.clinical.schemas import (
     AdmitArgs,
     CheckInArgs,
     DischargeArgs,
@@ -47,15 +31,14 @@ from scheduler.pathways.schemas import (
     RecoveryScoreArgs,
     StartArgs,
 )
+from scheduler.errors import NotFound
+from scheduler.facilities import services as facilities
 from scheduler.pathways.states import PathwayState
-from scheduler.patients.models import Patient
 from scheduler.policies.services import policy_of
-from scheduler.scheduling import services as scheduling
-from scheduler.scheduling.models import Appointment
+from scheduler.scheduling.readiness import READINESS_FLAGS
 from scheduler.vocabulary import (
     RECOVERY_ITEMS,
     AnticoagulationStatus,
-    AppointmentKind,
     AppointmentStatus,
     Complication,
     Method,
@@ -64,13 +47,13 @@ from scheduler.vocabulary import (
 )
 from scheduler.web.forms import (
     Problem,
-    Step,
     api_roles,
     form_input,
     local_instant,
     may_record,
-    record,
+    then,
     whole,
+    write,
 )
 from scheduler.web.signin import page
 
@@ -144,67 +127,14 @@ ITEM_LEVELS: Final[dict[RecoveryScale, dict[str, tuple[str, str, str]]]] = {
 # The nurse's day
 
 
-@dataclass(frozen=True)
-class Arrival:
-    """One procedure patient of the day, with site-local arrival and procedure times."""
-
-    case: scheduling.Case
-    clinician: Clinician
-    arrive: datetime
-    start: datetime
-    end: datetime
-    age: int
-
-
-def arrival_of(appointment: Appointment, pathway: Pathway) -> datetime:
-    """When the patient is asked to arrive: the policy's minutes before the procedure."""
-    before = policy_of(pathway.policy).parameters.check_in.arrival_minutes_before
-    return appointment.start_at - timedelta(minutes=before)
-
-
-def procedure_patients(session: Session, site: Site, on: date) -> list[Arrival]:
-    """The site's procedures on ``on`` (site-local), every clinician's, by arrival time.
-
-    The cases are the daily list's (the same readiness flags the surgeons see), read for
-    the whole site at once: a fixed number of queries.
-    """
-    cases = scheduling.cases_on(
-        session,
-        on,
-        Appointment.site_id == site.id,
-        Appointment.kind == AppointmentKind.PROCEDURE,
-    )
-    clinicians = {
-        c.id: c
-        for c in session.scalars(
-            select(Clinician).where(Clinician.id.in_({c.appointment.clinician_id for c in cases}))
-        )
-    }
-    zone = ZoneInfo(site.timezone)
-    arrivals = [
-        Arrival(
-            case=case,
-            clinician=clinicians[case.appointment.clinician_id],
-            arrive=arrival_of(case.appointment, case.pathway).astimezone(zone),
-            start=case.appointment.start_at.astimezone(zone),
-            end=case.appointment.end_at.astimezone(zone),
-            age=case.patient.age_on(on),
-        )
-        for case in cases
-    ]
-    return sorted(arrivals, key=lambda a: (a.arrive, a.start, a.case.appointment.id))
-
-
-def _chosen_site(session: Session) -> Site | None:
-    """The site asked for with ``?site_id=``, else the first one."""
-    sites = select(Site).order_by(Site.id)
+def _chosen_site_id() -> int | None:
+    """The site asked for with ``?site_id=`` (None: the first one)."""
     wanted = request.args.get("site_id")
     if wanted is None:
-        return session.scalars(sites.limit(1)).first()
-    site = session.get(Site, int(wanted)) if wanted.isdecimal() and len(wanted) < 10 else None
-    if site is None:
+        return None
+    if not (wanted.isdecimal() and len(wanted) < 10):
         raise NotFound("site", wanted)
-    return site
+    return int(wanted)
 
 
 def _chosen_day(today: date) -> date:
@@ -223,14 +153,14 @@ def _chosen_day(today: date) -> date:
 def day() -> str:
     """Who arrives when today: the list a procedure-day nurse works down."""
     session = context.session()
-    site = _chosen_site(session)
+    site = facilities.site_or_first(session, _chosen_site_id())
     zone = site.timezone if site else "UTC"
     today = context.now().astimezone(ZoneInfo(zone)).date()
     on = _chosen_day(today)
     return render_template(
         "web/nurse_day.html",
         site=site,
-        sites=list(session.scalars(select(Site).order_by(Site.name))),
+        sites=facilities.sites_by_name(session),
         zone=zone,
         day=on,
         today=today,
@@ -280,81 +210,47 @@ def score_form(scale: RecoveryScale, values: Mapping[str, str]) -> ScoreForm:
     )
 
 
-def _procedure(session: Session, actor: Actor, appointment_id: int) -> Appointment:
-    """The appointment if the actor may see it and it is a procedure (these pages' subject)."""
-    appointment = scheduling.get_appointment(session, actor, appointment_id)
-    if appointment.kind is not AppointmentKind.PROCEDURE:
-        raise NotFound("procedure appointment", appointment_id)
-    return appointment
-
-
 def _render_case(
     appointment_id: int,
     problem: Problem | None = None,
     values: Mapping[str, str] | None = None,
-    status: int = 200,
 ) -> tuple[str, int]:
     """The case page; after a refusal, with the reason beside its form and what was typed."""
-    session, actor = context.session(), context.actor()
-    appointment = _procedure(session, actor, appointment_id)
-    pathway = pathways.get_pathway(session, actor, appointment.pathway_id)
-    check_in = session.scalar(select(CheckIn).where(CheckIn.appointment_id == appointment.id))
-    acknowledged = frozenset(
-        session.scalars(
-            select(CoverageAcknowledgment.kind).where(
-                CoverageAcknowledgment.pathway_id == pathway.id
-            )
-        )
-    )
-    scores = list(
-        session.scalars(
-            select(RecoveryScore)
-            .where(RecoveryScore.appointment_id == appointment.id)
-            .order_by(RecoveryScore.recorded_at, RecoveryScore.id)
-        )
-    )
-    latest = {score.scale: score for score in scores}
-    phase_one_complete, ready_for_discharge = records.recovery_status(
-        session, pathway, appointment.id
-    )
+    day: ProcedureDay = procedure_day(context.session(), context.actor(), appointment_id)
+    appointment, pathway = day.appointment, day.pathway
     open_day = appointment.status is AppointmentStatus.BOOKED
     forms = {
         form
         for form in STATE_FORMS.get(pathway.state, ())
-        if open_day and may_record(actor, appointment, FORM_ACTIONS[form])
+        if open_day and may_record(context.actor(), appointment, FORM_ACTIONS[form])
     }
     refill = values or {}
     zone = ZoneInfo(appointment.timezone)
-    parameters = policy_of(pathway.policy).parameters
-    patient = session.get_one(Patient, appointment.patient_id)
+    latest = {score.scale: score for score in day.scores}
     return render_template(
         "web/nurse_case.html",
         appointment=appointment,
         pathway=pathway,
-        patient=patient,
-        clinician=session.get_one(Clinician, appointment.clinician_id),
-        room=session.get_one(Room, appointment.room_id),
+        patient=day.patient,
+        clinician=day.clinician,
+        room=day.room,
         zone=appointment.timezone,
         local=lambda at: at.astimezone(zone),
-        arrive=arrival_of(appointment, pathway).astimezone(zone),
+        arrive=day.arrive.astimezone(zone),
         start=appointment.start_at.astimezone(zone),
         end=appointment.end_at.astimezone(zone),
-        age=patient.age_on(appointment.start_at.astimezone(zone).date()),
-        readiness=scheduling.readiness(appointment, pathway, check_in, acknowledged),
-        flags=scheduling.READINESS_FLAGS,
-        check_in=check_in,
-        procedure=session.scalar(
-            select(ProcedureRecord).where(ProcedureRecord.appointment_id == appointment.id)
-        ),
-        scores=list(reversed(scores)),
+        age=day.patient.age_on(appointment.start_at.astimezone(zone).date()),
+        readiness=day.readiness,
+        flags=READINESS_FLAGS,
+        check_in=day.check_in,
+        procedure=day.procedure,
+        scores=list(reversed(day.scores)),
         latest=[latest[scale] for scale in RecoveryScale if scale in latest],
         scale_names=SCALE_NAMES,
-        phase_one_complete=phase_one_complete,
-        ready_for_discharge=ready_for_discharge,
-        closing=session.scalar(
-            select(DischargeRecord).where(DischargeRecord.appointment_id == appointment.id)
-        ),
-        parameters=parameters,
+        phase_one_complete=day.recovery.phase_one_complete,
+        ready_for_discharge=day.recovery.ready_for_discharge,
+        closing=day.closing,
+        parameters=policy_of(pathway.policy).parameters,
         forms=forms,
         score_forms=[
             score_form(scale, refill if problem and problem.form == scale.value else {})
@@ -365,7 +261,7 @@ def _render_case(
         complications=list(Complication),
         problem=problem,
         values=refill,
-    ), status
+    ), problem.status if problem else 200
 
 
 @blp.get("/appointments/<int:appointment_id>")
@@ -384,19 +280,17 @@ def _record(
     form: str,
     schema: Schema,
     data: dict[str, Any],
-    step: Step,
+    step: Callable[[dict[str, Any]], str],
     *,
     inline: frozenset[str] | None = None,
 ) -> ResponseReturnValue:
-    return record(
+    """Record one step; back to this page either way (with the reason when refused)."""
+    return write(
         form,
         schema,
         data,
-        step,
-        url_for("web.nurse.case", appointment_id=appointment_id),
-        lambda problem, status: _render_case(
-            appointment_id, problem, request.form.to_dict(), status
-        ),
+        then(url_for("web.nurse.case", appointment_id=appointment_id), step),
+        lambda problem: _render_case(appointment_id, problem, request.form.to_dict()),
         inline=inline,
     )
 
@@ -405,7 +299,7 @@ def _record(
 @page(*api_roles("check-in"))
 def record_check_in(appointment_id: int) -> ResponseReturnValue:
     session, actor = context.session(), context.actor()
-    zone = _procedure(session, actor, appointment_id).timezone
+    zone = procedure_day(session, actor, appointment_id).appointment.timezone
     data = form_input(request.form, CHECK_IN_FLAGS)
     for name in CHECK_IN_TIMES:
         if name in data:
@@ -459,7 +353,9 @@ def record_recovery_score(appointment_id: int) -> ResponseReturnValue:
         data["scale"] = scale
 
     def step(args: dict[str, Any]) -> str:
-        score = records.record_recovery_score(session, actor, context.now(), appointment_id, **args)
+        score, _status = records.record_recovery_score(
+            session, actor, context.now(), appointment_id, **args
+        )
         return f"{SCALE_NAMES[score.scale]} score recorded."
 
     form = scale if scale in set(RecoveryScale) else RecoveryScale.ALDRETE.value

@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 from scheduler.scheduling.models import Appointment, Hold
 from tests.api.conftest import Clinic
 from tests.api.test_full_pathway import book, conservative_care, refer, state_of
-from tests.support import Api, Browser, flashes, local, text_of
+from tests.support import Api, Browser, flashes, local, refusal, text_of
 
 HOLD_FORM = re.compile(
     r'name="kind" value="(?P<kind>[^"]+)">\s*'
@@ -85,7 +85,7 @@ def test_a_premature_procedure_search_shows_the_unmet_rules_not_a_code(
     response = browser.get(f"/board/pathways/{pathway}/slots?kind=procedure")
 
     assert response.status_code == 422
-    assert "This cannot be booked yet" in text_of(response)
+    assert refusal(response)[0] == "Cannot book the procedure:"
     assert "positive diagnostic blocks of the 2 needed" in text_of(response)
     assert "unmet" not in text_of(response)
 
@@ -104,13 +104,15 @@ def test_search_hold_confirm_books_the_held_slot_and_queues_nothing_twice(
     assert "Confirm booking" in text_of(confirm)
     assert 'data-countdown="600"' in text_of(confirm)
     assert appointments(db) == 0
-    booked = browser.post(f"/board/holds/{hold_id}/book")
+    confirm_path = f"/board/pathways/{pathway}/holds/{hold_id}/book"
+    booked = browser.post(confirm_path, {"kind": "diagnostic_block"})
     assert booked.headers["Location"] == f"/board/pathways/{pathway}"
     assert appointments(db) == 1
     assert db.get(Hold, hold_id) is None
     assert state_of(api, pathway) == "block_scheduled"
-    again = browser.post(f"/board/holds/{hold_id}/book")
-    assert "The hold has expired; search again." in flashes(browser.get(again.headers["Location"]))
+    again = browser.post(confirm_path, {"kind": "diagnostic_block"})
+    assert again.status_code == 422
+    assert "Hold id: No such hold for this pathway and kind; it may have expired." in refusal(again)
     assert appointments(db) == 1
 
 
@@ -124,7 +126,7 @@ def test_letting_a_hold_go_frees_the_slot(
         browser.post(f"/board/pathways/{pathway}/holds", slot).headers["Location"].rsplit("/", 1)[1]
     )
 
-    browser.post(f"/board/holds/{hold_id}/release")
+    browser.post(f"/board/pathways/{pathway}/holds/{hold_id}/release")
 
     assert db.get(Hold, hold_id) is None
     assert first_slot(browser, pathway)["start"] == slot["start"]
@@ -150,18 +152,23 @@ def test_reschedule_moves_the_appointment_and_a_stale_form_changes_nothing(
     booked = book(api, clinic, pathway, "diagnostic_block", local("2026-03-03", 9))
     browser.sign_in(people["scheduler"])
 
+    shown = text_of(browser.get(f"/board/pathways/{pathway}"))
+    etag = re.search(r'name="etag" value="([0-9a-f]+)"', shown).group(1)  # type: ignore[union-attr]
+    assert (
+        f'"{etag}"' == api.call("GET", f"/appointments/{booked['id']}", "scheduler").headers["ETag"]
+    )
+
     stale = browser.post(
         f"/board/appointments/{booked['id']}/reschedule",
-        {"version": "0", "start": "2026-03-03T11:00"},
+        {"etag": "0" * 40, "start": "2026-03-03T11:00"},
     )
-    assert "changed since this page was opened" in " ".join(
-        flashes(browser.get(stale.headers["Location"]))
-    )
+    assert stale.status_code == 412
+    assert "The appointment changed since this page was opened; look again." in refusal(stale)
     assert db.get(Appointment, booked["id"]).start_at == local("2026-03-03", 9)  # type: ignore[union-attr]
 
     moved = browser.post(
         f"/board/appointments/{booked['id']}/reschedule",
-        {"version": "1", "start": "2026-03-03T11:00"},
+        {"etag": etag, "start": "2026-03-03T11:00"},
     )
     assert "Moved." in " ".join(flashes(browser.get(moved.headers["Location"])))
     db.expire_all()
@@ -175,13 +182,16 @@ def test_a_refused_move_says_why_in_the_services_words(
     booked = book(api, clinic, pathway, "diagnostic_block", local("2026-03-03", 9))
     browser.sign_in(people["scheduler"])
 
+    page = text_of(browser.get(f"/board/pathways/{pathway}"))
+    etag = re.search(r'name="etag" value="([0-9a-f]+)"', page).group(1)  # type: ignore[union-attr]
+
     refused = browser.post(
         f"/board/appointments/{booked['id']}/reschedule",
-        {"version": "1", "start": "2026-03-03T23:00"},
+        {"etag": etag, "start": "2026-03-03T23:00"},
     )
 
-    messages = " ".join(flashes(browser.get(refused.headers["Location"])))
-    assert "The clinician does not work at this site at that time." in messages
+    assert refused.status_code == 422
+    assert "Start: The clinician does not work at this site at that time." in refusal(refused)
 
 
 def test_cancel_needs_a_reason_and_then_frees_the_pathway(
@@ -193,7 +203,8 @@ def test_cancel_needs_a_reason_and_then_frees_the_pathway(
     browser.sign_in(people["scheduler"])
 
     without = browser.post(f"/board/appointments/{booked['id']}/cancel", {"reason": "  "})
-    assert "Give a reason" in " ".join(flashes(browser.get(without.headers["Location"])))
+    assert without.status_code == 422
+    assert "Reason: Length must be between 1 and 500." in refusal(without)
     assert state_of(api, pathway) == "block_scheduled"
 
     browser.post(f"/board/appointments/{booked['id']}/cancel", {"reason": "Patient asked"})

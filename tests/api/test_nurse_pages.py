@@ -10,7 +10,7 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from scheduler.pathways.models import CheckIn, DischargeRecord, ProcedureRecord, RecoveryScore
+from scheduler.clinical.models import CheckIn, DischargeRecord, ProcedureRecord, RecoveryScore
 from scheduler.policies.services import builtin_document
 from scheduler.vocabulary import RecoveryScale
 from tests.api.conftest import Clinic

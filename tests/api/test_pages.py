@@ -191,12 +191,12 @@ def test_unknown_pages_get_a_friendly_404_and_the_api_keeps_problem_json(
 def test_an_unexpected_error_shows_a_friendly_500_without_a_trace(
     browser: Browser, people: dict[str, str], clinic: Clinic, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from scheduler.scheduling import services
+    from scheduler.web import pages
 
     def broken(*_args: object, **_kwargs: object) -> None:
         raise RuntimeError("secret detail")
 
-    monkeypatch.setattr(services, "daily_list", broken)
+    monkeypatch.setattr(pages, "cases_of_day", broken)
     browser.sign_in(people["nurse"])
 
     response = browser.get(f"/clinicians/{clinic.clinician_id}/days/{DAY}")

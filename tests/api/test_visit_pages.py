@@ -7,7 +7,7 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from scheduler.pathways.models import BlockResult, FollowUpOutcome
+from scheduler.clinical.models import BlockResult, FollowUpOutcome
 from tests.api.conftest import Clinic
 from tests.api.test_full_pathway import (
     ALDRETE_OK,

@@ -10,8 +10,8 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from scheduler.pathways.models import PolicyRecord
-from scheduler.pathways.policy_document import parse_policy, validate_parameters
+from scheduler.policies.document import parse_policy, validate_parameters
+from scheduler.policies.models import PolicyRecord
 from scheduler.policies.services import BUILTIN_POLICIES, builtin_document
 
 

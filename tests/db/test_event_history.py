@@ -15,8 +15,9 @@ from sqlalchemy.orm import Session
 from scheduler.access import SYSTEM
 from scheduler.errors import IllegalTransition
 from scheduler.pathways.models import Pathway, PathwayEvent
-from scheduler.pathways.services import cancel_pathway, create_pathway, transition
+from scheduler.pathways.services import create_pathway, transition
 from scheduler.pathways.states import PathwayState, Trigger
+from scheduler.scheduling.cancellation import cancel_pathway
 from scheduler.vocabulary import Indication, Region, Side
 from tests.factories import ClinicianFactory, PatientFactory, SiteFactory
 from tests.support import FROZEN_NOW
@@ -111,7 +112,7 @@ def test_pathway_state_is_always_the_last_events_target(db: Session, pathway: Pa
         transition(db, pathway, trigger, SYSTEM, now)
         assert stored_state(db, pathway.id) == stored_events(db, pathway.id)[-1][2]
     now += timedelta(days=1)
-    cancel_pathway(db, SYSTEM, now, pathway, "Patient moved away.")
+    cancel_pathway(db, SYSTEM, now, pathway.id, "Patient moved away.")
 
     events = stored_events(db, pathway.id)
     assert stored_state(db, pathway.id) == events[-1][2] == PathwayState.CANCELLED.value
@@ -121,7 +122,7 @@ def test_pathway_state_is_always_the_last_events_target(db: Session, pathway: Pa
 
 
 def test_refused_trigger_writes_no_event_and_keeps_the_state(db: Session, pathway: Pathway) -> None:
-    cancel_pathway(db, SYSTEM, FROZEN_NOW, pathway, "Duplicate referral.")
+    cancel_pathway(db, SYSTEM, FROZEN_NOW, pathway.id, "Duplicate referral.")
     before = stored_events(db, pathway.id)
 
     with pytest.raises(IllegalTransition):

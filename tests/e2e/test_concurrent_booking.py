@@ -40,8 +40,8 @@ from scheduler.pathways import services as pathways
 from scheduler.pathways.models import Pathway, PathwayEvent
 from scheduler.pathways.states import PathwayState, Trigger
 from scheduler.patients.services import register_patient
+from scheduler.scheduling.calendars import DURATIONS
 from scheduler.scheduling.models import Allocation, Appointment, IdempotencyKey
-from scheduler.scheduling.services import DURATIONS
 from scheduler.vocabulary import AppointmentKind, Indication, Region, Role, RoomKind, Side
 from tests.e2e.gunicorn import HOST, serve
 from tests.support import scratch_postgresql_database
@@ -106,6 +106,8 @@ def seed_clinic(session: Session, now: datetime) -> Clinic:
     """One site, two fluoroscopy rooms, one clinician working every day from 07:00 to 18:00."""
     site = facilities.create_site(
         session,
+        SYSTEM,
+        now,
         name="Concurrency Spine Center",
         timezone=ZONE,
         address="1 Test Road",
@@ -115,6 +117,8 @@ def seed_clinic(session: Session, now: datetime) -> Clinic:
     rooms = [
         facilities.create_room(
             session,
+            SYSTEM,
+            now,
             site_id=site.id,
             name=f"Fluoroscopy room {n}",
             kind=RoomKind.PROCEDURE,
@@ -123,10 +127,17 @@ def seed_clinic(session: Session, now: datetime) -> Clinic:
         for n in (1, 2)
     ]
     surgeon = clinicians.create_clinician(
-        session, given_name="Sam", family_name="Surgeon", email="surgeon@e2e.example.org"
+        session,
+        SYSTEM,
+        now,
+        given_name="Sam",
+        family_name="Surgeon",
+        email="surgeon@e2e.example.org",
     )
     clinicians.set_working_hours(
         session,
+        SYSTEM,
+        now,
         surgeon.id,
         [
             {"site_id": site.id, "weekday": day, "start": time(7), "end": time(18)}
@@ -136,6 +147,7 @@ def seed_clinic(session: Session, now: datetime) -> Clinic:
     users = [
         create_user(
             session,
+            SYSTEM,
             now,
             email=f"scheduler{n}@e2e.example.org",
             password="concurrency-test-pass",
@@ -150,6 +162,7 @@ def seed_clinic(session: Session, now: datetime) -> Clinic:
     for n in range(CLIENTS + 1):
         patient = register_patient(
             session,
+            SYSTEM,
             now,
             mrn=f"E2E-{n:04d}",
             given_name=f"Patient {n}",

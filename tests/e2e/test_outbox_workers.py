@@ -31,7 +31,7 @@ from scheduler.facilities import services as facilities
 from scheduler.outbox.models import OutboxMessage, OutboxStatus
 from scheduler.pathways import services as pathways
 from scheduler.patients.services import register_patient
-from scheduler.scheduling import services as scheduling
+from scheduler.scheduling import booking
 from scheduler.vocabulary import AppointmentKind, Indication, Region, Role, RoomKind, Side
 from tests.mailbox import Mailbox, running_mailbox
 from tests.support import scratch_postgresql_database
@@ -48,16 +48,30 @@ DESK = Actor(user_id=None, role=Role.SCHEDULER)
 def seed(session: Session, now: datetime) -> None:
     """BOOKINGS diagnostic blocks from tomorrow on, each patient with an address."""
     site = facilities.create_site(
-        session, name="Outbox Spine Center", timezone=ZONE, address="1 Mail Road", phone=None
+        session,
+        DESK,
+        now,
+        name="Outbox Spine Center",
+        timezone=ZONE,
+        address="1 Mail Road",
+        phone=None,
     )
     room = facilities.create_room(
-        session, site_id=site.id, name="Room 1", kind=RoomKind.PROCEDURE, fluoroscopy=True
+        session,
+        DESK,
+        now,
+        site_id=site.id,
+        name="Room 1",
+        kind=RoomKind.PROCEDURE,
+        fluoroscopy=True,
     )
     surgeon = clinicians.create_clinician(
-        session, given_name="Sam", family_name="Surgeon", email=None
+        session, DESK, now, given_name="Sam", family_name="Surgeon", email=None
     )
     clinicians.set_working_hours(
         session,
+        DESK,
+        now,
         surgeon.id,
         [{"site_id": site.id, "weekday": d, "start": time(7), "end": time(17)} for d in range(7)],
     )
@@ -66,6 +80,7 @@ def seed(session: Session, now: datetime) -> None:
     for n in range(BOOKINGS):
         patient = register_patient(
             session,
+            DESK,
             now,
             mrn=f"OUT-{n:04d}",
             given_name=f"Patient {n}",
@@ -91,7 +106,7 @@ def seed(session: Session, now: datetime) -> None:
         start = datetime.combine(first_day + timedelta(days=day), time(7), zone) + slot * (
             timedelta(minutes=30)
         )
-        scheduling.book_appointment(
+        booking.book_appointment(
             session,
             DESK,
             now,

@@ -16,28 +16,24 @@ from typing import Any
 import pytest
 
 from scheduler.errors import PrerequisitesUnmet
-from scheduler.pathways import policy as policy_module
-from scheduler.pathways.policy import (
+from scheduler.policies import rules as policy_module
+from scheduler.policies.booking_rules import (
     Block,
     BlockOutcome,
-    CheckInSnapshot,
-    Evaluation,
-    FollowUpSnapshot,
-    Gate,
     Neurotomy,
     PathwaySnapshot,
-    Policy,
-    RecoverySnapshot,
     Treatment,
     block_outcome,
-    eligibility,
-    evaluate_check_in,
-    evaluate_discharge,
-    evaluate_end_of_phase_one,
-    evaluate_follow_up,
-    evaluate_pathway,
 )
-from scheduler.pathways.policy_document import parse_policy
+from scheduler.policies.document import parse_policy
+from scheduler.policies.evaluation import Evaluation, Gate, RuleResult
+from scheduler.policies.parameters import Policy
+from scheduler.policies.procedure_day_rules import (
+    CheckInSnapshot,
+    FollowUpSnapshot,
+    RecoverySnapshot,
+)
+from scheduler.policies.rules import eligibility, evaluate
 from scheduler.vocabulary import (
     AcknowledgmentKind,
     AnticoagulationStatus,
@@ -50,7 +46,7 @@ from scheduler.vocabulary import (
     TreatmentOutcome,
 )
 
-BUILTIN = Path(policy_module.__file__).parent / "builtin_policies"
+BUILTIN = Path(policy_module.__file__).parent / "builtin"
 MEDICARE = "medicare_facet"
 SINGLE = "single_block_50"
 
@@ -158,7 +154,7 @@ def assert_only(evaluation: Evaluation, rule_id: str, passes: bool) -> None:
     assert evaluation.passed is passes
 
 
-def result(evaluation: Evaluation, rule_id: str) -> policy_module.RuleResult:
+def result(evaluation: Evaluation, rule_id: str) -> RuleResult:
     (found,) = [r for r in evaluation.results if r.id == rule_id]
     return found
 
@@ -403,7 +399,7 @@ def block_booking(other_sessions: tuple[int, ...]) -> PathwaySnapshot:
 def test_fifth_block_session_in_12_months_refused_fourth_allowed(
     name: str, other_sessions: tuple[int, ...], passes: bool
 ) -> None:
-    evaluation = evaluate_pathway(policy(name), Gate.BOOK_BLOCK, block_booking(other_sessions))
+    evaluation = evaluate(policy(name), Gate.BOOK_BLOCK, block_booking(other_sessions))
     assert_only(evaluation, "block_sessions", passes)
 
 
@@ -415,7 +411,7 @@ def test_fifth_block_session_refused_when_the_others_are_booked_later_in_the_yea
     other_sessions: tuple[int, ...], passes: bool
 ) -> None:
     """SPEC §3 "<= 4 per rolling 12 months": sessions booked after this one count too."""
-    evaluation = evaluate_pathway(policy(MEDICARE), Gate.BOOK_BLOCK, block_booking(other_sessions))
+    evaluation = evaluate(policy(MEDICARE), Gate.BOOK_BLOCK, block_booking(other_sessions))
     assert_only(evaluation, "block_sessions", passes)
 
 
@@ -424,7 +420,7 @@ def test_booking_a_block_13_days_after_the_last_fails_interval_14_pass(
     gap: int, passes: bool
 ) -> None:
     snapshot = case(blocks=(block(gap, 90), block(0, None)))
-    evaluation = evaluate_pathway(policy(MEDICARE), Gate.BOOK_BLOCK, snapshot)
+    evaluation = evaluate(policy(MEDICARE), Gate.BOOK_BLOCK, snapshot)
     assert_only(evaluation, "block_interval", passes)
 
 
@@ -461,7 +457,7 @@ def test_laser_or_mechanical_without_acknowledgment_fails_coverage_rfa_passes(
 ) -> None:
     snapshot = case(method=method, acknowledgments=acknowledgments)
     assert_only(eligibility(policy(name), snapshot), "coverage", passes)
-    start = evaluate_pathway(policy(name), Gate.START_PROCEDURE, snapshot)
+    start = evaluate(policy(name), Gate.START_PROCEDURE, snapshot)
     assert_only(start, "coverage", passes)
 
 
@@ -481,7 +477,7 @@ def test_indication_and_target_nerve_mismatch_fails(
     name: str, snapshot: PathwaySnapshot, passes: bool
 ) -> None:
     assert_only(eligibility(policy(name), snapshot), "indication_target", passes)
-    book_block = evaluate_pathway(policy(name), Gate.BOOK_BLOCK, snapshot)
+    book_block = evaluate(policy(name), Gate.BOOK_BLOCK, snapshot)
     assert ("indication_target" in unmet_ids(book_block)) is not passes
 
 
@@ -608,7 +604,7 @@ def check_in(**changes: Any) -> CheckInSnapshot:
 
 @pytest.mark.parametrize("name", [MEDICARE, SINGLE])
 def test_ready_check_in_passes_with_each_rule_citing_its_source(name: str) -> None:
-    evaluation = evaluate_check_in(policy(name), check_in())
+    evaluation = evaluate(policy(name), Gate.CHECK_IN, check_in())
     assert evaluation.gate is Gate.CHECK_IN
     assert evaluation.passed
     assert [r.id for r in evaluation.results] == [
@@ -627,7 +623,7 @@ def test_ready_check_in_passes_with_each_rule_citing_its_source(name: str) -> No
 )
 def test_check_in_without_signed_consent_fails(changes: dict[str, Any], passes: bool) -> None:
     assert_only(
-        evaluate_check_in(policy(MEDICARE), check_in(**changes)), "check_in.consent", passes
+        evaluate(policy(MEDICARE), Gate.CHECK_IN, check_in(**changes)), "check_in.consent", passes
     )
 
 
@@ -645,7 +641,7 @@ def test_check_in_without_signed_consent_fails(changes: dict[str, Any], passes: 
 def test_check_in_with_sedation_needs_a_named_escort_with_a_phone(
     changes: dict[str, Any], passes: bool
 ) -> None:
-    evaluation = evaluate_check_in(policy(MEDICARE), check_in(**changes))
+    evaluation = evaluate(policy(MEDICARE), Gate.CHECK_IN, check_in(**changes))
     assert_only(evaluation, "check_in.escort", passes)
 
 
@@ -660,7 +656,7 @@ def test_fasting_hours_2_6_8_before_procedure_start(
     field: str, hours: int, minutes_over: int, passes: bool
 ) -> None:
     snapshot = check_in(**{field: START - timedelta(hours=hours, minutes=minutes_over)})
-    evaluation = evaluate_check_in(policy(MEDICARE), snapshot)
+    evaluation = evaluate(policy(MEDICARE), Gate.CHECK_IN, snapshot)
     assert_only(evaluation, "check_in.fasting", passes)
     if not passes:
         assert f"less than {hours} h" in result(evaluation, "check_in.fasting").message
@@ -680,7 +676,7 @@ def test_fasting_hours_2_6_8_before_procedure_start(
     ],
 )
 def test_fasting_must_be_confirmed_under_sedation(changes: dict[str, Any], passes: bool) -> None:
-    evaluation = evaluate_check_in(policy(MEDICARE), check_in(**changes))
+    evaluation = evaluate(policy(MEDICARE), Gate.CHECK_IN, check_in(**changes))
     assert_only(evaluation, "check_in.fasting", passes)
 
 
@@ -702,14 +698,16 @@ def test_cervical_anticoagulation_must_be_held_or_cleared(
     snapshot = check_in(
         region=region, anticoagulation_reviewed=reviewed, anticoagulation_status=status
     )
-    evaluation = evaluate_check_in(policy(MEDICARE), snapshot)
+    evaluation = evaluate(policy(MEDICARE), Gate.CHECK_IN, snapshot)
     assert_only(evaluation, "check_in.anticoagulation", passes)
 
 
 @pytest.mark.parametrize("name", [MEDICARE, SINGLE])
 @pytest.mark.parametrize(("aldrete", "passes"), [(None, False), (8, False), (9, True), (10, True)])
 def test_phase_one_ends_at_aldrete_9_not_8(name: str, aldrete: int | None, passes: bool) -> None:
-    evaluation = evaluate_end_of_phase_one(policy(name), RecoverySnapshot(latest_aldrete=aldrete))
+    evaluation = evaluate(
+        policy(name), Gate.END_PHASE_ONE, RecoverySnapshot(latest_aldrete=aldrete)
+    )
     assert evaluation.gate is Gate.END_PHASE_ONE
     assert_only(evaluation, "recovery.aldrete", passes)
     assert (
@@ -743,7 +741,7 @@ def recovery(**changes: Any) -> RecoverySnapshot:
 def test_discharge_needs_padss_9_escort_and_written_instructions(
     changes: dict[str, Any], failing: str | None
 ) -> None:
-    evaluation = evaluate_discharge(policy(MEDICARE), recovery(**changes))
+    evaluation = evaluate(policy(MEDICARE), Gate.DISCHARGE, recovery(**changes))
     assert evaluation.gate is Gate.DISCHARGE
     assert {r.id for r in evaluation.results} == {
         "discharge.padss",
@@ -761,7 +759,7 @@ def test_follow_up_window_14_to_28_days_after_the_procedure(
     name: str, days: int, passes: bool
 ) -> None:
     snapshot = FollowUpSnapshot(procedure_on=ON, follow_up_on=ON + timedelta(days=days))
-    evaluation = evaluate_follow_up(policy(name), snapshot)
+    evaluation = evaluate(policy(name), Gate.BOOK_FOLLOW_UP, snapshot)
     assert evaluation.gate is Gate.BOOK_FOLLOW_UP
     assert_only(evaluation, "follow_up.window", passes)
     if not passes:

@@ -12,11 +12,11 @@ import pytest
 from marshmallow import ValidationError
 
 from scheduler.errors import flatten_errors
-from scheduler.pathways import policy as policy_module
-from scheduler.pathways.policy import RULE_IDS
-from scheduler.pathways.policy_document import parse_parameters, parse_policy, validate_parameters
+from scheduler.policies import rules as policy_module
+from scheduler.policies.document import parse_parameters, parse_policy, validate_parameters
+from scheduler.policies.rules import RULE_IDS
 
-BUILTIN = Path(policy_module.__file__).parent / "builtin_policies"
+BUILTIN = Path(policy_module.__file__).parent / "builtin"
 NAMES = ["medicare_facet", "single_block_50"]
 
 

@@ -17,27 +17,29 @@ from flask import (
     session,
     url_for,
 )
+from flask.typing import ResponseReturnValue
 from flask_limiter.errors import RateLimitExceeded
-from sqlalchemy import select
 from werkzeug.wrappers import Response
 
 from scheduler import context
-from scheduler.access import STAFF
 from scheduler.auth import services as auth
-from scheduler.clinicians.models import Clinician
-from scheduler.clinicians.services import home_zone
+from scheduler.auth.permissions import roles_of
+from scheduler.clinicians import services as clinicians
+from scheduler.downloads import invite_download
 from scheduler.errors import NotFound, Unauthorized
-from scheduler.facilities.models import Room
 from scheduler.feeds import services as feeds
-from scheduler.feeds.routes import feed_urls
 from scheduler.invites.ics import preparation_text
-from scheduler.invites.routes import calendar_response
 from scheduler.invites.services import clinic_of, invite_for, link_url
-from scheduler.scheduling import services as scheduling
+from scheduler.scheduling.booking import get_appointment, list_statement
+from scheduler.scheduling.daily_list import Case
+from scheduler.scheduling.daily_list import daily_list as cases_of_day
 from scheduler.scheduling.models import Appointment
+from scheduler.scheduling.readiness import READINESS_FLAGS
+from scheduler.schemas import NoArgs
 from scheduler.vocabulary import AppointmentStatus, Method, Role
 from scheduler.web import admin, board, clinical, nurse
-from scheduler.web.security import protect_form
+from scheduler.web.forms import Done, form_input, write
+from scheduler.web.security import error_page, protect_form
 from scheduler.web.signin import TOKEN_KEY, page, safe_next, signed_in_user
 
 blp = Blueprint("web", __name__)
@@ -60,7 +62,8 @@ def method_name(method: Method) -> str:
     return "RFA" if method is Method.RFA else label(method.value)
 
 
-FEED_MANAGERS = (Role.ADMIN, Role.CLINICIAN)
+FEED_MANAGERS = roles_of("POST /clinicians/{clinician_id}/feed-token")
+LIST_READERS = roles_of("GET /clinicians/{clinician_id}/daily-list")
 
 
 # ---------------------------------------------------------------------------------------
@@ -125,16 +128,16 @@ def start() -> Response:
 
 def _visit(appointment: Appointment) -> dict[str, Any]:
     """An appointment as its patient sees it, with the invite's preparation text."""
-    session = context.session()
     clinic = clinic_of(appointment.site, current_app.config["MAIL_FROM"])
+    invite = invite_for(context.session(), appointment)
     zone = ZoneInfo(appointment.timezone)
     return {
         "appointment": appointment,
         "start": appointment.start_at.astimezone(zone),
         "end": appointment.end_at.astimezone(zone),
         "clinic": clinic,
-        "room": session.get_one(Room, appointment.room_id).name,
-        "preparation": preparation_text(invite_for(session, appointment), clinic),
+        "room": invite.room,
+        "preparation": preparation_text(invite, clinic),
     }
 
 
@@ -144,7 +147,7 @@ def my_appointments() -> str:
     """The patient's upcoming and past appointments (theirs only: the API's own query)."""
     actor = context.actor()
     current = context.now()
-    appointments = list(context.session().scalars(scheduling.list_statement(actor, {})))
+    appointments = list(context.session().scalars(list_statement(actor, {})))
     upcoming = [
         _visit(a)
         for a in appointments
@@ -161,7 +164,7 @@ def my_appointments() -> str:
 @blp.get("/me/appointments/<int:appointment_id>")
 @page(Role.PATIENT)
 def my_appointment(appointment_id: int) -> str:
-    appointment = scheduling.get_appointment(context.session(), context.actor(), appointment_id)
+    appointment = get_appointment(context.session(), context.actor(), appointment_id)
     live = appointment.status is AppointmentStatus.BOOKED and appointment.end_at > context.now()
     link = (
         link_url(
@@ -178,8 +181,8 @@ def my_appointment(appointment_id: int) -> str:
 @blp.get("/me/appointments/<int:appointment_id>/invite.ics")
 @page(Role.PATIENT)
 def my_invite(appointment_id: int) -> Response:
-    appointment = scheduling.get_appointment(context.session(), context.actor(), appointment_id)
-    return calendar_response(appointment)
+    appointment = get_appointment(context.session(), context.actor(), appointment_id)
+    return invite_download(appointment)
 
 
 # ---------------------------------------------------------------------------------------
@@ -191,18 +194,16 @@ def _today(zone: str) -> date:
 
 
 @blp.get("/clinicians")
-@page(*STAFF)
+@page(*LIST_READERS)
 def daily_lists() -> str:
-    clinicians = context.session().scalars(
-        select(Clinician).order_by(Clinician.family_name, Clinician.given_name)
-    )
-    return render_template("web/daily_lists.html", clinicians=list(clinicians))
+    everyone = clinicians.list_clinicians(context.session())
+    return render_template("web/daily_lists.html", clinicians=everyone)
 
 
 @blp.get("/clinicians/<int:clinician_id>/today")
-@page(*STAFF)
+@page(*LIST_READERS)
 def clinician_today(clinician_id: int) -> Response:
-    day = _today(home_zone(context.session(), clinician_id))
+    day = _today(clinicians.home_zone(context.session(), clinician_id))
     return redirect(url_for("web.daily_list", clinician_id=clinician_id, day=day.isoformat()))
 
 
@@ -239,7 +240,7 @@ class Axis:
 class Row:
     """One case of the daily list, with its site-local times and its room's lane."""
 
-    case: scheduling.Case
+    case: Case
     start: datetime
     end: datetime
     lane: Lane
@@ -247,18 +248,16 @@ class Row:
 
 
 @blp.get("/clinicians/<int:clinician_id>/days/<day>")
-@page(*STAFF)
+@page(*LIST_READERS)
 def daily_list(clinician_id: int, day: str) -> str:
     try:
         on = date.fromisoformat(day)
     except ValueError:
         raise NotFound("day", day) from None
     session = context.session()
-    clinician = session.get(Clinician, clinician_id)
-    if clinician is None:
-        raise NotFound("clinician", clinician_id)
-    cases = scheduling.daily_list(session, clinician_id, on)
-    zone = cases[0].appointment.timezone if cases else home_zone(context.session(), clinician_id)
+    clinician = clinicians.get_clinician(session, clinician_id)
+    cases = cases_of_day(session, clinician_id, on)
+    zone = cases[0].appointment.timezone if cases else clinicians.home_zone(session, clinician_id)
     lanes: dict[int, Lane] = {}
     rows = []
     for case in cases:
@@ -284,7 +283,7 @@ def daily_list(clinician_id: int, day: str) -> str:
         rows=rows,
         lanes=list(lanes.values()),
         axis=Axis(first, last),
-        flags=scheduling.READINESS_FLAGS,
+        flags=READINESS_FLAGS,
         previous_day=on - timedelta(days=1),
         next_day=on + timedelta(days=1),
         today=_today(zone),
@@ -296,17 +295,32 @@ def daily_list(clinician_id: int, day: str) -> str:
 @blp.post("/clinicians/<int:clinician_id>/feed")
 @page(*FEED_MANAGERS)
 def rotate_feed(clinician_id: int) -> str:
-    """A new subscription address (the old one stops working); shown once, here."""
+    """A new subscription address (the old one stops working); shown once, here.
+
+    The one page write that renders instead of redirecting: the address is a secret,
+    and neither a URL nor a flash message (a cookie) may carry it.
+    """
     token = feeds.issue_token(context.session(), context.actor(), context.now(), clinician_id)
     context.session().commit()
-    clinician = context.session().get(Clinician, clinician_id)
-    return render_template("web/feed_created.html", clinician=clinician, **feed_urls(token))
+    clinician = clinicians.get_clinician(context.session(), clinician_id)
+    urls = feeds.feed_urls(current_app.config["PUBLIC_BASE_URL"], token)
+    return render_template("web/feed_created.html", clinician=clinician, **urls)
 
 
 @blp.post("/clinicians/<int:clinician_id>/feed/revoke")
 @page(*FEED_MANAGERS)
-def revoke_feed(clinician_id: int) -> Response:
-    feeds.revoke_token(context.session(), context.actor(), clinician_id)
-    context.session().commit()
-    flash("The calendar subscription address no longer works.", "info")
-    return redirect(url_for("web.clinician_today", clinician_id=clinician_id))
+def revoke_feed(clinician_id: int) -> ResponseReturnValue:
+    def revoke(_args: dict[str, Any]) -> Done:
+        feeds.revoke_token(context.session(), context.actor(), clinician_id)
+        return Done(
+            url_for("web.clinician_today", clinician_id=clinician_id),
+            "The calendar subscription address no longer works.",
+        )
+
+    return write(
+        "feed",
+        NoArgs(),
+        form_input(request.form),
+        revoke,
+        lambda problem: error_page(problem.status, " ".join(problem.messages)),
+    )

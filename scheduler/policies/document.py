@@ -14,8 +14,7 @@ from typing import Any
 
 from marshmallow import RAISE, Schema, ValidationError, fields, validate, validates_schema
 
-from scheduler.pathways.policy import (
-    RULE_IDS,
+from scheduler.policies.parameters import (
     CheckInParams,
     ConservativeCareParams,
     CoverageParams,
@@ -31,6 +30,7 @@ from scheduler.pathways.policy import (
     PolicyParameters,
     RecoveryParams,
 )
+from scheduler.policies.rules import RULE_IDS
 from scheduler.schemas import StrictBoolean
 from scheduler.vocabulary import (
     AcknowledgmentKind,

@@ -1,31 +1,29 @@
-"""Prerequisite rules as policy (SPEC §3): versioned parameters, evaluated on snapshots.
+"""The booking rules (SPEC §3): what must hold before a block or the procedure is booked.
 
-A policy is data: every threshold, list and source text comes from its document
-(:mod:`scheduler.pathways.policy_document` parses one). The rules below are the fixed
-vocabulary a document parameterises; each returns a :class:`RuleResult` with the rule's
-id, whether it passed, a message a scheduler can act on, and the source the policy
-cites. Rules read only a frozen snapshot, so evaluation is repeatable and testable
-without a database.
-
-Each rule belongs to the gate of one step of the pathway (booking a block, booking the
-procedure, check-in, end of recovery phase I, discharge, booking the follow-up);
-``evaluate(policy, gate, snapshot)`` runs that gate's rules in order.
+Each rule reads a :class:`PathwaySnapshot` (the pathway with its blocks, treatments,
+acknowledgments, and the patient's other sessions in the region) and the policy's
+parameters, and says whether it holds and why, with dates and numbers a scheduler can
+act on. ``rules.GATES`` says which of them guard which booking.
 Pure module: no Flask, no SQLAlchemy.
 """
 
 from __future__ import annotations
 
 import itertools
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import date, timedelta
 from enum import StrEnum
-from typing import Final
 
-from scheduler.errors import PrerequisitesUnmet, UnmetRule
+from scheduler.policies.evaluation import rule
+from scheduler.policies.parameters import (
+    CoverageParams,
+    DiagnosticBlockParams,
+    Policy,
+    PolicyParameters,
+)
 from scheduler.vocabulary import (
     AcknowledgmentKind,
-    AnticoagulationStatus,
     Indication,
     Method,
     Region,
@@ -36,115 +34,7 @@ from scheduler.vocabulary import (
 )
 
 # ---------------------------------------------------------------------------------------
-# Parameters (one dataclass per section of the policy document)
-
-
-@dataclass(frozen=True)
-class IndicationTarget:
-    target_nerve: TargetNerve
-    regions: frozenset[Region]
-
-
-@dataclass(frozen=True)
-class PainDurationParams:
-    min_days: int
-
-
-@dataclass(frozen=True)
-class ConservativeCareParams:
-    min_days: int
-    success_outcomes: frozenset[TreatmentOutcome]
-
-
-@dataclass(frozen=True)
-class DiagnosticBlockParams:
-    required: int
-    min_relief_percent: float
-    min_interval_days: int
-    max_sessions_per_region: int
-    window_days: int
-
-
-@dataclass(frozen=True)
-class LevelParams:
-    max_per_session: int
-
-
-@dataclass(frozen=True)
-class NeurotomyParams:
-    max_sessions_per_region: int
-    window_days: int
-    repeat_min_days: int
-    repeat_min_prior_relief_percent: float
-
-
-@dataclass(frozen=True)
-class CoverageParams:
-    not_covered_indications: frozenset[Indication]
-    not_covered_methods: frozenset[Method]
-    acknowledgment_kinds: frozenset[AcknowledgmentKind]
-
-
-@dataclass(frozen=True)
-class FastingHours:
-    clear_fluids: int
-    light_meal: int
-    heavy_meal: int
-
-
-@dataclass(frozen=True)
-class CheckInParams:
-    consent_required: bool
-    escort_required_with_sedation: bool
-    fasting_hours: FastingHours
-    anticoagulation_review_required: bool
-    anticoagulation_hold_regions: frozenset[Region]
-    arrival_minutes_before: int
-
-
-@dataclass(frozen=True)
-class RecoveryParams:
-    min_aldrete: int
-
-
-@dataclass(frozen=True)
-class DischargeParams:
-    min_padss: int
-    escort_required: bool
-    written_instructions_required: bool
-
-
-@dataclass(frozen=True)
-class FollowUpParams:
-    min_days: int
-    max_days: int
-
-
-@dataclass(frozen=True)
-class PolicyParameters:
-    indications: Mapping[Indication, IndicationTarget]
-    pain_duration: PainDurationParams
-    conservative_care: ConservativeCareParams
-    diagnostic_blocks: DiagnosticBlockParams
-    levels: LevelParams
-    neurotomy: NeurotomyParams
-    coverage: CoverageParams
-    check_in: CheckInParams
-    recovery: RecoveryParams
-    discharge: DischargeParams
-    follow_up: FollowUpParams
-    sources: Mapping[str, str]
-
-
-@dataclass(frozen=True)
-class Policy:
-    name: str
-    version: int
-    parameters: PolicyParameters
-
-
-# ---------------------------------------------------------------------------------------
-# Snapshots: what the rules may look at, frozen at evaluation time
+# What the booking rules may look at, frozen at evaluation time
 
 
 @dataclass(frozen=True)
@@ -193,89 +83,6 @@ class PathwaySnapshot:
     other_neurotomies: tuple[Neurotomy, ...] = ()
     acknowledgments: frozenset[AcknowledgmentKind] = frozenset()
 
-
-@dataclass(frozen=True)
-class CheckInSnapshot:
-    region: Region
-    sedation: bool
-    procedure_start: datetime
-    consent_signed: bool
-    escort_name: str | None
-    escort_phone: str | None
-    fasting_confirmed: bool
-    last_clear_fluids_at: datetime | None
-    last_light_meal_at: datetime | None
-    last_heavy_meal_at: datetime | None
-    anticoagulation_reviewed: bool
-    anticoagulation_status: AnticoagulationStatus | None
-
-
-@dataclass(frozen=True)
-class RecoverySnapshot:
-    latest_aldrete: int | None
-    latest_padss: int | None = None
-    escort_present: bool = False
-    written_instructions_given: bool = False
-
-
-@dataclass(frozen=True)
-class FollowUpSnapshot:
-    procedure_on: date
-    follow_up_on: date
-
-
-# ---------------------------------------------------------------------------------------
-# Results
-
-
-@dataclass(frozen=True)
-class RuleResult:
-    id: str
-    passed: bool
-    message: str
-    source: str
-
-
-@dataclass(frozen=True)
-class Evaluation:
-    gate: Gate
-    results: tuple[RuleResult, ...]
-
-    @property
-    def passed(self) -> bool:
-        return all(result.passed for result in self.results)
-
-    @property
-    def unmet(self) -> tuple[RuleResult, ...]:
-        return tuple(result for result in self.results if not result.passed)
-
-    def require(self) -> None:
-        """Raise PrerequisitesUnmet (422 with ``unmet``) unless every rule passed."""
-        if not self.passed:
-            raise PrerequisitesUnmet(
-                GATE_ACTIONS[self.gate], [UnmetRule(r.id, r.message) for r in self.unmet]
-            )
-
-
-class Gate(StrEnum):
-    BOOK_BLOCK = "book_block"
-    BOOK_PROCEDURE = "book_procedure"
-    CHECK_IN = "check_in"
-    END_PHASE_ONE = "end_phase_one"
-    DISCHARGE = "discharge"
-    BOOK_FOLLOW_UP = "book_follow_up"
-    START_PROCEDURE = "start_procedure"
-
-
-GATE_ACTIONS: Final = {
-    Gate.BOOK_BLOCK: "book the diagnostic block",
-    Gate.BOOK_PROCEDURE: "book the procedure",
-    Gate.CHECK_IN: "check the patient in",
-    Gate.END_PHASE_ONE: "end recovery phase I",
-    Gate.DISCHARGE: "discharge the patient",
-    Gate.BOOK_FOLLOW_UP: "book the follow-up",
-    Gate.START_PROCEDURE: "start the procedure with this method",
-}
 
 # ---------------------------------------------------------------------------------------
 # Helpers
@@ -331,9 +138,8 @@ def current_run(blocks: Iterable[Block], params: DiagnosticBlockParams) -> list[
 # ---------------------------------------------------------------------------------------
 # Rules
 
-Rule = Callable[[PolicyParameters, PathwaySnapshot], tuple[bool, str]]
 
-
+@rule("indication_target")
 def indication_target(p: PolicyParameters, s: PathwaySnapshot) -> tuple[bool, str]:
     target = p.indications.get(s.indication)
     if target is None:
@@ -356,6 +162,7 @@ def indication_target(p: PolicyParameters, s: PathwaySnapshot) -> tuple[bool, st
     )
 
 
+@rule("pain_duration")
 def pain_duration(p: PolicyParameters, s: PathwaySnapshot) -> tuple[bool, str]:
     need = p.pain_duration.min_days
     days = (s.on - s.pain_onset).days
@@ -386,6 +193,7 @@ def _documented_days(treatments: Iterable[Treatment], on: date) -> int:
     return total
 
 
+@rule("conservative_care")
 def conservative_care(p: PolicyParameters, s: PathwaySnapshot) -> tuple[bool, str]:
     params = p.conservative_care
     resolved = [t for t in s.treatments if t.outcome in params.success_outcomes]
@@ -420,6 +228,7 @@ def _matching_positive(p: PolicyParameters, s: PathwaySnapshot) -> tuple[list[Bl
     return counted, notes
 
 
+@rule("diagnostic_blocks")
 def diagnostic_blocks(p: PolicyParameters, s: PathwaySnapshot) -> tuple[bool, str]:
     params = p.diagnostic_blocks
     resulted = [(b, b.relief_percent) for b in s.blocks if b.relief_percent is not None]
@@ -443,6 +252,7 @@ def diagnostic_blocks(p: PolicyParameters, s: PathwaySnapshot) -> tuple[bool, st
     )
 
 
+@rule("block_interval")
 def block_interval(p: PolicyParameters, s: PathwaySnapshot) -> tuple[bool, str]:
     """Consecutive blocks of the current run are at least the minimum interval apart.
 
@@ -464,6 +274,7 @@ def block_interval(p: PolicyParameters, s: PathwaySnapshot) -> tuple[bool, str]:
     return True, f"Diagnostic blocks are at least {need} days apart."
 
 
+@rule("block_sessions")
 def block_sessions(p: PolicyParameters, s: PathwaySnapshot) -> tuple[bool, str]:
     params = p.diagnostic_blocks
     count = max_in_rolling_window(s.other_block_sessions, s.on, params.window_days)
@@ -479,6 +290,7 @@ def block_sessions(p: PolicyParameters, s: PathwaySnapshot) -> tuple[bool, str]:
     )
 
 
+@rule("levels_per_session")
 def levels_per_session(p: PolicyParameters, s: PathwaySnapshot) -> tuple[bool, str]:
     most = p.levels.max_per_session
     count = len(s.levels)
@@ -487,6 +299,7 @@ def levels_per_session(p: PolicyParameters, s: PathwaySnapshot) -> tuple[bool, s
     return False, f"{_plural(count, 'spinal level')} planned; the policy allows {most} per session."
 
 
+@rule("neurotomy_sessions")
 def neurotomy_sessions(p: PolicyParameters, s: PathwaySnapshot) -> tuple[bool, str]:
     params = p.neurotomy
     same_region = [n.on for n in s.other_neurotomies if n.region is s.region]
@@ -502,6 +315,7 @@ def neurotomy_sessions(p: PolicyParameters, s: PathwaySnapshot) -> tuple[bool, s
     )
 
 
+@rule("repeat_neurotomy")
 def repeat_neurotomy(p: PolicyParameters, s: PathwaySnapshot) -> tuple[bool, str]:
     params = p.neurotomy
     same_site = [n for n in s.other_neurotomies if n.region is s.region and n.side.overlaps(s.side)]
@@ -549,6 +363,7 @@ def coverage_satisfied(
     return not needed or bool(acknowledgments & params.acknowledgment_kinds)
 
 
+@rule("coverage")
 def coverage(p: PolicyParameters, s: PathwaySnapshot) -> tuple[bool, str]:
     params = p.coverage
     reasons = []
@@ -566,59 +381,8 @@ def coverage(p: PolicyParameters, s: PathwaySnapshot) -> tuple[bool, str]:
     return False, (f"Not covered ({what}): booking needs a recorded {kinds} acknowledgment.")
 
 
-PATHWAY_RULES: Final[dict[str, Rule]] = {
-    "indication_target": indication_target,
-    "pain_duration": pain_duration,
-    "conservative_care": conservative_care,
-    "diagnostic_blocks": diagnostic_blocks,
-    "block_interval": block_interval,
-    "block_sessions": block_sessions,
-    "levels_per_session": levels_per_session,
-    "neurotomy_sessions": neurotomy_sessions,
-    "repeat_neurotomy": repeat_neurotomy,
-    "coverage": coverage,
-}
-
-GATE_RULES: Final[dict[Gate, tuple[str, ...]]] = {
-    Gate.BOOK_BLOCK: (
-        "indication_target",
-        "levels_per_session",
-        "block_interval",
-        "block_sessions",
-    ),
-    Gate.BOOK_PROCEDURE: (
-        "indication_target",
-        "pain_duration",
-        "conservative_care",
-        "diagnostic_blocks",
-        "block_interval",
-        "levels_per_session",
-        "neurotomy_sessions",
-        "repeat_neurotomy",
-        "coverage",
-    ),
-    # A method changed on the day must still be covered (or acknowledged).
-    Gate.START_PROCEDURE: ("coverage",),
-}
-
-
-def _run(policy: Policy, rule_id: str, outcome: tuple[bool, str]) -> RuleResult:
-    passed, message = outcome
-    return RuleResult(rule_id, passed, message, policy.parameters.sources[rule_id])
-
-
-def evaluate_pathway(policy: Policy, gate: Gate, snapshot: PathwaySnapshot) -> Evaluation:
-    """Run the rules of a booking gate (block or procedure) against a pathway snapshot."""
-    rules = GATE_RULES[gate]
-    return Evaluation(
-        gate,
-        tuple(_run(policy, rid, PATHWAY_RULES[rid](policy.parameters, snapshot)) for rid in rules),
-    )
-
-
-def eligibility(policy: Policy, snapshot: PathwaySnapshot) -> Evaluation:
-    """Every prerequisite of booking the procedure (GET .../eligibility)."""
-    return evaluate_pathway(policy, Gate.BOOK_PROCEDURE, snapshot)
+# ---------------------------------------------------------------------------------------
+# What a block result means for the pathway
 
 
 class BlockOutcome(StrEnum):
@@ -637,146 +401,3 @@ def block_outcome(policy: Policy, snapshot: PathwaySnapshot) -> BlockOutcome:
     if len(counted) >= params.required:
         return BlockOutcome.POSITIVE
     return BlockOutcome.POSITIVE_MORE_NEEDED
-
-
-# ---------------------------------------------------------------------------------------
-# Procedure-day gates
-
-
-def evaluate_check_in(policy: Policy, s: CheckInSnapshot) -> Evaluation:
-    params = policy.parameters.check_in
-    results: list[tuple[str, tuple[bool, str]]] = []
-
-    if not params.consent_required or s.consent_signed:
-        results.append(("check_in.consent", (True, "Consent signed.")))
-    else:
-        results.append(("check_in.consent", (False, "Consent is not signed.")))
-
-    if not (s.sedation and params.escort_required_with_sedation):
-        results.append(("check_in.escort", (True, "No sedation planned: no escort needed.")))
-    elif s.escort_name and s.escort_phone:
-        results.append(("check_in.escort", (True, "Escort named with a phone number.")))
-    else:
-        results.append(
-            (
-                "check_in.escort",
-                (False, "Sedation is planned: name the responsible adult escort and their phone."),
-            )
-        )
-
-    results.append(("check_in.fasting", _fasting(params.fasting_hours, s)))
-
-    if not params.anticoagulation_review_required:
-        results.append(("check_in.anticoagulation", (True, "No review required.")))
-    elif not s.anticoagulation_reviewed:
-        results.append(("check_in.anticoagulation", (False, "Anticoagulation is not reviewed.")))
-    elif s.region in params.anticoagulation_hold_regions and s.anticoagulation_status not in {
-        AnticoagulationStatus.NOT_ANTICOAGULATED,
-        AnticoagulationStatus.HELD,
-        AnticoagulationStatus.CLEARED,
-    }:
-        results.append(
-            (
-                "check_in.anticoagulation",
-                (
-                    False,
-                    f"{s.region.value.capitalize()} procedures carry intermediate bleeding "
-                    "risk: anticoagulants must be held or cleared by the prescriber.",
-                ),
-            )
-        )
-    else:
-        results.append(("check_in.anticoagulation", (True, "Anticoagulation reviewed.")))
-
-    return Evaluation(Gate.CHECK_IN, tuple(_run(policy, rid, out) for rid, out in results))
-
-
-def _fasting(hours: FastingHours, s: CheckInSnapshot) -> tuple[bool, str]:
-    if not s.sedation:
-        return True, "No sedation planned: no fasting needed."
-    if not s.fasting_confirmed:
-        return False, "Fasting is not confirmed."
-    late = []
-    for label, at, need in (
-        ("clear fluids", s.last_clear_fluids_at, hours.clear_fluids),
-        ("a light meal", s.last_light_meal_at, hours.light_meal),
-        ("a heavy meal", s.last_heavy_meal_at, hours.heavy_meal),
-    ):
-        if at is not None and s.procedure_start - at < timedelta(hours=need):
-            late.append(f"{label} less than {need} h before the procedure")
-    if late:
-        return False, "Fasting is too short: " + "; ".join(late) + "."
-    return True, (
-        f"Fasting confirmed (clear fluids {hours.clear_fluids} h, light meal "
-        f"{hours.light_meal} h, heavy meal {hours.heavy_meal} h)."
-    )
-
-
-def evaluate_end_of_phase_one(policy: Policy, s: RecoverySnapshot) -> Evaluation:
-    """Phase I recovery ends at a modified Aldrete score of at least the minimum."""
-    need = policy.parameters.recovery.min_aldrete
-    if s.latest_aldrete is None:
-        outcome = (False, f"No Aldrete score recorded yet (phase I ends at {need} of 10).")
-    elif s.latest_aldrete >= need:
-        outcome = (True, f"Aldrete {s.latest_aldrete} of 10 (at least {need}).")
-    else:
-        outcome = (False, f"Aldrete {s.latest_aldrete} of 10; phase I ends at {need}.")
-    return Evaluation(Gate.END_PHASE_ONE, (_run(policy, "recovery.aldrete", outcome),))
-
-
-def evaluate_discharge(policy: Policy, s: RecoverySnapshot) -> Evaluation:
-    params = policy.parameters.discharge
-    need = params.min_padss
-    if s.latest_padss is None:
-        padss = (False, f"No PADSS score recorded yet (discharge at {need} of 10).")
-    elif s.latest_padss >= need:
-        padss = (True, f"PADSS {s.latest_padss} of 10 (at least {need}).")
-    else:
-        padss = (False, f"PADSS {s.latest_padss} of 10; discharge needs at least {need}.")
-    if not params.escort_required or s.escort_present:
-        escort = (True, "Escort present.")
-    else:
-        escort = (False, "A responsible adult escort must be present to take the patient home.")
-    if not params.written_instructions_required or s.written_instructions_given:
-        instructions = (True, "Written discharge instructions given.")
-    else:
-        instructions = (False, "Written discharge instructions have not been given.")
-    return Evaluation(
-        Gate.DISCHARGE,
-        (
-            _run(policy, "discharge.padss", padss),
-            _run(policy, "discharge.escort", escort),
-            _run(policy, "discharge.instructions", instructions),
-        ),
-    )
-
-
-def evaluate_follow_up(policy: Policy, s: FollowUpSnapshot) -> Evaluation:
-    params = policy.parameters.follow_up
-    days = (s.follow_up_on - s.procedure_on).days
-    if params.min_days <= days <= params.max_days:
-        outcome = (True, f"Follow-up {days} days after the procedure.")
-    else:
-        first = s.procedure_on + timedelta(days=params.min_days)
-        last = s.procedure_on + timedelta(days=params.max_days)
-        outcome = (
-            False,
-            f"Follow-up {days} days after the procedure; the policy needs "
-            f"{params.min_days}-{params.max_days} days ({first.isoformat()} to "
-            f"{last.isoformat()}).",
-        )
-    return Evaluation(Gate.BOOK_FOLLOW_UP, (_run(policy, "follow_up.window", outcome),))
-
-
-RULE_IDS: Final = (
-    *PATHWAY_RULES,
-    "check_in.consent",
-    "check_in.escort",
-    "check_in.fasting",
-    "check_in.anticoagulation",
-    "recovery.aldrete",
-    "discharge.padss",
-    "discharge.escort",
-    "discharge.instructions",
-    "follow_up.window",
-)

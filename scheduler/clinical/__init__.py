@@ -1,0 +1,1 @@
+"""Clinical records along the pathway: block results, the procedure day, follow-up."""

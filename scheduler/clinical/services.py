@@ -1,0 +1,463 @@
+"""Clinical steps along the pathway, each recorded on its appointment (SPEC §1, §3).
+
+Block result -> eligible / another block / ineligible; procedure day: check-in, start,
+finish, recovery scores (modified Aldrete, then Chung's PADSS), discharge or admission;
+follow-up outcome -> completed. Each step checks the pathway's state and its policy gate,
+writes its record and the transition in one transaction.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Final
+
+from sqlalchemy import Select, select
+from sqlalchemy.orm import Session
+
+from scheduler.access import Actor, require_case_write
+from scheduler.clinical.models import (
+    BlockResult,
+    CheckIn,
+    DischargeRecord,
+    FollowUpOutcome,
+    ProcedureRecord,
+    RecoveryScore,
+)
+from scheduler.clock import local_date
+from scheduler.errors import IllegalTransition, InvalidInput
+from scheduler.pathways import services as pathways
+from scheduler.pathways.gates import evaluate_gate, snapshot
+from scheduler.pathways.models import Pathway
+from scheduler.pathways.states import Trigger, sources
+from scheduler.policies import rules
+from scheduler.policies.booking_rules import BlockOutcome, block_outcome, relief_percent
+from scheduler.policies.evaluation import Evaluation, Gate
+from scheduler.policies.parameters import Policy
+from scheduler.policies.procedure_day_rules import CheckInSnapshot, RecoverySnapshot
+from scheduler.policies.services import policy_of
+from scheduler.scheduling.booking import get_appointment
+from scheduler.scheduling.models import Appointment
+from scheduler.vocabulary import (
+    AnticoagulationStatus,
+    AppointmentKind,
+    AppointmentStatus,
+    Complication,
+    DischargeOutcome,
+    Method,
+    RecoveryScale,
+    level_problem,
+)
+
+
+@dataclass(frozen=True)
+class _Open:
+    """An appointment on which a step may be recorded now, and its locked pathway."""
+
+    appointment: Appointment
+    pathway: Pathway
+
+    def advance(
+        self,
+        session: Session,
+        actor: Actor,
+        now: datetime,
+        trigger: Trigger,
+        *,
+        reason: str | None = None,
+        **data: object,
+    ) -> None:
+        """Fire ``trigger`` on the pathway, the event naming this appointment."""
+        pathways.transition(
+            session,
+            self.pathway,
+            trigger,
+            actor,
+            now,
+            reason=reason,
+            appointment_id=self.appointment.id,
+            data=data or None,
+        )
+
+    def complete(self, session: Session, now: datetime, record: object) -> None:
+        """Write the record that ends the visit; the appointment is done."""
+        session.add(record)
+        self.appointment.status = AppointmentStatus.COMPLETED
+        self.appointment.updated_at = now
+        session.flush()
+
+
+def _step(
+    session: Session,
+    actor: Actor,
+    appointment_id: int,
+    kind: AppointmentKind,
+    trigger: Trigger,
+    *,
+    refused_as: str | None = None,
+) -> _Open:
+    """The appointment and its locked pathway, if ``trigger`` may fire on them now (the
+    pathway in the state it fires from, the appointment of ``kind`` and still booked).
+
+    ``refused_as`` names a record that moves no state, for the refusal.
+    """
+    appointment = get_appointment(session, actor, appointment_id, lock=True)
+    require_case_write(actor, appointment.clinician_id)
+    pathway = pathways.get_pathway(session, actor, appointment.pathway_id, lock=True)
+    if appointment.kind is not kind:
+        raise InvalidInput.field(
+            "appointment_id", f"This step is recorded on a {kind.value} appointment."
+        )
+    if appointment.status is not AppointmentStatus.BOOKED or pathway.state not in sources(trigger):
+        raise IllegalTransition(pathway.state.value, refused_as or trigger.value)
+    return _Open(appointment, pathway)
+
+
+def _require_started(appointment: Appointment, now: datetime) -> None:
+    if now < appointment.start_at:
+        raise InvalidInput.field(
+            "appointment_id", "This can be recorded only once the appointment has started."
+        )
+
+
+BLOCK: Final = AppointmentKind.DIAGNOSTIC_BLOCK
+PROCEDURE: Final = AppointmentKind.PROCEDURE
+FOLLOW_UP: Final = AppointmentKind.FOLLOW_UP
+# What a block result means for the pathway, as the state machine's trigger.
+BLOCK_TRIGGERS: Final = {
+    BlockOutcome.POSITIVE: Trigger.BLOCK_POSITIVE,
+    BlockOutcome.POSITIVE_MORE_NEEDED: Trigger.BLOCK_POSITIVE_MORE_NEEDED,
+    BlockOutcome.NEGATIVE: Trigger.BLOCK_NEGATIVE,
+}
+
+
+def record_block_result(
+    session: Session,
+    actor: Actor,
+    now: datetime,
+    appointment_id: int,
+    *,
+    pre_block_pain: int,
+    post_block_pain: int,
+    relief_duration_hours: float,
+) -> tuple[BlockResult, BlockOutcome, Pathway]:
+    """Record pain before/after; the policy decides eligible, another block, or ineligible."""
+    step = _step(session, actor, appointment_id, BLOCK, Trigger.BLOCK_POSITIVE)
+    appointment, pathway = step.appointment, step.pathway
+    _require_started(appointment, now)
+    result = BlockResult(
+        appointment_id=appointment.id,
+        pre_block_pain=pre_block_pain,
+        post_block_pain=post_block_pain,
+        relief_duration_hours=relief_duration_hours,
+        recorded_at=now,
+        recorded_by_id=actor.user_id,
+    )
+    step.complete(session, now, result)
+    on = local_date(appointment.start_at, appointment.timezone)
+    outcome = block_outcome(policy_of(pathway.policy), snapshot(session, pathway, on))
+    relief = relief_percent(pre_block_pain, post_block_pain)
+    step.advance(
+        session,
+        actor,
+        now,
+        BLOCK_TRIGGERS[outcome],
+        relief_percent=relief,
+        outcome=outcome.value,
+    )
+    return result, outcome, pathway
+
+
+def check_in(
+    session: Session,
+    actor: Actor,
+    now: datetime,
+    appointment_id: int,
+    *,
+    consent_signed: bool,
+    fasting_confirmed: bool,
+    anticoagulation_reviewed: bool,
+    escort_name: str | None = None,
+    escort_phone: str | None = None,
+    last_clear_fluids_at: datetime | None = None,
+    last_light_meal_at: datetime | None = None,
+    last_heavy_meal_at: datetime | None = None,
+    anticoagulation_status: AnticoagulationStatus | None = None,
+) -> tuple[CheckIn, Evaluation]:
+    """Consent, escort, fasting and anticoagulation reviewed against the policy."""
+    step = _step(session, actor, appointment_id, PROCEDURE, Trigger.CHECK_IN)
+    appointment, pathway = step.appointment, step.pathway
+    if local_date(now, appointment.timezone) != local_date(
+        appointment.start_at, appointment.timezone
+    ):
+        raise InvalidInput.field("appointment_id", "Check-in is on the day of the procedure.")
+    for name, at in (
+        ("last_clear_fluids_at", last_clear_fluids_at),
+        ("last_light_meal_at", last_light_meal_at),
+        ("last_heavy_meal_at", last_heavy_meal_at),
+    ):
+        if at is not None and at > now:
+            raise InvalidInput.field(name, "Must not be in the future.")
+    record = CheckIn(
+        appointment_id=appointment.id,
+        consent_signed=consent_signed,
+        escort_name=escort_name,
+        escort_phone=escort_phone,
+        fasting_confirmed=fasting_confirmed,
+        last_clear_fluids_at=last_clear_fluids_at,
+        last_light_meal_at=last_light_meal_at,
+        last_heavy_meal_at=last_heavy_meal_at,
+        anticoagulation_reviewed=anticoagulation_reviewed,
+        anticoagulation_status=anticoagulation_status,
+        checked_in_at=now,
+        recorded_by_id=actor.user_id,
+    )
+    evaluation = rules.evaluate(
+        policy_of(pathway.policy), Gate.CHECK_IN, _check_in_snapshot(record, appointment, pathway)
+    )
+    evaluation.require()
+    session.add(record)
+    session.flush()
+    step.advance(session, actor, now, Trigger.CHECK_IN)
+    return record, evaluation
+
+
+def _check_in_snapshot(
+    record: CheckIn, appointment: Appointment, pathway: Pathway
+) -> CheckInSnapshot:
+    """What the check-in rules read: the answers recorded, and the procedure they are for."""
+    return CheckInSnapshot(
+        region=pathway.region,
+        sedation=pathway.sedation,
+        procedure_start=appointment.start_at,
+        consent_signed=record.consent_signed,
+        escort_name=record.escort_name,
+        escort_phone=record.escort_phone,
+        fasting_confirmed=record.fasting_confirmed,
+        last_clear_fluids_at=record.last_clear_fluids_at,
+        last_light_meal_at=record.last_light_meal_at,
+        last_heavy_meal_at=record.last_heavy_meal_at,
+        anticoagulation_reviewed=record.anticoagulation_reviewed,
+        anticoagulation_status=record.anticoagulation_status,
+    )
+
+
+def start_procedure(
+    session: Session, actor: Actor, now: datetime, appointment_id: int, method: Method | None
+) -> ProcedureRecord:
+    """Start; a change of method re-checks coverage (laser/mechanical need a signed notice)."""
+    step = _step(session, actor, appointment_id, PROCEDURE, Trigger.START_PROCEDURE)
+    appointment, pathway = step.appointment, step.pathway
+    assert appointment.method is not None  # noqa: S101 (CHECK procedure_method)
+    used = method or appointment.method
+    if used is not appointment.method:
+        on = local_date(appointment.start_at, appointment.timezone)
+        evaluate_gate(session, pathway, Gate.START_PROCEDURE, on, used).require()
+        appointment.method = used
+    record = ProcedureRecord(
+        appointment_id=appointment.id,
+        method=used,
+        levels_treated=None,
+        complications=None,
+        started_at=now,
+        started_by_id=actor.user_id,
+    )
+    session.add(record)
+    session.flush()
+    step.advance(session, actor, now, Trigger.START_PROCEDURE, method=used.value)
+    return record
+
+
+def finish_procedure(
+    session: Session,
+    actor: Actor,
+    now: datetime,
+    appointment_id: int,
+    *,
+    levels_treated: list[str],
+    complications: Iterable[Complication],
+) -> ProcedureRecord:
+    step = _step(session, actor, appointment_id, PROCEDURE, Trigger.FINISH_PROCEDURE)
+    region = step.pathway.region
+    problems = [p for p in (level_problem(level, region) for level in levels_treated) if p]
+    if problems:
+        raise InvalidInput({"levels_treated": [p + "." for p in problems]})
+    record = session.scalar(
+        select(ProcedureRecord).where(ProcedureRecord.appointment_id == step.appointment.id)
+    )
+    assert record is not None  # noqa: S101 (written by start_procedure)
+    record.levels_treated = list(levels_treated)
+    record.complications = sorted({c.value for c in complications})
+    record.finished_at = now
+    record.finished_by_id = actor.user_id
+    session.flush()
+    step.advance(session, actor, now, Trigger.FINISH_PROCEDURE, complications=record.complications)
+    return record
+
+
+@dataclass(frozen=True)
+class RecoveryStatus:
+    """Where recovery stands by the latest score of each scale."""
+
+    phase_one_complete: bool  # modified Aldrete at the policy's threshold: PADSS may start
+    ready_for_discharge: bool  # PADSS at the policy's discharge threshold
+
+
+def latest_totals(scores: Iterable[RecoveryScore]) -> dict[RecoveryScale, int]:
+    """The latest total of each scale, from scores in the order they were recorded."""
+    return {score.scale: score.total for score in scores}
+
+
+def recovery_status(policy: Policy, latest: Mapping[RecoveryScale, int]) -> RecoveryStatus:
+    parameters = policy.parameters
+    aldrete = latest.get(RecoveryScale.ALDRETE)
+    padss = latest.get(RecoveryScale.PADSS)
+    return RecoveryStatus(
+        phase_one_complete=aldrete is not None and aldrete >= parameters.recovery.min_aldrete,
+        ready_for_discharge=padss is not None and padss >= parameters.discharge.min_padss,
+    )
+
+
+def scores_statement(appointment_id: int) -> Select[RecoveryScore]:
+    """A procedure's recovery scores, oldest first."""
+    return (
+        select(RecoveryScore)
+        .where(RecoveryScore.appointment_id == appointment_id)
+        .order_by(RecoveryScore.recorded_at, RecoveryScore.id)
+    )
+
+
+def _latest_scores(session: Session, appointment_id: int) -> dict[RecoveryScale, int]:
+    return latest_totals(session.scalars(scores_statement(appointment_id)))
+
+
+def record_recovery_score(
+    session: Session,
+    actor: Actor,
+    now: datetime,
+    appointment_id: int,
+    *,
+    scale: RecoveryScale,
+    items: dict[str, int],
+) -> tuple[RecoveryScore, RecoveryStatus]:
+    """Score recovery; PADSS starts only once phase I has ended (Aldrete at threshold).
+
+    Returns the score and where recovery stands with it.
+    """
+    step = _step(
+        session,
+        actor,
+        appointment_id,
+        PROCEDURE,
+        Trigger.DISCHARGE,
+        refused_as="record_recovery_score",
+    )
+    appointment, policy = step.appointment, policy_of(step.pathway.policy)
+    if scale is RecoveryScale.PADSS:
+        latest = _latest_scores(session, appointment.id)
+        rules.evaluate(
+            policy,
+            Gate.END_PHASE_ONE,
+            RecoverySnapshot(latest_aldrete=latest.get(RecoveryScale.ALDRETE)),
+        ).require()
+    score = RecoveryScore(
+        appointment_id=appointment.id,
+        scale=scale,
+        items=dict(items),
+        total=sum(items.values()),
+        recorded_at=now,
+        recorded_by_id=actor.user_id,
+    )
+    session.add(score)
+    session.flush()
+    return score, recovery_status(policy, _latest_scores(session, appointment.id))
+
+
+def discharge(
+    session: Session,
+    actor: Actor,
+    now: datetime,
+    appointment_id: int,
+    *,
+    escort_present: bool,
+    written_instructions_given: bool,
+) -> DischargeRecord:
+    """Same-day discharge when PADSS, escort and instructions meet the policy."""
+    step = _step(session, actor, appointment_id, PROCEDURE, Trigger.DISCHARGE)
+    latest = _latest_scores(session, step.appointment.id)
+    rules.evaluate(
+        policy_of(step.pathway.policy),
+        Gate.DISCHARGE,
+        RecoverySnapshot(
+            latest_aldrete=latest.get(RecoveryScale.ALDRETE),
+            latest_padss=latest.get(RecoveryScale.PADSS),
+            escort_present=escort_present,
+            written_instructions_given=written_instructions_given,
+        ),
+    ).require()
+    record = _closing(actor, now, step, DischargeOutcome.DISCHARGED)
+    record.escort_present = escort_present
+    record.written_instructions_given = written_instructions_given
+    step.complete(session, now, record)
+    step.advance(session, actor, now, Trigger.DISCHARGE)
+    return record
+
+
+def admit(
+    session: Session, actor: Actor, now: datetime, appointment_id: int, *, reason: str
+) -> DischargeRecord:
+    """Admission instead of same-day discharge: the exception, always with its reason."""
+    step = _step(session, actor, appointment_id, PROCEDURE, Trigger.ADMIT)
+    record = _closing(actor, now, step, DischargeOutcome.ADMITTED)
+    record.reason = reason
+    step.complete(session, now, record)
+    step.advance(session, actor, now, Trigger.ADMIT, reason=reason)
+    return record
+
+
+def _closing(
+    actor: Actor, now: datetime, step: _Open, outcome: DischargeOutcome
+) -> DischargeRecord:
+    """How the procedure day ends: discharged home, or admitted (the exception)."""
+    return DischargeRecord(
+        appointment_id=step.appointment.id,
+        outcome=outcome,
+        escort_present=None,
+        written_instructions_given=None,
+        reason=None,
+        at=now,
+        recorded_by_id=actor.user_id,
+    )
+
+
+def record_follow_up_outcome(
+    session: Session,
+    actor: Actor,
+    now: datetime,
+    appointment_id: int,
+    *,
+    pain_score: int,
+    percent_relief: int,
+    physical_therapy_referred: bool,
+    odi: int | None = None,
+    complications: Iterable[Complication] = (),
+) -> FollowUpOutcome:
+    """The follow-up visit's outcome (SPEC §1 step 5): the pathway is completed."""
+    step = _step(session, actor, appointment_id, FOLLOW_UP, Trigger.RECORD_FOLLOW_UP_OUTCOME)
+    _require_started(step.appointment, now)
+    outcome = FollowUpOutcome(
+        appointment_id=step.appointment.id,
+        pain_score=pain_score,
+        percent_relief=percent_relief,
+        odi=odi,
+        complications=sorted({c.value for c in complications}),
+        physical_therapy_referred=physical_therapy_referred,
+        recorded_at=now,
+        recorded_by_id=actor.user_id,
+    )
+    step.complete(session, now, outcome)
+    step.advance(
+        session, actor, now, Trigger.RECORD_FOLLOW_UP_OUTCOME, percent_relief=percent_relief
+    )
+    return outcome

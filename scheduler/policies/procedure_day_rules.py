@@ -1,0 +1,189 @@
+"""The procedure day's rules (SPEC §3): check-in, end of recovery phase I, discharge, and
+the follow-up window.
+
+Check-in follows ASA sedation and fasting guidance and ASRA/ESRA for anticoagulants;
+recovery uses the modified Aldrete score (phase I) and Chung's PADSS (home readiness).
+Each rule reads a frozen snapshot of what the nurse recorded.
+Pure module: no Flask, no SQLAlchemy.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+
+from scheduler.policies.evaluation import rule
+from scheduler.policies.parameters import PolicyParameters
+from scheduler.vocabulary import AnticoagulationStatus, Region
+
+# Anticoagulation states that make a procedure in a hold region safe to start.
+SAFE_ANTICOAGULATION = frozenset(
+    {
+        AnticoagulationStatus.NOT_ANTICOAGULATED,
+        AnticoagulationStatus.HELD,
+        AnticoagulationStatus.CLEARED,
+    }
+)
+
+
+@dataclass(frozen=True)
+class CheckInSnapshot:
+    region: Region
+    sedation: bool
+    procedure_start: datetime
+    consent_signed: bool
+    escort_name: str | None
+    escort_phone: str | None
+    fasting_confirmed: bool
+    last_clear_fluids_at: datetime | None
+    last_light_meal_at: datetime | None
+    last_heavy_meal_at: datetime | None
+    anticoagulation_reviewed: bool
+    anticoagulation_status: AnticoagulationStatus | None
+
+
+@dataclass(frozen=True)
+class RecoverySnapshot:
+    """The latest score of each scale, and what the nurse confirms at discharge."""
+
+    latest_aldrete: int | None
+    latest_padss: int | None = None
+    escort_present: bool = False
+    written_instructions_given: bool = False
+
+
+@dataclass(frozen=True)
+class FollowUpSnapshot:
+    procedure_on: date
+    follow_up_on: date
+
+
+# ---------------------------------------------------------------------------------------
+# Check-in
+
+
+@rule("check_in.consent")
+def consent(p: PolicyParameters, s: CheckInSnapshot) -> tuple[bool, str]:
+    if not p.check_in.consent_required or s.consent_signed:
+        return True, "Consent signed."
+    return False, "Consent is not signed."
+
+
+@rule("check_in.escort")
+def escort(p: PolicyParameters, s: CheckInSnapshot) -> tuple[bool, str]:
+    if not (s.sedation and p.check_in.escort_required_with_sedation):
+        return True, "No sedation planned: no escort needed."
+    if s.escort_name and s.escort_phone:
+        return True, "Escort named with a phone number."
+    return False, "Sedation is planned: name the responsible adult escort and their phone."
+
+
+@rule("check_in.fasting")
+def fasting(p: PolicyParameters, s: CheckInSnapshot) -> tuple[bool, str]:
+    hours = p.check_in.fasting_hours
+    if not s.sedation:
+        return True, "No sedation planned: no fasting needed."
+    if not s.fasting_confirmed:
+        return False, "Fasting is not confirmed."
+    late = [
+        f"{label} less than {need} h before the procedure"
+        for label, at, need in (
+            ("clear fluids", s.last_clear_fluids_at, hours.clear_fluids),
+            ("a light meal", s.last_light_meal_at, hours.light_meal),
+            ("a heavy meal", s.last_heavy_meal_at, hours.heavy_meal),
+        )
+        if at is not None and s.procedure_start - at < timedelta(hours=need)
+    ]
+    if late:
+        return False, "Fasting is too short: " + "; ".join(late) + "."
+    return True, (
+        f"Fasting confirmed (clear fluids {hours.clear_fluids} h, light meal "
+        f"{hours.light_meal} h, heavy meal {hours.heavy_meal} h)."
+    )
+
+
+@rule("check_in.anticoagulation")
+def anticoagulation(p: PolicyParameters, s: CheckInSnapshot) -> tuple[bool, str]:
+    params = p.check_in
+    if not params.anticoagulation_review_required:
+        return True, "No review required."
+    if not s.anticoagulation_reviewed:
+        return False, "Anticoagulation is not reviewed."
+    if (
+        s.region in params.anticoagulation_hold_regions
+        and s.anticoagulation_status not in SAFE_ANTICOAGULATION
+    ):
+        return False, (
+            f"{s.region.value.capitalize()} procedures carry intermediate bleeding "
+            "risk: anticoagulants must be held or cleared by the prescriber."
+        )
+    return True, "Anticoagulation reviewed."
+
+
+# ---------------------------------------------------------------------------------------
+# Recovery and discharge
+
+
+def _score_at_least(
+    scale: str, latest: int | None, need: int, *, opens: str, below: str
+) -> tuple[bool, str]:
+    """The latest score of ``scale`` against its threshold: ``opens`` says what the
+    threshold opens ("discharge at"), ``below`` what a lower score lacks."""
+    if latest is None:
+        return False, f"No {scale} score recorded yet ({opens} {need} of 10)."
+    if latest >= need:
+        return True, f"{scale} {latest} of 10 (at least {need})."
+    return False, f"{scale} {latest} of 10; {below} {need}."
+
+
+@rule("recovery.aldrete")
+def aldrete(p: PolicyParameters, s: RecoverySnapshot) -> tuple[bool, str]:
+    """Phase I recovery ends at a modified Aldrete score of at least the minimum."""
+    need = p.recovery.min_aldrete
+    phase = "phase I ends at"
+    return _score_at_least("Aldrete", s.latest_aldrete, need, opens=phase, below=phase)
+
+
+@rule("discharge.padss")
+def padss(p: PolicyParameters, s: RecoverySnapshot) -> tuple[bool, str]:
+    """Home readiness by Chung's PADSS (the latest score decides)."""
+    return _score_at_least(
+        "PADSS",
+        s.latest_padss,
+        p.discharge.min_padss,
+        opens="discharge at",
+        below="discharge needs at least",
+    )
+
+
+@rule("discharge.escort")
+def discharge_escort(p: PolicyParameters, s: RecoverySnapshot) -> tuple[bool, str]:
+    if not p.discharge.escort_required or s.escort_present:
+        return True, "Escort present."
+    return False, "A responsible adult escort must be present to take the patient home."
+
+
+@rule("discharge.instructions")
+def instructions(p: PolicyParameters, s: RecoverySnapshot) -> tuple[bool, str]:
+    if not p.discharge.written_instructions_required or s.written_instructions_given:
+        return True, "Written discharge instructions given."
+    return False, "Written discharge instructions have not been given."
+
+
+# ---------------------------------------------------------------------------------------
+# Follow-up
+
+
+@rule("follow_up.window")
+def follow_up_window(p: PolicyParameters, s: FollowUpSnapshot) -> tuple[bool, str]:
+    params = p.follow_up
+    days = (s.follow_up_on - s.procedure_on).days
+    if params.min_days <= days <= params.max_days:
+        return True, f"Follow-up {days} days after the procedure."
+    first = s.procedure_on + timedelta(days=params.min_days)
+    last = s.procedure_on + timedelta(days=params.max_days)
+    return False, (
+        f"Follow-up {days} days after the procedure; the policy needs "
+        f"{params.min_days}-{params.max_days} days ({first.isoformat()} to "
+        f"{last.isoformat()})."
+    )

@@ -1,0 +1,286 @@
+"""Booking and moving appointments at explicit times (SPEC §4).
+
+A booking runs the checks of ``checks.py`` in their order, then writes the appointment,
+its allocations (the database refuses an overlap a concurrent request won), the patient's
+invite and reminder in the outbox, and the pathway's transition: all in the caller's
+transaction, or nothing.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import replace
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import Select, delete, select
+from sqlalchemy.orm import Session
+from sqlalchemy.orm.attributes import set_committed_value
+
+from scheduler.access import Actor, require_patient_access
+from scheduler.clock import local_date
+from scheduler.db import found
+from scheduler.errors import IllegalTransition, InvalidInput
+from scheduler.outbox import services as outbox
+from scheduler.pathways import services as pathways
+from scheduler.pathways.models import Pathway
+from scheduler.pathways.states import Trigger, sources
+from scheduler.scheduling import checks, slots
+from scheduler.scheduling.holds import allocate, claim_hold, release_expired_holds
+from scheduler.scheduling.models import Allocation, Appointment, Hold
+from scheduler.vocabulary import AppointmentKind, AppointmentStatus, Method
+
+# ---------------------------------------------------------------------------------------
+# Reading
+
+
+def get_appointment(
+    session: Session, actor: Actor, appointment_id: int, *, lock: bool = False
+) -> Appointment:
+    """The appointment, if ``actor`` may see it (patients: their own; same 403 otherwise)."""
+    # FOR UPDATE OF the appointment only: not the site row its relationship joins in.
+    lock_row = {"of": Appointment} if lock else None
+    appointment = session.get(Appointment, appointment_id, with_for_update=lock_row)
+    return require_visible(actor, appointment, appointment_id)
+
+
+def require_visible(
+    actor: Actor, appointment: Appointment | None, appointment_id: int
+) -> Appointment:
+    """``found`` if ``actor`` may see it. A patient asking for someone else's appointment
+    and for a missing one gets the same 403, so ids reveal nothing."""
+    require_patient_access(actor, appointment.patient_id if appointment else None)
+    return found(appointment, "appointment", appointment_id)
+
+
+def list_statement(actor: Actor, filters: dict[str, Any]) -> Select[Appointment]:
+    """Appointments in time order, filtered (patients: only their own)."""
+    statement = select(Appointment).order_by(Appointment.start_at, Appointment.id)
+    if actor.is_patient:
+        statement = statement.where(Appointment.patient_id == actor.patient_id)
+    for name in ("pathway_id", "patient_id", "clinician_id", "kind", "status"):
+        if name in filters:
+            statement = statement.where(getattr(Appointment, name) == filters[name])
+    if "after" in filters:
+        statement = statement.where(Appointment.end_at > filters["after"])
+    if "before" in filters:
+        statement = statement.where(Appointment.start_at < filters["before"])
+    return statement
+
+
+def open_appointment(
+    session: Session, actor: Actor, appointment_id: int
+) -> tuple[Appointment, Pathway]:
+    """A booked appointment and its pathway, both locked, for a change."""
+    appointment = get_appointment(session, actor, appointment_id, lock=True)
+    pathway = pathways.get_pathway(session, actor, appointment.pathway_id, lock=True)
+    if appointment.status is not AppointmentStatus.BOOKED:
+        raise IllegalTransition(
+            pathway.state.value,
+            "change_appointment",
+            detail=f"The appointment is {appointment.status.value}.",
+        )
+    return appointment, pathway
+
+
+# ---------------------------------------------------------------------------------------
+# Booking
+
+
+def _held_choice(
+    hold: Hold,
+    kind: AppointmentKind,
+    *,
+    start: datetime | None,
+    room_id: int | None,
+    clinician_id: int | None,
+    method: Method | None,
+) -> tuple[datetime, int, int, Method | None]:
+    """The hold's start, room, clinician and method; what a booking sends besides its
+    hold_id must agree with them."""
+    mismatch = [
+        name
+        for name, sent, held in (
+            ("start", start, hold.start_at),
+            ("room_id", room_id, hold.room_id),
+            ("clinician_id", clinician_id, hold.clinician_id),
+            ("method", method if kind is AppointmentKind.PROCEDURE else None, hold.method),
+        )
+        if sent is not None and sent != held
+    ]
+    if mismatch:
+        raise InvalidInput({name: ["Differs from the hold."] for name in mismatch})
+    return hold.start_at, hold.room_id, hold.clinician_id, hold.method
+
+
+def book_appointment(
+    session: Session,
+    actor: Actor,
+    now: datetime,
+    *,
+    pathway_id: int,
+    kind: AppointmentKind,
+    start: datetime | None = None,
+    room_id: int | None = None,
+    clinician_id: int | None = None,
+    method: Method | None = None,
+    hold_id: str | None = None,
+    reminder_before: timedelta,
+) -> Appointment:
+    """Book one step of the pathway; all checks pass and every resource is allocated, or
+    nothing is written. With ``hold_id`` the held resources are taken over. The
+    patient's invite and reminder are queued in the same transaction."""
+    release_expired_holds(session, now)
+    want = checks.wanted(session, actor, pathway_id, kind, method)
+    hold = claim_hold(session, actor, hold_id, want.pathway, kind) if hold_id else None
+    if hold is not None:
+        start, room_id, clinician_id, held_method = _held_choice(
+            hold, kind, start=start, room_id=room_id, clinician_id=clinician_id, method=want.method
+        )
+        want = replace(want, method=held_method)
+    if start is None:
+        raise InvalidInput.field("start", "Send a start, or a hold_id.")
+    fitted = checks.fit_start(
+        session,
+        now,
+        want,
+        start,
+        clinician_id=clinician_id,
+        room_id=room_id,
+        ignore_hold=hold.id if hold else None,
+    )
+    if hold is not None:
+        session.delete(hold)  # its allocations go with it, before ours are written
+        session.flush()
+    appointment = _new_appointment(actor, now, want, fitted)
+    session.add(appointment)
+    session.flush()
+    _allocate_for(session, appointment, fitted.slot, fitted.calendars)
+    outbox.announce_booked(session, appointment, now, reminder_before=reminder_before, first=True)
+    pathways.transition(
+        session,
+        want.pathway,
+        fitted.trigger,
+        actor,
+        now,
+        appointment_id=appointment.id,
+        data={"kind": kind.value, "start": start.isoformat(), "room_id": fitted.slot.room_id},
+    )
+    return appointment
+
+
+def _new_appointment(
+    actor: Actor, now: datetime, want: checks.Wanted, fitted: checks.Fitted
+) -> Appointment:
+    """A booked appointment for the fitted slot; its calendar UID is random, never changed."""
+    pathway, slot = want.pathway, fitted.slot
+    return Appointment(
+        pathway_id=pathway.id,
+        patient_id=pathway.patient_id,
+        clinician_id=fitted.clinician_id,
+        site=want.site,
+        room_id=slot.room_id,
+        kind=want.kind,
+        status=AppointmentStatus.BOOKED,
+        start_at=slot.start,
+        end_at=slot.end,
+        method=want.method,
+        side=pathway.side,
+        levels=list(pathway.levels),
+        version=1,
+        created_at=now,
+        updated_at=now,
+        booked_by_id=actor.user_id,
+        ical_uid=str(uuid.uuid4()),
+    )
+
+
+def _allocate_for(
+    session: Session, appointment: Appointment, slot: slots.Slot, calendars: slots.Calendars
+) -> None:
+    """The appointment's allocations, written and known to it without reading them back."""
+    rows = allocate(session, slot, calendars, appointment.patient_id, appointment_id=appointment.id)
+    set_committed_value(appointment, "allocations", rows)
+
+
+# ---------------------------------------------------------------------------------------
+# Moving
+
+
+def _move(
+    session: Session,
+    appointment: Appointment,
+    slot: slots.Slot,
+    calendars: slots.Calendars,
+    now: datetime,
+) -> None:
+    """The appointment takes ``slot`` in place of its old time: new allocations, version."""
+    session.execute(delete(Allocation).where(Allocation.appointment_id == appointment.id))
+    appointment.start_at, appointment.end_at, appointment.room_id = (
+        slot.start,
+        slot.end,
+        slot.room_id,
+    )
+    appointment.version += 1
+    appointment.updated_at = now
+    session.flush()
+    _allocate_for(session, appointment, slot, calendars)
+
+
+def reschedule_appointment(
+    session: Session,
+    actor: Actor,
+    now: datetime,
+    appointment_id: int,
+    *,
+    start: datetime | None = None,
+    room_id: int | None = None,
+    reminder_before: timedelta,
+) -> Appointment:
+    """Move a booked appointment; it keeps its id (and its invite's UID), its version goes
+    up and the patient's updated invite is queued.
+
+    The move is re-checked like a booking. A pathway has one booked appointment at a
+    time (each step waits for the result of the one before, SPEC §2), so every step
+    before it is done and the gate checks the move against them: a second block stays
+    the policy's interval after the first, a follow-up stays in its window.
+    """
+    appointment, pathway = open_appointment(session, actor, appointment_id)
+    if pathway.state not in sources(Trigger.RESCHEDULE_APPOINTMENT):
+        raise IllegalTransition(pathway.state.value, Trigger.RESCHEDULE_APPOINTMENT.value)
+    new_start = start or appointment.start_at
+    site = appointment.site
+    checks.check_notice(site, new_start, now)
+    checks.check_gate(
+        session,
+        pathway,
+        appointment.kind,
+        local_date(new_start, site.timezone),
+        appointment.method,
+        ignore=appointment.id,
+    )
+    release_expired_holds(session, now)
+    slot, calendars = checks.fit_one(
+        session,
+        now,
+        pathway,
+        kind=appointment.kind,
+        method=appointment.method,
+        clinician_id=appointment.clinician_id,
+        start=new_start,
+        room_id=room_id,
+        ignore_appointment=appointment.id,
+    )
+    before = appointment.start_at
+    _move(session, appointment, slot, calendars, now)
+    outbox.announce_booked(session, appointment, now, reminder_before=reminder_before)
+    pathways.transition(
+        session,
+        pathway,
+        Trigger.RESCHEDULE_APPOINTMENT,
+        actor,
+        now,
+        appointment_id=appointment.id,
+        data={"from": before.isoformat(), "to": slot.start.isoformat(), "room_id": slot.room_id},
+    )
+    return appointment

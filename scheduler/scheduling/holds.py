@@ -1,0 +1,134 @@
+"""Holds: one offered slot's resources reserved for a few minutes while the desk confirms,
+and the allocation rows that make any double booking impossible (SPEC §4)."""
+
+from __future__ import annotations
+
+import secrets
+from datetime import datetime, timedelta
+
+from sqlalchemy import delete
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from scheduler.access import Actor
+from scheduler.errors import InvalidInput, NotFound, SlotTaken
+from scheduler.pathways.models import Pathway
+from scheduler.scheduling import checks, slots
+from scheduler.scheduling.models import Allocation, Hold
+from scheduler.vocabulary import AppointmentKind, Method
+
+# The PostgreSQL exclusion constraints are named allocations_no_overlapping_<kind>.
+OVERLAP_CONSTRAINT = "allocations_no_overlapping_"
+
+
+def allocate(
+    session: Session,
+    slot: slots.Slot,
+    calendars: slots.Calendars,
+    patient_id: int,
+    *,
+    appointment_id: int | None = None,
+    hold_id: str | None = None,
+) -> list[Allocation]:
+    """Write the slot's allocations; the database refuses an overlap another request won."""
+    rows = [
+        Allocation(
+            appointment_id=appointment_id,
+            hold_id=hold_id,
+            resource_kind=kind,
+            resource_id=resource_id,
+            start_at=interval.start,
+            end_at=interval.end,
+            active=True,
+        )
+        for kind, resource_id, interval in slot.allocations(calendars, patient_id)
+    ]
+    session.add_all(rows)
+    try:
+        session.flush()
+    except IntegrityError as error:
+        constraint = getattr(getattr(error.orig, "diag", None), "constraint_name", None) or ""
+        if not constraint.startswith(OVERLAP_CONSTRAINT):
+            raise
+        raise SlotTaken([constraint.removeprefix(OVERLAP_CONSTRAINT)]) from None
+    return rows
+
+
+def release_expired_holds(session: Session, now: datetime) -> None:
+    """Expired holds cost nothing: their rows go before anything new is allocated."""
+    session.execute(delete(Hold).where(Hold.expires_at <= now))
+
+
+def _placed_by(actor: Actor, hold: Hold) -> bool:
+    """Holds are personal: the desk member who placed one books it or lets it go."""
+    return actor.user_id is None or hold.created_by_id in (None, actor.user_id)
+
+
+def claim_hold(
+    session: Session, actor: Actor, hold_id: str, pathway: Pathway, kind: AppointmentKind
+) -> Hold:
+    """The live hold a booking takes over (expired ones are already gone)."""
+    hold = session.get(Hold, hold_id)
+    if hold is None or hold.pathway_id != pathway.id or hold.kind is not kind:
+        raise InvalidInput.field(
+            "hold_id", "No such hold for this pathway and kind; it may have expired."
+        )
+    if not _placed_by(actor, hold):
+        raise InvalidInput.field("hold_id", "The hold was placed by someone else.")
+    return hold
+
+
+def get_hold(session: Session, actor: Actor, hold_id: str, now: datetime) -> Hold:
+    """A live hold of the actor's own (404 for anyone else's, or one that has expired)."""
+    hold = session.get(Hold, hold_id)
+    if hold is None or hold.expires_at <= now or not _placed_by(actor, hold):
+        raise NotFound("hold", hold_id)
+    return hold
+
+
+def place_hold(
+    session: Session,
+    actor: Actor,
+    now: datetime,
+    *,
+    pathway_id: int,
+    kind: AppointmentKind,
+    start: datetime,
+    ttl: timedelta,
+    method: Method | None = None,
+    clinician_id: int | None = None,
+    room_id: int | None = None,
+) -> tuple[Hold, slots.Slot, str]:
+    """Reserve one slot's resources for ``ttl`` while the scheduler confirms: the same
+    checks as a booking, the same allocations, only shorter-lived."""
+    release_expired_holds(session, now)
+    want = checks.wanted(session, actor, pathway_id, kind, method)
+    fitted = checks.fit_start(session, now, want, start, clinician_id=clinician_id, room_id=room_id)
+    slot = fitted.slot
+    hold = Hold(
+        id=secrets.token_hex(16),
+        pathway_id=want.pathway.id,
+        kind=kind,
+        method=want.method,
+        clinician_id=fitted.clinician_id,
+        room_id=slot.room_id,
+        start_at=slot.start,
+        end_at=slot.end,
+        created_by_id=actor.user_id,
+        created_at=now,
+        expires_at=now + ttl,
+    )
+    session.add(hold)
+    session.flush()
+    allocate(session, slot, fitted.calendars, want.pathway.patient_id, hold_id=hold.id)
+    return hold, slot, want.site.timezone
+
+
+def release_hold(session: Session, actor: Actor, hold_id: str) -> Hold:
+    """Let a held slot go before it expires; returns the hold that was let go."""
+    hold = session.get(Hold, hold_id)
+    if hold is None or not _placed_by(actor, hold):
+        raise NotFound("hold", hold_id)
+    session.delete(hold)
+    session.flush()
+    return hold

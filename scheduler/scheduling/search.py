@@ -1,0 +1,63 @@
+"""Slot search (SPEC §4): the earliest feasible starts for a pathway's next step."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from sqlalchemy.orm import Session
+
+from scheduler.access import Actor
+from scheduler.pathways import gates
+from scheduler.pathways import services as pathways
+from scheduler.scheduling import calendars, checks, slots
+from scheduler.vocabulary import AppointmentKind, Method
+
+
+def search_slots(
+    session: Session,
+    actor: Actor,
+    now: datetime,
+    pathway_id: int,
+    *,
+    kind: AppointmentKind,
+    after: datetime | None = None,
+    limit: int = 10,
+    days: int = 30,
+    method: Method | None = None,
+    clinician_id: int | None = None,
+) -> tuple[list[slots.Slot], str]:
+    """The earliest ``limit`` feasible slots in ``days`` days from ``after`` (SPEC §4),
+    and the site's zone they are shown in.
+
+    The policy's gate is judged once per site-local day; a search in which no day
+    passes answers with the first day's unmet rules.
+    """
+    pathway = pathways.get_pathway(session, actor, pathway_id)
+    method = checks.method_for(pathway, kind, method)
+    site = checks.site_of(session, pathway)
+    earliest = max(after or now, checks.earliest_start(site, now))
+    until = earliest + timedelta(days=days)
+    first_day = earliest.astimezone(ZoneInfo(site.timezone)).date()
+    checks.require_bookable(session, pathway, kind, first_day, method)
+    clinician_id = checks.clinician_for(session, pathway, clinician_id)
+    found = calendars.load_calendars(
+        session,
+        now,
+        site=site,
+        kind=kind,
+        method=method,
+        clinician_ids=[clinician_id],
+        patient_id=pathway.patient_id,
+        window=slots.Interval(earliest, calendars.horizon(until)),
+    )
+    calendars.require_resources_exist(found, kind)
+    candidate_days = [first_day + timedelta(days=n) for n in range(days + 1)]
+    verdicts = gates.booking_verdicts(session, pathway, kind, candidate_days, method)
+    allowed = {day for day, verdict in verdicts.items() if verdict.passed}
+    if not allowed:
+        verdicts[first_day].require()
+    offered = slots.find_slots(
+        found, earliest=earliest, until=until, limit=limit, allowed_day=allowed.__contains__
+    )
+    return list(offered), site.timezone
