@@ -9,6 +9,7 @@ logged without its message, which could quote patient data).
 
 from __future__ import annotations
 
+import functools
 import logging
 import traceback
 from collections.abc import Callable, Mapping
@@ -27,6 +28,7 @@ from webargs.flaskparser import FlaskParser
 from werkzeug.exceptions import HTTPException, InternalServerError, UnsupportedMediaType
 from werkzeug.routing import IntegerConverter
 
+from scheduler.context import session
 from scheduler.errors import DomainError, flatten_errors
 from scheduler.redaction import loggable_path
 
@@ -34,6 +36,8 @@ log = logging.getLogger(__name__)
 
 T = TypeVar("T")
 F = TypeVar("F", bound=Callable[..., Any])
+# What a list view returns: a service's statement, of which ``listing`` runs one page.
+Statement = Select
 SchemaArg = type[ma.Schema] | ma.Schema
 
 PROBLEM_JSON = "application/problem+json"
@@ -141,14 +145,23 @@ class Blueprint(flask_smorest.Blueprint):
 
     def listing(
         self, schema: type[ma.Schema], query: type[ma.Schema] | None = None
-    ) -> Callable[[F], F]:
-        """A paginated list of ``schema`` items, filtered by the ``query`` arguments if any."""
+    ) -> Callable[[Callable[..., Select[Any]]], Callable[..., list[Any]]]:
+        """A paginated list of ``schema`` items, filtered by the ``query`` arguments if any.
 
-        def decorate(view: F) -> F:
-            listed = self.response(200, schema(many=True))(self.paginate()(view))
+        The view returns the statement (a service's); this runs one page of it.
+        """
+
+        def decorate(view: Callable[..., Select[Any]]) -> Callable[..., list[Any]]:
+            @functools.wraps(view)
+            def paged(
+                *args: Any, pagination_parameters: PaginationParameters, **kwargs: Any
+            ) -> list[Any]:
+                return paginated(session(), view(*args, **kwargs), pagination_parameters)
+
+            listed = self.response(200, schema(many=True))(self.paginate()(paged))
             if query is not None:
                 listed = self.arguments(query, location="query")(listed)
-            return cast(F, listed)
+            return cast(Callable[..., list[Any]], listed)
 
         return decorate
 

@@ -7,9 +7,8 @@ from typing import Any
 
 from flask import current_app, g
 from flask.views import MethodView
-from flask_smorest.pagination import PaginationParameters
 
-from scheduler.api import Blueprint, paginated
+from scheduler.api import Blueprint, Statement
 from scheduler.auth import services
 from scheduler.auth.models import User
 from scheduler.auth.schemas import TokenCreateArgs, TokenSchema, UserCreateArgs, UserSchema
@@ -50,9 +49,9 @@ class Me(MethodView):
 @blp.route("/users")
 class Users(MethodView):
     @blp.listing(UserSchema)
-    def get(self, pagination_parameters: PaginationParameters) -> list[User]:
+    def get(self) -> Statement[User]:
         """List user accounts"""
-        return paginated(session(), services.users_statement(), pagination_parameters)
+        return services.users_statement()
 
     @blp.writing(UserCreateArgs, UserSchema)
     def post(self, data: dict[str, Any]) -> User:

@@ -5,9 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 from flask.views import MethodView
-from flask_smorest.pagination import PaginationParameters
 
-from scheduler.api import Blueprint, paginated
+from scheduler.api import Blueprint, Statement
 from scheduler.clinicians import services
 from scheduler.clinicians.models import Clinician, TimeOff, WorkingHours
 from scheduler.clinicians.schemas import (
@@ -29,9 +28,9 @@ blp = Blueprint("clinicians", __name__, description="Clinicians, working hours, 
 @blp.route("/clinicians")
 class Clinicians(MethodView):
     @blp.listing(ClinicianSchema)
-    def get(self, pagination_parameters: PaginationParameters) -> list[Clinician]:
+    def get(self) -> Statement[Clinician]:
         """List clinicians"""
-        return paginated(session(), services.list_statement(), pagination_parameters)
+        return services.list_statement()
 
     @blp.writing(ClinicianCreateArgs, ClinicianSchema)
     def post(self, data: dict[str, Any]) -> Clinician:
@@ -65,11 +64,10 @@ class ClinicianWorkingHours(MethodView):
 @blp.route("/clinicians/<int:clinician_id>/time-off")
 class ClinicianTimeOff(MethodView):
     @blp.listing(TimeOffSchema)
-    def get(self, clinician_id: int, pagination_parameters: PaginationParameters) -> list[TimeOff]:
+    def get(self, clinician_id: int) -> Statement[TimeOff]:
         """List time off, latest first"""
         services.get_clinician(session(), clinician_id)
-        statement = services.time_off_statement(clinician_id)
-        return paginated(session(), statement, pagination_parameters)
+        return services.time_off_statement(clinician_id)
 
     @blp.writing(TimeOffCreateArgs, TimeOffSchema)
     def post(self, data: dict[str, Any], clinician_id: int) -> dict[str, Any]:

@@ -6,9 +6,8 @@ from __future__ import annotations
 from typing import Any
 
 from flask.views import MethodView
-from flask_smorest.pagination import PaginationParameters
 
-from scheduler.api import Blueprint, paginated
+from scheduler.api import Blueprint, Statement
 from scheduler.context import actor, committed, now, session
 from scheduler.facilities import services
 from scheduler.facilities.models import Equipment, RecoveryBay, Room, Site
@@ -30,9 +29,9 @@ blp = Blueprint("facilities", __name__, description="Sites, rooms, equipment, re
 @blp.route("/sites")
 class Sites(MethodView):
     @blp.listing(SiteSchema)
-    def get(self, pagination_parameters: PaginationParameters) -> list[Site]:
+    def get(self) -> Statement[Site]:
         """List sites"""
-        return paginated(session(), services.sites_statement(), pagination_parameters)
+        return services.sites_statement()
 
     @blp.writing(SiteCreateArgs, SiteSchema)
     def post(self, data: dict[str, Any]) -> Site:
@@ -51,13 +50,9 @@ class SiteById(MethodView):
 @blp.route("/rooms")
 class Rooms(MethodView):
     @blp.listing(RoomSchema, SiteFilterArgs)
-    def get(self, args: dict[str, Any], pagination_parameters: PaginationParameters) -> list[Room]:
+    def get(self, args: dict[str, Any]) -> Statement[Room]:
         """List rooms, optionally of one site"""
-        return paginated(
-            session(),
-            services.at_site_statement(Room, args.get("site_id")),
-            pagination_parameters,
-        )
+        return services.at_site_statement(Room, args.get("site_id"))
 
     @blp.writing(RoomCreateArgs, RoomSchema)
     def post(self, data: dict[str, Any]) -> Room:
@@ -68,15 +63,9 @@ class Rooms(MethodView):
 @blp.route("/equipment")
 class EquipmentList(MethodView):
     @blp.listing(EquipmentSchema, SiteFilterArgs)
-    def get(
-        self, args: dict[str, Any], pagination_parameters: PaginationParameters
-    ) -> list[Equipment]:
+    def get(self, args: dict[str, Any]) -> Statement[Equipment]:
         """List equipment units, optionally of one site"""
-        return paginated(
-            session(),
-            services.at_site_statement(Equipment, args.get("site_id")),
-            pagination_parameters,
-        )
+        return services.at_site_statement(Equipment, args.get("site_id"))
 
     @blp.writing(EquipmentCreateArgs, EquipmentSchema)
     def post(self, data: dict[str, Any]) -> Equipment:
@@ -87,15 +76,9 @@ class EquipmentList(MethodView):
 @blp.route("/recovery-bays")
 class RecoveryBays(MethodView):
     @blp.listing(RecoveryBaySchema, SiteFilterArgs)
-    def get(
-        self, args: dict[str, Any], pagination_parameters: PaginationParameters
-    ) -> list[RecoveryBay]:
+    def get(self, args: dict[str, Any]) -> Statement[RecoveryBay]:
         """List recovery bays, optionally of one site"""
-        return paginated(
-            session(),
-            services.at_site_statement(RecoveryBay, args.get("site_id")),
-            pagination_parameters,
-        )
+        return services.at_site_statement(RecoveryBay, args.get("site_id"))
 
     @blp.writing(RecoveryBayCreateArgs, RecoveryBaySchema)
     def post(self, data: dict[str, Any]) -> RecoveryBay:

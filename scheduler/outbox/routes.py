@@ -5,9 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 from flask.views import MethodView
-from flask_smorest.pagination import PaginationParameters
 
-from scheduler.api import Blueprint, paginated
+from scheduler.api import Blueprint, Statement
 from scheduler.context import committed, now, session
 from scheduler.outbox import services
 from scheduler.outbox.models import OutboxMessage
@@ -20,12 +19,9 @@ blp = Blueprint("outbox", __name__, description="E-mail to patients: delivery st
 @blp.route("/outbox")
 class Outbox(MethodView):
     @blp.listing(OutboxMessageSchema, OutboxFilterArgs)
-    def get(
-        self, filters: dict[str, Any], pagination_parameters: PaginationParameters
-    ) -> list[OutboxMessage]:
+    def get(self, filters: dict[str, Any]) -> Statement[OutboxMessage]:
         """List messages, newest first (``status=dead``: the ones that need a look)"""
-        statement = services.list_statement(filters.get("status"))
-        return paginated(session(), statement, pagination_parameters)
+        return services.list_statement(filters.get("status"))
 
 
 @blp.route("/outbox/<int:message_id>/requeue")

@@ -5,9 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 from flask.views import MethodView
-from flask_smorest.pagination import PaginationParameters
 
-from scheduler.api import Blueprint, paginated
+from scheduler.api import Blueprint, Statement
 from scheduler.context import actor, committed, now, session
 from scheduler.pathways import gates, services
 from scheduler.pathways.models import (
@@ -37,12 +36,9 @@ blp = Blueprint("pathways", __name__, description="Pathways and their clinical s
 @blp.route("/pathways")
 class Pathways(MethodView):
     @blp.listing(PathwaySchema, PathwayQueryArgs)
-    def get(
-        self, args: dict[str, Any], pagination_parameters: PaginationParameters
-    ) -> list[Pathway]:
+    def get(self, args: dict[str, Any]) -> Statement[Pathway]:
         """List pathways (patients: their own)"""
-        statement = services.list_statement(actor(), args)
-        return paginated(session(), statement, pagination_parameters)
+        return services.list_statement(actor(), args)
 
     @blp.writing(PathwayCreateArgs, PathwaySchema)
     def post(self, data: dict[str, Any]) -> Pathway:
@@ -123,9 +119,7 @@ class Eligibility(MethodView):
 @blp.route("/pathways/<int:pathway_id>/events")
 class Events(MethodView):
     @blp.listing(EventSchema)
-    def get(
-        self, pathway_id: int, pagination_parameters: PaginationParameters
-    ) -> list[PathwayEvent]:
+    def get(self, pathway_id: int) -> Statement[PathwayEvent]:
         """The pathway's history: every transition, oldest first"""
         pathway = services.get_pathway(session(), actor(), pathway_id)
-        return paginated(session(), services.events_statement(pathway), pagination_parameters)
+        return services.events_statement(pathway)

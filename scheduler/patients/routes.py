@@ -5,9 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 from flask.views import MethodView
-from flask_smorest.pagination import PaginationParameters
 
-from scheduler.api import Blueprint, paginated
+from scheduler.api import Blueprint, Statement
 from scheduler.context import actor, committed, now, session
 from scheduler.patients import services
 from scheduler.patients.models import Patient
@@ -19,12 +18,9 @@ blp = Blueprint("patients", __name__, description="Patient registration and sear
 @blp.route("/patients")
 class Patients(MethodView):
     @blp.listing(PatientSchema, PatientQueryArgs)
-    def get(
-        self, args: dict[str, Any], pagination_parameters: PaginationParameters
-    ) -> list[Patient]:
+    def get(self, args: dict[str, Any]) -> Statement[Patient]:
         """Search patients by MRN or name"""
-        statement = services.search_statement(actor(), args.get("q"))
-        return paginated(session(), statement, pagination_parameters)
+        return services.search_statement(actor(), args.get("q"))
 
     @blp.writing(PatientCreateArgs, PatientSchema)
     def post(self, data: dict[str, Any]) -> Patient:

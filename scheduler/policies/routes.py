@@ -5,9 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 from flask.views import MethodView
-from flask_smorest.pagination import PaginationParameters
 
-from scheduler.api import Blueprint, paginated
+from scheduler.api import Blueprint, Statement
 from scheduler.context import actor, committed, now, session
 from scheduler.policies import services
 from scheduler.policies.models import PolicyRecord
@@ -24,12 +23,9 @@ blp = Blueprint("policies", __name__, description="Versioned prerequisite polici
 @blp.route("/policies")
 class Policies(MethodView):
     @blp.listing(PolicySummarySchema, PolicyQueryArgs)
-    def get(
-        self, args: dict[str, Any], pagination_parameters: PaginationParameters
-    ) -> list[PolicyRecord]:
+    def get(self, args: dict[str, Any]) -> Statement[PolicyRecord]:
         """List policy versions"""
-        statement = services.list_statement(args.get("name"))
-        return paginated(session(), statement, pagination_parameters)
+        return services.list_statement(args.get("name"))
 
     @blp.writing(PolicyCreateArgs, PolicySchema)
     def post(self, data: dict[str, Any]) -> PolicyRecord:

@@ -8,9 +8,8 @@ from typing import Any
 
 from flask import Response, current_app, request
 from flask.views import MethodView
-from flask_smorest.pagination import PaginationParameters
 
-from scheduler.api import Blueprint, paginated
+from scheduler.api import Blueprint, Statement
 from scheduler.context import actor, committed, now, reminder_before, session
 from scheduler.scheduling import booking, cancellation, holds, idempotency
 from scheduler.scheduling.daily_list import Case, daily_list
@@ -39,12 +38,9 @@ blp = Blueprint("scheduling", __name__, description="Appointments and daily list
 @blp.route("/appointments")
 class Appointments(MethodView):
     @blp.listing(AppointmentSchema, AppointmentQueryArgs)
-    def get(
-        self, args: dict[str, Any], pagination_parameters: PaginationParameters
-    ) -> list[Appointment]:
+    def get(self, args: dict[str, Any]) -> Statement[Appointment]:
         """List appointments (patients: their own)"""
-        statement = booking.list_statement(actor(), args)
-        return paginated(session(), statement, pagination_parameters)
+        return booking.list_statement(actor(), args)
 
     @blp.writing(AppointmentCreateArgs, AppointmentSchema)
     @blp.alt_response(409, description="Slot taken or illegal transition")

@@ -21,6 +21,7 @@ from scheduler.access import STAFF
 from scheduler.clinical import services as records
 from scheduler.clinical.cases import visit
 from scheduler.clinical.schemas import BlockResultArgs, FollowUpOutcomeArgs
+from scheduler.pathways.models import Pathway
 from scheduler.pathways.states import PathwayState
 from scheduler.policies.booking_rules import relief_percent
 from scheduler.vocabulary import AppointmentKind, AppointmentStatus, Complication
@@ -29,6 +30,7 @@ from scheduler.web.forms import (
     api_roles,
     form_input,
     may_record,
+    recording,
     then,
     whole,
     write,
@@ -114,7 +116,6 @@ def _record(
 @blp.post("/<int:appointment_id>/block-result")
 @page(*api_roles("block-result"))
 def record_block_result(appointment_id: int) -> ResponseReturnValue:
-    session, actor = context.session(), context.actor()
     data = form_input(request.form)
     for name in ("pre_block_pain", "post_block_pain"):
         if name in data:
@@ -123,19 +124,17 @@ def record_block_result(appointment_id: int) -> ResponseReturnValue:
         with suppress(ValueError):  # else the schema says what is wrong
             data["relief_duration_hours"] = float(data["relief_duration_hours"])
 
-    def step(args: dict[str, Any]) -> str:
-        _result, _outcome, pathway = records.record_block_result(
-            session, actor, context.now(), appointment_id, **args
-        )
-        return f"Block result recorded: the pathway is now {pathway.state.value.replace('_', ' ')}."
+    def said(recorded: tuple[Any, Any, Pathway]) -> str:
+        state = recorded[2].state.value.replace("_", " ")
+        return f"Block result recorded: the pathway is now {state}."
 
+    step = recording(records.record_block_result, appointment_id, said)
     return _record(appointment_id, "block_result", BlockResultArgs(), data, step)
 
 
 @blp.post("/<int:appointment_id>/follow-up-outcome")
 @page(*api_roles("follow-up-outcome"))
 def record_follow_up(appointment_id: int) -> ResponseReturnValue:
-    session, actor = context.session(), context.actor()
     data = form_input(request.form, ("physical_therapy_referred",))
     data.pop("complications", None)
     data["complications"] = request.form.getlist("complications")
@@ -143,8 +142,6 @@ def record_follow_up(appointment_id: int) -> ResponseReturnValue:
         if name in data:
             data[name] = whole(data[name])
 
-    def step(args: dict[str, Any]) -> str:
-        records.record_follow_up_outcome(session, actor, context.now(), appointment_id, **args)
-        return "Follow-up outcome recorded: the pathway is completed."
-
+    said = "Follow-up outcome recorded: the pathway is completed."
+    step = recording(records.record_follow_up_outcome, appointment_id, said)
     return _record(appointment_id, "follow_up", FollowUpOutcomeArgs(), data, step)

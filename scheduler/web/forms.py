@@ -62,6 +62,19 @@ Action = Callable[[dict[str, Any]], Done]
 Refused = Callable[[Problem], ResponseReturnValue]
 
 
+def recording(
+    service: Callable[..., Any], target_id: int, said: str | Callable[[Any], str]
+) -> Callable[[dict[str, Any]], str]:
+    """A step that records through the API's ``service`` on ``target_id`` (an appointment)
+    as the acting user, now; it says ``said`` (or what ``said`` makes of the result)."""
+
+    def step(args: dict[str, Any]) -> str:
+        result = service(context.session(), context.actor(), context.now(), target_id, **args)
+        return said(result) if callable(said) else said
+
+    return step
+
+
 def then(url: str, step: Callable[[dict[str, Any]], str]) -> Action:
     """An action that runs ``step`` (which says what it did) and goes on to ``url``."""
 

@@ -51,6 +51,7 @@ from scheduler.web.forms import (
     form_input,
     local_instant,
     may_record,
+    recording,
     then,
     whole,
     write,
@@ -298,17 +299,13 @@ def _record(
 @blp.post("/appointments/<int:appointment_id>/check-in")
 @page(*api_roles("check-in"))
 def record_check_in(appointment_id: int) -> ResponseReturnValue:
-    session, actor = context.session(), context.actor()
-    zone = procedure_day(session, actor, appointment_id).appointment.timezone
+    day = procedure_day(context.session(), context.actor(), appointment_id)
     data = form_input(request.form, CHECK_IN_FLAGS)
     for name in CHECK_IN_TIMES:
         if name in data:
-            data[name] = local_instant(data[name], zone)
-
-    def step(args: dict[str, Any]) -> str:
-        records.check_in(session, actor, context.now(), appointment_id, **args)
-        return "Checked in: every check-in rule of the policy is met."
-
+            data[name] = local_instant(data[name], day.appointment.timezone)
+    said = "Checked in: every check-in rule of the policy is met."
+    step = recording(records.check_in, appointment_id, said)
     return _record(appointment_id, "check_in", CheckInArgs(), data, step)
 
 
@@ -316,12 +313,7 @@ def record_check_in(appointment_id: int) -> ResponseReturnValue:
 @page(*api_roles("start"))
 def record_start(appointment_id: int) -> ResponseReturnValue:
     """The treating clinician starts the procedure (the method as booked, or another)."""
-    session, actor = context.session(), context.actor()
-
-    def step(args: dict[str, Any]) -> str:
-        records.start_procedure(session, actor, context.now(), appointment_id, args["method"])
-        return "Procedure started."
-
+    step = recording(records.start_procedure, appointment_id, "Procedure started.")
     return _record(appointment_id, "start", StartArgs(), form_input(request.form), step)
 
 
@@ -329,35 +321,29 @@ def record_start(appointment_id: int) -> ResponseReturnValue:
 @page(*api_roles("finish"))
 def record_finish(appointment_id: int) -> ResponseReturnValue:
     """The treating clinician finishes: the levels treated and any complication."""
-    session, actor = context.session(), context.actor()
     data = {
         "levels_treated": request.form.getlist("levels_treated"),
         "complications": request.form.getlist("complications"),
     }
-
-    def step(args: dict[str, Any]) -> str:
-        records.finish_procedure(session, actor, context.now(), appointment_id, **args)
-        return "Procedure finished: the patient is in recovery."
-
+    said = "Procedure finished: the patient is in recovery."
+    step = recording(records.finish_procedure, appointment_id, said)
     return _record(appointment_id, "finish", FinishArgs(), data, step)
 
 
 @blp.post("/appointments/<int:appointment_id>/recovery-scores")
 @page(*api_roles("recovery-scores"))
 def record_recovery_score(appointment_id: int) -> ResponseReturnValue:
-    session, actor = context.session(), context.actor()
     chosen = form_input(request.form)
     scale = chosen.pop("scale", None)
     data: dict[str, Any] = {"items": {name: whole(value) for name, value in chosen.items()}}
     if scale is not None:
         data["scale"] = scale
 
-    def step(args: dict[str, Any]) -> str:
-        score, _status = records.record_recovery_score(
-            session, actor, context.now(), appointment_id, **args
-        )
-        return f"{SCALE_NAMES[score.scale]} score recorded."
-
+    step = recording(
+        records.record_recovery_score,
+        appointment_id,
+        lambda recorded: f"{SCALE_NAMES[recorded[0].scale]} score recorded.",
+    )
     form = scale if scale in set(RecoveryScale) else RecoveryScale.ALDRETE.value
     # Every error of a score form is shown above it: its items are radio groups.
     return _record(appointment_id, form, RecoveryScoreArgs(), data, step, inline=frozenset())
@@ -366,12 +352,8 @@ def record_recovery_score(appointment_id: int) -> ResponseReturnValue:
 @blp.post("/appointments/<int:appointment_id>/discharge")
 @page(*api_roles("discharge"))
 def record_discharge(appointment_id: int) -> ResponseReturnValue:
-    session, actor = context.session(), context.actor()
-
-    def step(args: dict[str, Any]) -> str:
-        records.discharge(session, actor, context.now(), appointment_id, **args)
-        return "Discharged home: the discharge criteria are met."
-
+    said = "Discharged home: the discharge criteria are met."
+    step = recording(records.discharge, appointment_id, said)
     data = form_input(request.form, DISCHARGE_FLAGS)
     return _record(appointment_id, "discharge", DischargeArgs(), data, step)
 
@@ -379,10 +361,5 @@ def record_discharge(appointment_id: int) -> ResponseReturnValue:
 @blp.post("/appointments/<int:appointment_id>/admit")
 @page(*api_roles("admit"))
 def record_admission(appointment_id: int) -> ResponseReturnValue:
-    session, actor = context.session(), context.actor()
-
-    def step(args: dict[str, Any]) -> str:
-        records.admit(session, actor, context.now(), appointment_id, **args)
-        return "Admission recorded."
-
+    step = recording(records.admit, appointment_id, "Admission recorded.")
     return _record(appointment_id, "admit", AdmitArgs(), form_input(request.form), step)
