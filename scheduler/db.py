@@ -130,6 +130,14 @@ def begin_write(current: Session) -> None:
     current.connection(execution_options={WRITE_INTENT: True})
 
 
+def saved(session: Session, row: R) -> R:
+    """``row`` added and flushed (its id known, constraints checked), in the caller's
+    transaction."""
+    session.add(row)
+    session.flush()
+    return row
+
+
 def found(row: R | None, what: str, ident: object) -> R:
     """``row``, or NotFound (404) naming ``what`` and the id asked for."""
     if row is None:

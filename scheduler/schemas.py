@@ -190,6 +190,22 @@ class ZoneName(fields.String):
         return name
 
 
+class LocalTime(fields.String):
+    """An instant of the object (its ``of`` attribute) in the object's ``timezone``, RFC 3339
+    with that zone's offset: what the site's clock reads. Output only."""
+
+    def __init__(self, of: str, **kwargs: Any) -> None:
+        kwargs.setdefault("metadata", {"description": "In the site's zone"})
+        super().__init__(dump_only=True, **kwargs)
+        self.of = of
+
+    def _serialize(self, value: Any, attr: str | None, obj: Any, **kwargs: Any) -> str:
+        return local_time(getattr(obj, self.of), obj.timezone)
+
+    def get_value(self, obj: Any, attr: str, accessor: Any = None, default: Any = None) -> Any:
+        return getattr(obj, self.of)
+
+
 def local_time(at: datetime, zone: str) -> str:
     """``at`` in the site's zone, RFC 3339 with that zone's offset."""
     return at.astimezone(ZoneInfo(zone)).isoformat()

@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session
 from scheduler.access import Actor
 from scheduler.auth.models import ApiToken, User
 from scheduler.clinicians.models import Clinician
-from scheduler.db import found, referenced
+from scheduler.db import found, referenced, saved
 from scheduler.errors import Conflict, InvalidInput, Unauthorized
 from scheduler.patients.models import Patient
 from scheduler.vocabulary import Role
@@ -80,9 +80,7 @@ def issue_token(
     token = ApiToken(
         user_id=user.id, token_hash=token_digest(raw), created_at=now, expires_at=now + ttl
     )
-    session.add(token)
-    session.flush()
-    return raw, token
+    return raw, saved(session, token)
 
 
 def users_statement() -> Select[User]:
@@ -154,15 +152,15 @@ def create_user(
     ):
         if value is not None and session.scalar(select(User.id).where(column == value)):
             raise Conflict(f"That {what} already has a login.")
-    user = User(
-        email=email,
-        password_hash=hash_password(password),
-        role=role,
-        clinician_id=clinician_id,
-        patient_id=patient_id,
-        active=True,
-        created_at=now,
+    return saved(
+        session,
+        User(
+            email=email,
+            password_hash=hash_password(password),
+            role=role,
+            clinician_id=clinician_id,
+            patient_id=patient_id,
+            active=True,
+            created_at=now,
+        ),
     )
-    session.add(user)
-    session.flush()
-    return user

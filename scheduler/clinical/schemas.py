@@ -23,6 +23,13 @@ from scheduler.schemas import (
 from scheduler.vocabulary import RECOVERY_ITEMS, AnticoagulationStatus, Method, RecoveryScale
 
 
+class RecordSchema(Out):
+    """A record written on an appointment."""
+
+    id = fields.Integer()
+    appointment_id = fields.Integer()
+
+
 class BlockResultArgs(Args):
     pre_block_pain = Whole(1, 10, required=True, metadata={"description": "0-10 scale, before"})
     post_block_pain = Whole(0, 10, required=True, metadata={"description": "0-10 scale, after"})
@@ -31,9 +38,7 @@ class BlockResultArgs(Args):
     )
 
 
-class BlockResultSchema(Out):
-    id = fields.Integer()
-    appointment_id = fields.Integer()
+class BlockResultSchema(RecordSchema):
     pre_block_pain = fields.Integer()
     post_block_pain = fields.Integer()
     relief_duration_hours = fields.Float()
@@ -54,9 +59,7 @@ class CheckInArgs(Args):
     anticoagulation_status = Choice(AnticoagulationStatus, load_default=None)
 
 
-class CheckInSchema(Out):
-    id = fields.Integer()
-    appointment_id = fields.Integer()
+class CheckInSchema(RecordSchema):
     consent_signed = fields.Boolean()
     escort_name = fields.String(allow_none=True)
     escort_phone = fields.String(allow_none=True)
@@ -76,9 +79,7 @@ class FinishArgs(Args):
     complications = Complications(load_default=list)
 
 
-class ProcedureRecordSchema(Out):
-    id = fields.Integer()
-    appointment_id = fields.Integer()
+class ProcedureRecordSchema(RecordSchema):
     method = Choice(Method)
     levels_treated = fields.List(fields.String(), allow_none=True)
     complications = fields.List(fields.String(), allow_none=True)
@@ -113,9 +114,7 @@ class RecoveryScoreArgs(Args):
             raise ValidationError(errors, "items")
 
 
-class RecoveryScoreSchema(Out):
-    id = fields.Integer()
-    appointment_id = fields.Integer()
+class RecoveryScoreSchema(RecordSchema):
     scale = Choice(RecoveryScale)
     items = fields.Dict()
     total = fields.Integer()
@@ -135,9 +134,7 @@ class AdmitArgs(Args):
     reason = Text(500, required=True)
 
 
-class DischargeSchema(Out):
-    id = fields.Integer()
-    appointment_id = fields.Integer()
+class DischargeSchema(RecordSchema):
     outcome = fields.String()
     escort_present = fields.Boolean(allow_none=True)
     written_instructions_given = fields.Boolean(allow_none=True)
@@ -153,9 +150,7 @@ class FollowUpOutcomeArgs(Args):
     physical_therapy_referred = Flag(required=True)
 
 
-class FollowUpOutcomeSchema(Out):
-    id = fields.Integer()
-    appointment_id = fields.Integer()
+class FollowUpOutcomeSchema(RecordSchema):
     pain_score = fields.Integer()
     percent_relief = fields.Integer()
     odi = fields.Integer(allow_none=True)

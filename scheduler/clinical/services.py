@@ -26,6 +26,7 @@ from scheduler.clinical.models import (
     RecoveryScore,
 )
 from scheduler.clock import local_date
+from scheduler.db import saved
 from scheduler.errors import IllegalTransition, InvalidInput
 from scheduler.pathways import services as pathways
 from scheduler.pathways.gates import evaluate_gate, snapshot
@@ -217,8 +218,7 @@ def check_in(
         policy_of(pathway.policy), Gate.CHECK_IN, _check_in_snapshot(record, appointment, pathway)
     )
     evaluation.require()
-    session.add(record)
-    session.flush()
+    saved(session, record)
     step.advance(session, actor, now, Trigger.CHECK_IN)
     return record, evaluation
 
@@ -253,7 +253,7 @@ def start_procedure(
     used = method or appointment.method
     if used is not appointment.method:
         on = local_date(appointment.start_at, appointment.timezone)
-        evaluate_gate(session, pathway, Gate.START_PROCEDURE, on, used).require()
+        evaluate_gate(session, pathway, Gate.START_PROCEDURE, [on], used)[on].require()
         appointment.method = used
     record = ProcedureRecord(
         appointment_id=appointment.id,
@@ -263,8 +263,7 @@ def start_procedure(
         started_at=now,
         started_by_id=actor.user_id,
     )
-    session.add(record)
-    session.flush()
+    saved(session, record)
     step.advance(session, actor, now, Trigger.START_PROCEDURE, method=used.value)
     return record
 
@@ -369,8 +368,7 @@ def record_recovery_score(
         recorded_at=now,
         recorded_by_id=actor.user_id,
     )
-    session.add(score)
-    session.flush()
+    saved(session, score)
     return score, recovery_status(policy, _latest_scores(session, appointment.id))
 
 

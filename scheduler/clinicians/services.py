@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 
 from scheduler.access import Actor
 from scheduler.clinicians.models import Clinician, ClinicianDuration, TimeOff, WorkingHours
-from scheduler.db import found
+from scheduler.db import found, saved
 from scheduler.errors import InvalidInput
 from scheduler.facilities.models import Site
 from scheduler.vocabulary import DEFAULT_MINUTES, AppointmentKind
@@ -31,10 +31,7 @@ def create_clinician(
     family_name: str,
     email: str | None = None,
 ) -> Clinician:
-    clinician = Clinician(given_name=given_name, family_name=family_name, email=email)
-    session.add(clinician)
-    session.flush()
-    return clinician
+    return saved(session, Clinician(given_name=given_name, family_name=family_name, email=email))
 
 
 def set_working_hours(

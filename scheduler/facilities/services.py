@@ -9,7 +9,7 @@ from sqlalchemy import Select, select
 from sqlalchemy.orm import Session
 
 from scheduler.access import Actor
-from scheduler.db import found, referenced
+from scheduler.db import found, referenced, saved
 from scheduler.errors import Conflict
 from scheduler.facilities.models import Equipment, RecoveryBay, Room, Site
 from scheduler.vocabulary import EquipmentKind, RoomKind
@@ -67,18 +67,18 @@ def create_site(
 ) -> Site:
     if session.scalar(select(Site.id).where(Site.name == name)) is not None:
         raise Conflict("A site with this name already exists.")
-    site = Site(
-        name=name,
-        timezone=timezone,
-        address=address,
-        phone=phone,
-        turnover_minutes=turnover_minutes,
-        recovery_minutes=recovery_minutes,
-        min_notice_minutes=min_notice_minutes,
+    return saved(
+        session,
+        Site(
+            name=name,
+            timezone=timezone,
+            address=address,
+            phone=phone,
+            turnover_minutes=turnover_minutes,
+            recovery_minutes=recovery_minutes,
+            min_notice_minutes=min_notice_minutes,
+        ),
     )
-    session.add(site)
-    session.flush()
-    return site
 
 
 def _unique_at_site(session: Session, model: type[AtSite], site_id: int, name: str) -> None:
@@ -99,30 +99,21 @@ def create_room(
     fluoroscopy: bool = False,
 ) -> Room:
     _unique_at_site(session, Room, site_id, name)
-    room = Room(site_id=site_id, name=name, kind=kind, fluoroscopy=fluoroscopy)
-    session.add(room)
-    session.flush()
-    return room
+    return saved(session, Room(site_id=site_id, name=name, kind=kind, fluoroscopy=fluoroscopy))
 
 
 def create_equipment(
     session: Session, actor: Actor, now: datetime, *, site_id: int, name: str, kind: EquipmentKind
 ) -> Equipment:
     _unique_at_site(session, Equipment, site_id, name)
-    unit = Equipment(site_id=site_id, name=name, kind=kind)
-    session.add(unit)
-    session.flush()
-    return unit
+    return saved(session, Equipment(site_id=site_id, name=name, kind=kind))
 
 
 def create_recovery_bay(
     session: Session, actor: Actor, now: datetime, *, site_id: int, name: str
 ) -> RecoveryBay:
     _unique_at_site(session, RecoveryBay, site_id, name)
-    bay = RecoveryBay(site_id=site_id, name=name)
-    session.add(bay)
-    session.flush()
-    return bay
+    return saved(session, RecoveryBay(site_id=site_id, name=name))
 
 
 def room_names(session: Session, site_id: int) -> dict[int, str]:

@@ -177,25 +177,13 @@ def evaluate_gate(
     session: Session,
     pathway: Pathway,
     gate: Gate,
-    on: date,
-    method: Method | None = None,
-    *,
-    exclude: int | None = None,
-) -> Evaluation:
-    """Run ``gate``'s rules; for a block booking the new block is part of the picture."""
-    return evaluate_gate_on_days(session, pathway, gate, [on], method, exclude=exclude)[on]
-
-
-def evaluate_gate_on_days(
-    session: Session,
-    pathway: Pathway,
-    gate: Gate,
     days: Sequence[date],
     method: Method | None = None,
     *,
     exclude: int | None = None,
 ) -> dict[date, Evaluation]:
-    """``gate``'s rules for each candidate site-local day, from one load of the pathway."""
+    """``gate``'s rules for each candidate site-local day, from one load of the pathway;
+    for a block booking the new block is part of the picture."""
     base = snapshot(session, pathway, days[0], method, exclude=exclude)
     policy = policy_of(pathway.policy)
     evaluations = {}
@@ -218,7 +206,7 @@ def eligibility(
     session: Session, pathway: Pathway, on: date, method: Method | None = None
 ) -> Evaluation:
     """Every rule for booking the procedure on ``on`` with ``method`` (SPEC §3)."""
-    return evaluate_gate(session, pathway, Gate.BOOK_PROCEDURE, on, method)
+    return evaluate_gate(session, pathway, Gate.BOOK_PROCEDURE, [on], method)[on]
 
 
 def booking_verdicts(
@@ -236,11 +224,9 @@ def booking_verdicts(
     A follow-up's window counts from the pathway's completed procedure.
     """
     if kind is AppointmentKind.DIAGNOSTIC_BLOCK:
-        return evaluate_gate_on_days(session, pathway, Gate.BOOK_BLOCK, days, exclude=ignore)
+        return evaluate_gate(session, pathway, Gate.BOOK_BLOCK, days, exclude=ignore)
     if kind is AppointmentKind.PROCEDURE:
-        return evaluate_gate_on_days(
-            session, pathway, Gate.BOOK_PROCEDURE, days, method, exclude=ignore
-        )
+        return evaluate_gate(session, pathway, Gate.BOOK_PROCEDURE, days, method, exclude=ignore)
     procedure = session.scalar(
         select(Appointment)
         .where(

@@ -69,8 +69,7 @@ class ConservativeTreatments(MethodView):
     @blp.response(200, TreatmentSchema(many=True))
     def get(self, pathway_id: int) -> list[ConservativeTreatment]:
         """Conservative treatments recorded on the pathway"""
-        pathway = services.get_pathway(session(), actor(), pathway_id)
-        return list(session().scalars(services.treatments_statement(pathway)))
+        return services.treatments(session(), actor(), pathway_id)
 
     @blp.writing(TreatmentCreateArgs, TreatmentSchema)
     def post(self, data: dict[str, Any], pathway_id: int) -> ConservativeTreatment:
@@ -85,8 +84,7 @@ class CoverageAcknowledgments(MethodView):
     @blp.response(200, AcknowledgmentSchema(many=True))
     def get(self, pathway_id: int) -> list[CoverageAcknowledgment]:
         """Signed self-pay agreements and advance beneficiary notices"""
-        pathway = services.get_pathway(session(), actor(), pathway_id)
-        return list(session().scalars(services.acknowledgments_statement(pathway)))
+        return services.acknowledgments(session(), actor(), pathway_id)
 
     @blp.writing(AcknowledgmentCreateArgs, AcknowledgmentSchema)
     def post(self, data: dict[str, Any], pathway_id: int) -> CoverageAcknowledgment:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from datetime import date, datetime
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import Select, select
 from sqlalchemy.orm import Session
@@ -19,7 +19,7 @@ from sqlalchemy.orm.interfaces import ORMOption
 from scheduler.access import Actor, require_case_write, require_patient_access
 from scheduler.clinicians.models import Clinician
 from scheduler.clock import local_date
-from scheduler.db import found, referenced
+from scheduler.db import found, referenced, saved
 from scheduler.errors import InvalidInput
 from scheduler.facilities.models import Site
 from scheduler.pathways.models import (
@@ -102,20 +102,28 @@ def events_statement(pathway: Pathway) -> Select[PathwayEvent]:
     )
 
 
-def treatments_statement(pathway: Pathway) -> Select[ConservativeTreatment]:
-    return (
-        select(ConservativeTreatment)
-        .where(ConservativeTreatment.pathway_id == pathway.id)
-        .order_by(ConservativeTreatment.start_date, ConservativeTreatment.id)
-    )
+Documented = TypeVar("Documented", ConservativeTreatment, CoverageAcknowledgment)
 
 
-def acknowledgments_statement(pathway: Pathway) -> Select[CoverageAcknowledgment]:
-    return (
-        select(CoverageAcknowledgment)
-        .where(CoverageAcknowledgment.pathway_id == pathway.id)
-        .order_by(CoverageAcknowledgment.id)
-    )
+def _documented(
+    session: Session, actor: Actor, pathway_id: int, model: type[Documented], *order: Any
+) -> list[Documented]:
+    pathway = get_pathway(session, actor, pathway_id)
+    statement = select(model).where(model.pathway_id == pathway.id).order_by(*order, model.id)
+    return list(session.scalars(statement))
+
+
+def treatments(session: Session, actor: Actor, pathway_id: int) -> list[ConservativeTreatment]:
+    """The conservative care recorded on the pathway, by start date."""
+    model = ConservativeTreatment
+    return _documented(session, actor, pathway_id, model, model.start_date)
+
+
+def acknowledgments(
+    session: Session, actor: Actor, pathway_id: int
+) -> list[CoverageAcknowledgment]:
+    """The self-pay agreements and ABNs signed for the pathway, as recorded."""
+    return _documented(session, actor, pathway_id, CoverageAcknowledgment)
 
 
 # ---------------------------------------------------------------------------------------
@@ -149,9 +157,7 @@ def transition(
     )
     pathway.state = target
     pathway.updated_at = now
-    session.add(event)
-    session.flush()
-    return event
+    return saved(session, event)
 
 
 def state_before_booking(session: Session, appointment_id: int) -> PathwayState:
@@ -260,8 +266,7 @@ def create_pathway(
         created_at=now,
         updated_at=now,
     )
-    session.add(pathway)
-    session.flush()
+    saved(session, pathway)
     session.add(
         PathwayEvent(
             pathway_id=pathway.id,
@@ -302,18 +307,18 @@ def add_conservative_treatment(
         errors["end_date"] = ["Must not be in the future."]
     if errors:
         raise InvalidInput(errors)
-    treatment = ConservativeTreatment(
-        pathway_id=pathway.id,
-        kind=kind,
-        start_date=start_date,
-        end_date=end_date,
-        outcome=outcome,
-        recorded_at=now,
-        recorded_by_id=actor.user_id,
+    return saved(
+        session,
+        ConservativeTreatment(
+            pathway_id=pathway.id,
+            kind=kind,
+            start_date=start_date,
+            end_date=end_date,
+            outcome=outcome,
+            recorded_at=now,
+            recorded_by_id=actor.user_id,
+        ),
     )
-    session.add(treatment)
-    session.flush()
-    return treatment
 
 
 def add_coverage_acknowledgment(
@@ -330,13 +335,13 @@ def add_coverage_acknowledgment(
     require_open(pathway)
     if signed_on > site_today(session, pathway, now):
         raise InvalidInput.field("signed_on", "Must not be in the future.")
-    acknowledgment = CoverageAcknowledgment(
-        pathway_id=pathway.id,
-        kind=kind,
-        signed_on=signed_on,
-        recorded_at=now,
-        recorded_by_id=actor.user_id,
+    return saved(
+        session,
+        CoverageAcknowledgment(
+            pathway_id=pathway.id,
+            kind=kind,
+            signed_on=signed_on,
+            recorded_at=now,
+            recorded_by_id=actor.user_id,
+        ),
     )
-    session.add(acknowledgment)
-    session.flush()
-    return acknowledgment

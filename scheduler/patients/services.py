@@ -8,7 +8,7 @@ from sqlalchemy import Select, func, or_, select
 from sqlalchemy.orm import Session
 
 from scheduler.access import Actor, require_patient_access
-from scheduler.db import found
+from scheduler.db import found, saved
 from scheduler.errors import Conflict, Forbidden, InvalidInput
 from scheduler.patients.models import Patient
 
@@ -34,18 +34,18 @@ def register_patient(
         raise InvalidInput.field("birth_date", "Must be a real date of birth in the past.")
     if session.scalar(select(Patient.id).where(Patient.mrn == mrn)) is not None:
         raise Conflict("A patient with this MRN already exists.")
-    patient = Patient(
-        mrn=mrn,
-        given_name=given_name,
-        family_name=family_name,
-        birth_date=birth_date,
-        email=email,
-        phone=phone,
-        created_at=now,
+    return saved(
+        session,
+        Patient(
+            mrn=mrn,
+            given_name=given_name,
+            family_name=family_name,
+            birth_date=birth_date,
+            email=email,
+            phone=phone,
+            created_at=now,
+        ),
     )
-    session.add(patient)
-    session.flush()
-    return patient
 
 
 def search_statement(actor: Actor, query: str | None) -> Select[Patient]:

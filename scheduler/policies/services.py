@@ -16,7 +16,7 @@ from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session
 
 from scheduler.access import Actor
-from scheduler.db import found
+from scheduler.db import found, saved
 from scheduler.errors import InvalidInput, flatten_errors
 from scheduler.policies.document import parse_policy, validate_parameters
 from scheduler.policies.models import PolicyRecord
@@ -88,14 +88,14 @@ def publish_policy(
     current = session.scalar(
         select(func.max(PolicyRecord.version)).where(PolicyRecord.name == name)
     )
-    record = PolicyRecord(
-        name=name,
-        version=(current or 0) + 1,
-        title=title,
-        parameters=parameters,
-        published_at=now,
-        published_by_id=actor.user_id,
+    return saved(
+        session,
+        PolicyRecord(
+            name=name,
+            version=(current or 0) + 1,
+            title=title,
+            parameters=parameters,
+            published_at=now,
+            published_by_id=actor.user_id,
+        ),
     )
-    session.add(record)
-    session.flush()
-    return record

@@ -19,7 +19,7 @@ from sqlalchemy.orm.attributes import set_committed_value
 
 from scheduler.access import Actor, require_patient_access
 from scheduler.clock import local_date
-from scheduler.db import found
+from scheduler.db import found, saved
 from scheduler.errors import IllegalTransition, InvalidInput
 from scheduler.outbox import services as outbox
 from scheduler.pathways import services as pathways
@@ -152,9 +152,7 @@ def book_appointment(
     if hold is not None:
         session.delete(hold)  # its allocations go with it, before ours are written
         session.flush()
-    appointment = _new_appointment(actor, now, want, fitted)
-    session.add(appointment)
-    session.flush()
+    appointment = saved(session, _new_appointment(actor, now, want, fitted))
     _allocate_for(session, appointment, fitted.slot, fitted.calendars)
     outbox.announce_booked(session, appointment, now, reminder_before=reminder_before, first=True)
     pathways.transition(
@@ -260,14 +258,13 @@ def reschedule_appointment(
         ignore=appointment.id,
     )
     release_expired_holds(session, now)
+    want = checks.Wanted(pathway, site, appointment.kind, appointment.method)
     slot, calendars = checks.fit_one(
         session,
         now,
-        pathway,
-        kind=appointment.kind,
-        method=appointment.method,
+        want,
+        new_start,
         clinician_id=appointment.clinician_id,
-        start=new_start,
         room_id=room_id,
         ignore_appointment=appointment.id,
     )

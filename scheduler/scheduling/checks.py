@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
+from typing import Any
 
 from sqlalchemy.orm import Session, joinedload
 
@@ -77,15 +78,7 @@ def fit_start(
     clinician = clinician_for(session, want.pathway, clinician_id)
     check_gate(session, want.pathway, want.kind, on, want.method)
     slot, found = fit_one(
-        session,
-        now,
-        want.pathway,
-        kind=want.kind,
-        method=want.method,
-        clinician_id=clinician,
-        start=start,
-        room_id=room_id,
-        ignore_hold=ignore_hold,
+        session, now, want, start, clinician_id=clinician, room_id=room_id, ignore_hold=ignore_hold
     )
     return Fitted(trigger, clinician, slot, found)
 
@@ -155,39 +148,48 @@ def check_gate(
     gates.booking_verdicts(session, pathway, kind, [on], method, ignore=ignore)[on].require()
 
 
+def calendars_for(
+    session: Session,
+    now: datetime,
+    want: Wanted,
+    clinician_id: int,
+    window: slots.Interval,
+    **ignore: Any,
+) -> slots.Calendars:
+    """The calendars ``want`` could use in ``window``: the clinician's, the patient's, and
+    the site's rooms, units and bays for the kind (``ignore``: see load_calendars)."""
+    return calendars.load_calendars(
+        session,
+        now,
+        site=want.site,
+        kind=want.kind,
+        method=want.method,
+        clinician_ids=[clinician_id],
+        patient_id=want.pathway.patient_id,
+        window=window,
+        **ignore,
+    )
+
+
 def fit_one(
     session: Session,
     now: datetime,
-    pathway: Pathway,
-    *,
-    kind: AppointmentKind,
-    method: Method | None,
-    clinician_id: int,
+    want: Wanted,
     start: datetime,
+    *,
+    clinician_id: int,
     room_id: int | None,
-    ignore_appointment: int | None = None,
-    ignore_hold: str | None = None,
+    **ignore: Any,
 ) -> tuple[slots.Slot, slots.Calendars]:
     """The availability function's answer for one start, as search would have given it."""
-    site = site_of(session, pathway)
-    found = calendars.load_calendars(
-        session,
-        now,
-        site=site,
-        kind=kind,
-        method=method,
-        clinician_ids=[clinician_id],
-        patient_id=pathway.patient_id,
-        window=slots.Interval(start, calendars.horizon(start)),
-        ignore_appointment=ignore_appointment,
-        ignore_hold=ignore_hold,
-    )
+    window = slots.Interval(start, calendars.horizon(start))
+    found = calendars_for(session, now, want, clinician_id, window, **ignore)
     if room_id is not None:
         rooms = tuple(room for room in found.rooms if room.id == room_id)
         if not rooms:
-            _refuse_room(session, room_id, site, kind)
+            _refuse_room(session, room_id, want.site, want.kind)
         found = replace(found, rooms=rooms)
-    calendars.require_resources_exist(found, kind)
+    calendars.require_resources_exist(found, want.kind)
     answer = slots.fit(found, found.clinicians[0], start)
     if isinstance(answer, slots.Unfit):
         if answer.taken:

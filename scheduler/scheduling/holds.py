@@ -11,6 +11,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from scheduler.access import Actor
+from scheduler.db import saved
 from scheduler.errors import InvalidInput, NotFound, SlotTaken
 from scheduler.pathways.models import Pathway
 from scheduler.scheduling import checks, slots
@@ -118,8 +119,7 @@ def place_hold(
         created_at=now,
         expires_at=now + ttl,
     )
-    session.add(hold)
-    session.flush()
+    saved(session, hold)
     allocate(session, slot, fitted.calendars, want.pathway.patient_id, hold_id=hold.id)
     return hold, slot, want.site.timezone
 

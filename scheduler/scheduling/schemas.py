@@ -7,7 +7,7 @@ from typing import Any
 from marshmallow import ValidationError, fields, validate, validates_schema
 
 from scheduler.pathways.states import PathwayState
-from scheduler.schemas import Args, Choice, Id, Instant, Out, QueryId, Text, local_time
+from scheduler.schemas import Args, Choice, Id, Instant, LocalTime, Out, QueryId, Text
 from scheduler.vocabulary import (
     AppointmentKind,
     AppointmentStatus,
@@ -68,19 +68,13 @@ class SlotQueryArgs(Args):
 class SlotSchema(Out):
     start = Instant()
     end = Instant(metadata={"description": "End of the clinician's part"})
-    start_local = fields.Method("_start_local", metadata={"description": "In the site's zone"})
-    end_local = fields.Method("_end_local", metadata={"description": "In the site's zone"})
+    start_local = LocalTime("start")
+    end_local = LocalTime("end")
     timezone = fields.String()
     clinician_id = fields.Integer()
     room_id = fields.Integer()
     equipment_ids = fields.List(fields.Integer())
     recovery_bay_id = fields.Integer(allow_none=True)
-
-    def _start_local(self, slot: Any) -> str:
-        return local_time(slot.start, slot.timezone)
-
-    def _end_local(self, slot: Any) -> str:
-        return local_time(slot.end, slot.timezone)
 
 
 class HoldSchema(SlotSchema):
@@ -129,8 +123,8 @@ class AppointmentSchema(Out):
     status = Choice(AppointmentStatus)
     start = Instant(attribute="start_at")
     end = Instant(attribute="end_at")
-    start_local = fields.Method("_start_local", metadata={"description": "In the site's zone"})
-    end_local = fields.Method("_end_local", metadata={"description": "In the site's zone"})
+    start_local = LocalTime("start_at")
+    end_local = LocalTime("end_at")
     timezone = fields.String()
     method = Choice(Method, allow_none=True)
     side = Choice(Side)
@@ -139,12 +133,6 @@ class AppointmentSchema(Out):
     recovery_bay_id = fields.Integer(allow_none=True)
     version = fields.Integer()
     cancel_reason = fields.String(allow_none=True)
-
-    def _start_local(self, appointment: Any) -> str:
-        return local_time(appointment.start_at, appointment.timezone)
-
-    def _end_local(self, appointment: Any) -> str:
-        return local_time(appointment.end_at, appointment.timezone)
 
 
 class DailyListQueryArgs(Args):

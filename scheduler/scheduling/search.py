@@ -41,16 +41,9 @@ def search_slots(
     first_day = earliest.astimezone(ZoneInfo(site.timezone)).date()
     checks.require_bookable(session, pathway, kind, first_day, method)
     clinician_id = checks.clinician_for(session, pathway, clinician_id)
-    found = calendars.load_calendars(
-        session,
-        now,
-        site=site,
-        kind=kind,
-        method=method,
-        clinician_ids=[clinician_id],
-        patient_id=pathway.patient_id,
-        window=slots.Interval(earliest, calendars.horizon(until)),
-    )
+    want = checks.Wanted(pathway, site, kind, method)
+    window = slots.Interval(earliest, calendars.horizon(until))
+    found = checks.calendars_for(session, now, want, clinician_id, window)
     calendars.require_resources_exist(found, kind)
     candidate_days = [first_day + timedelta(days=n) for n in range(days + 1)]
     verdicts = gates.booking_verdicts(session, pathway, kind, candidate_days, method)

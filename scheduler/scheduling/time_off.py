@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session
 from scheduler.access import Actor
 from scheduler.clinicians.models import TimeOff
 from scheduler.clinicians.services import get_clinician
+from scheduler.db import saved
 from scheduler.scheduling.models import Appointment
 from scheduler.vocabulary import AppointmentStatus
 
@@ -43,6 +44,4 @@ def add_time_off(
     """Record time off; returns it with the booked appointments it now overlaps."""
     get_clinician(session, clinician_id)
     time_off = TimeOff(clinician_id=clinician_id, start_at=start, end_at=end, reason=reason)
-    session.add(time_off)
-    session.flush()
-    return time_off, booked_during(session, clinician_id, start, end)
+    return saved(session, time_off), booked_during(session, clinician_id, start, end)
