@@ -15,13 +15,16 @@ from typing import Any, TypeVar
 
 from sqlalchemy import (
     JSON,
+    ColumnElement,
     DateTime,
     Engine,
     ForeignKey,
     MetaData,
     create_engine,
     event,
+    literal,
     make_url,
+    select,
 )
 from sqlalchemy import Enum as SAEnum
 from sqlalchemy.dialects.postgresql import JSONB
@@ -30,7 +33,7 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, sess
 from sqlalchemy.pool import ConnectionPoolEntry
 from sqlalchemy.types import TypeDecorator
 
-from scheduler.errors import InvalidInput, NotFound
+from scheduler.errors import Conflict, InvalidInput, NotFound
 
 M = TypeVar("M", bound="Base")
 R = TypeVar("R")
@@ -143,6 +146,12 @@ def found(row: R | None, what: str, ident: object) -> R:
     if row is None:
         raise NotFound(what, ident)
     return row
+
+
+def unique(session: Session, message: str, *criteria: ColumnElement[bool]) -> None:
+    """Conflict (409) with ``message`` when a row matching ``criteria`` exists already."""
+    if session.scalar(select(literal(True)).where(*criteria).limit(1)):
+        raise Conflict(message)
 
 
 def referenced(session: Session, model: type[M], ident: int, field: str) -> M:

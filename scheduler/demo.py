@@ -28,6 +28,8 @@ from scheduler.facilities.models import Room, Site
 from scheduler.pathways import services as pathways
 from scheduler.pathways.states import PathwayState
 from scheduler.patients.services import register_patient
+from scheduler.policies.booking_rules import BlockReading, Treatment
+from scheduler.policies.procedure_day_rules import CheckInAnswers
 from scheduler.scheduling import booking, cancellation
 from scheduler.vocabulary import (
     RECOVERY_ITEMS,
@@ -322,10 +324,12 @@ def _patient_story(
             desk,
             t,
             pathway.id,
-            kind=TreatmentKind.PHYSICAL_THERAPY,
-            start_date=procedure_day - timedelta(days=200),
-            end_date=procedure_day - timedelta(days=130),
-            outcome=TreatmentOutcome.PARTIAL_RELIEF,
+            Treatment(
+                TreatmentKind.PHYSICAL_THERAPY,
+                start_date=procedure_day - timedelta(days=200),
+                end_date=procedure_day - timedelta(days=130),
+                outcome=TreatmentOutcome.PARTIAL_RELIEF,
+            ),
         )
         state["patient"], state["pathway"] = patient, pathway
         if target is PATIENT_LOGIN_STORY:
@@ -357,13 +361,7 @@ def _patient_story(
     def block_result(relief_to: int) -> Callable[[datetime], Any]:
         def action(t: datetime) -> None:
             records.record_block_result(
-                session,
-                surgeon,
-                t,
-                state["appointment"].id,
-                pre_block_pain=8,
-                post_block_pain=relief_to,
-                relief_duration_hours=6.0,
+                session, surgeon, t, state["appointment"].id, BlockReading(8, relief_to, 6.0)
             )
 
         return action
@@ -414,15 +412,17 @@ def _patient_story(
             nurse,
             t,
             state["appointment"].id,
-            consent_signed=True,
-            escort_name="Family member",
-            escort_phone="+1 555 0199",
-            fasting_confirmed=True,
-            last_clear_fluids_at=t - timedelta(hours=3),
-            last_light_meal_at=t - timedelta(hours=10),
-            last_heavy_meal_at=t - timedelta(hours=14),
-            anticoagulation_reviewed=True,
-            anticoagulation_status=AnticoagulationStatus.NOT_ANTICOAGULATED,
+            CheckInAnswers(
+                consent_signed=True,
+                escort_name="Family member",
+                escort_phone="+1 555 0199",
+                fasting_confirmed=True,
+                last_clear_fluids_at=t - timedelta(hours=3),
+                last_light_meal_at=t - timedelta(hours=10),
+                last_heavy_meal_at=t - timedelta(hours=14),
+                anticoagulation_reviewed=True,
+                anticoagulation_status=AnticoagulationStatus.NOT_ANTICOAGULATED,
+            ),
         ),
     )
     add(

@@ -20,8 +20,8 @@ from sqlalchemy.orm import Session
 from scheduler.access import Actor
 from scheduler.auth.models import ApiToken, User
 from scheduler.clinicians.models import Clinician
-from scheduler.db import found, referenced, saved
-from scheduler.errors import Conflict, InvalidInput, Unauthorized
+from scheduler.db import found, referenced, saved, unique
+from scheduler.errors import InvalidInput, Unauthorized
 from scheduler.patients.models import Patient
 from scheduler.vocabulary import Role
 
@@ -144,14 +144,13 @@ def create_user(
     if patient_id is not None:
         referenced(session, Patient, patient_id, "patient_id")
     email = normalise_email(email)
-    if session.scalar(select(User.id).where(User.email == email)) is not None:
-        raise Conflict("A user with this e-mail already exists.")
+    unique(session, "A user with this e-mail already exists.", User.email == email)
     for column, value, what in (
         (User.clinician_id, clinician_id, "clinician"),
         (User.patient_id, patient_id, "patient"),
     ):
-        if value is not None and session.scalar(select(User.id).where(column == value)):
-            raise Conflict(f"That {what} already has a login.")
+        if value is not None:
+            unique(session, f"That {what} already has a login.", column == value)
     return saved(
         session,
         User(

@@ -9,20 +9,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
+from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Select, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from scheduler.access import Actor
-from scheduler.clinical.models import (
-    BlockResult,
-    CheckIn,
-    DischargeRecord,
-    FollowUpOutcome,
-    ProcedureRecord,
-    RecoveryScore,
-)
+from scheduler.clinical import models as records
 from scheduler.clinical.services import (
     RecoveryStatus,
     latest_totals,
@@ -109,10 +103,10 @@ class ProcedureDay:
     patient: Patient
     clinician: Clinician
     room: Room
-    check_in: CheckIn | None
-    procedure: ProcedureRecord | None
-    closing: DischargeRecord | None  # discharge or admission
-    scores: list[RecoveryScore]  # oldest first
+    check_in: records.CheckIn | None
+    procedure: records.ProcedureRecord | None
+    closing: records.DischargeRecord | None  # discharge or admission
+    scores: list[records.RecoveryScore]  # oldest first
     readiness: dict[str, object]
     recovery: RecoveryStatus
 
@@ -121,26 +115,32 @@ class ProcedureDay:
         return arrival_of(self.appointment, self.pathway)
 
 
-def _case_statement(appointment_id: int) -> Select[Appointment, Pathway, Patient, Clinician]:
-    return (
-        select(Appointment, Pathway, Patient, Clinician)
+def _case_row(
+    session: Session, appointment_id: int, *recorded: type[records.OnAppointment]
+) -> tuple[Any, ...] | None:
+    """The appointment with its pathway, patient, clinician and room, and each record of
+    ``recorded`` written on it (None where there is none yet), in one query."""
+    statement = (
+        select(Appointment, Pathway, Patient, Clinician, Room)
         .join(Pathway, Pathway.id == Appointment.pathway_id)
         .join(Patient, Patient.id == Appointment.patient_id)
         .join(Clinician, Clinician.id == Appointment.clinician_id)
+        .join(Room, Room.id == Appointment.room_id)
         .where(Appointment.id == appointment_id)
     )
+    for model in recorded:
+        statement = statement.add_columns(model).outerjoin(
+            model, model.appointment_id == Appointment.id
+        )
+    row = session.execute(statement).one_or_none()
+    return None if row is None else tuple(row)
 
 
 def procedure_day(session: Session, actor: Actor, appointment_id: int) -> ProcedureDay:
     """A procedure's day: the case, its check-in, procedure, scores and closing record."""
-    row = session.execute(
-        _case_statement(appointment_id)
-        .add_columns(Room, CheckIn, ProcedureRecord, DischargeRecord)
-        .join(Room, Room.id == Appointment.room_id)
-        .outerjoin(CheckIn, CheckIn.appointment_id == Appointment.id)
-        .outerjoin(ProcedureRecord, ProcedureRecord.appointment_id == Appointment.id)
-        .outerjoin(DischargeRecord, DischargeRecord.appointment_id == Appointment.id)
-    ).one_or_none()
+    row = _case_row(
+        session, appointment_id, records.CheckIn, records.ProcedureRecord, records.DischargeRecord
+    )
     appointment = require_visible(actor, row[0] if row else None, appointment_id)
     if row is None or appointment.kind is not AppointmentKind.PROCEDURE:
         raise NotFound("procedure appointment", appointment_id)
@@ -180,19 +180,14 @@ class Visit:
     pathway: Pathway
     patient: Patient
     clinician: Clinician
-    block_result: BlockResult | None
-    follow_up: FollowUpOutcome | None
+    block_result: records.BlockResult | None
+    follow_up: records.FollowUpOutcome | None
 
 
 def visit(session: Session, actor: Actor, appointment_id: int) -> Visit:
     """Any appointment as a visit: the case and what the clinician recorded on it."""
-    row = session.execute(
-        _case_statement(appointment_id)
-        .add_columns(BlockResult, FollowUpOutcome)
-        .outerjoin(BlockResult, BlockResult.appointment_id == Appointment.id)
-        .outerjoin(FollowUpOutcome, FollowUpOutcome.appointment_id == Appointment.id)
-    ).one_or_none()
+    row = _case_row(session, appointment_id, records.BlockResult, records.FollowUpOutcome)
     appointment = require_visible(actor, row[0] if row else None, appointment_id)
     assert row is not None  # noqa: S101 (require_visible raised otherwise)
-    _, pathway, patient, clinician, block_result, follow_up = row
+    _, pathway, patient, clinician, _room, block_result, follow_up = row
     return Visit(appointment, pathway, patient, clinician, block_result, follow_up)

@@ -26,7 +26,8 @@ from scheduler.clinical.schemas import (
     StartArgs,
 )
 from scheduler.context import actor, committed, now, session
-from scheduler.policies.booking_rules import relief_percent
+from scheduler.policies.booking_rules import BlockReading
+from scheduler.policies.procedure_day_rules import CheckInAnswers
 from scheduler.scheduling.booking import get_appointment
 
 blp = Blueprint("clinical", __name__, description="Clinical steps recorded on appointments")
@@ -35,30 +36,26 @@ blp = Blueprint("clinical", __name__, description="Clinical steps recorded on ap
 @blp.route("/appointments/<int:appointment_id>/block-result")
 class BlockResultView(MethodView):
     @blp.writing(BlockResultArgs, BlockResultSchema)
-    def post(self, data: dict[str, Any], appointment_id: int) -> dict[str, Any]:
+    def post(self, reading: BlockReading, appointment_id: int) -> Any:
         """Record a diagnostic block's result; the policy decides what comes next"""
         result, outcome, pathway = services.record_block_result(
-            session(), actor(), now(), appointment_id, **data
+            session(), actor(), now(), appointment_id, reading
         )
         session().commit()
-        return {
-            "id": result.id,
-            "appointment_id": result.appointment_id,
-            "pre_block_pain": result.pre_block_pain,
-            "post_block_pain": result.post_block_pain,
-            "relief_duration_hours": result.relief_duration_hours,
-            "relief_percent": relief_percent(result.pre_block_pain, result.post_block_pain),
-            "outcome": outcome.value,
-            "pathway_state": pathway.state,
-        }
+        return with_extra(
+            result,
+            relief_percent=reading.relief_percent,
+            outcome=outcome.value,
+            pathway_state=pathway.state,
+        )
 
 
 @blp.route("/appointments/<int:appointment_id>/check-in")
 class CheckInView(MethodView):
     @blp.writing(CheckInArgs, CheckInSchema)
-    def post(self, data: dict[str, Any], appointment_id: int) -> Any:
+    def post(self, answers: CheckInAnswers, appointment_id: int) -> Any:
         """Check the patient in (consent, escort, fasting, anticoagulation)"""
-        record, evaluation = services.check_in(session(), actor(), now(), appointment_id, **data)
+        record, evaluation = services.check_in(session(), actor(), now(), appointment_id, answers)
         session().commit()
         return with_extra(record, rules=evaluation.results)
 

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from marshmallow import ValidationError, fields, validate, validates_schema
+from marshmallow import ValidationError, fields, post_load, validate, validates_schema
 
 from scheduler.pathways.states import PathwayState
+from scheduler.policies.booking_rules import BlockReading
+from scheduler.policies.procedure_day_rules import CheckInAnswers
 from scheduler.policies.schemas import RuleResultSchema
 from scheduler.schemas import (
     Args,
@@ -37,6 +39,10 @@ class BlockResultArgs(Args):
         required=True, allow_nan=False, validate=validate.Range(min=0, max=24 * 30)
     )
 
+    @post_load
+    def _reading(self, data: dict[str, Any], **_kwargs: Any) -> BlockReading:
+        return BlockReading(**data)
+
 
 class BlockResultSchema(RecordSchema):
     pre_block_pain = fields.Integer()
@@ -57,6 +63,10 @@ class CheckInArgs(Args):
     last_heavy_meal_at = Instant(load_default=None)
     anticoagulation_reviewed = Flag(required=True)
     anticoagulation_status = Choice(AnticoagulationStatus, load_default=None)
+
+    @post_load
+    def _answers(self, data: dict[str, Any], **_kwargs: Any) -> CheckInAnswers:
+        return CheckInAnswers(**data)
 
 
 class CheckInSchema(RecordSchema):

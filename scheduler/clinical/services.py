@@ -33,15 +33,18 @@ from scheduler.pathways.gates import evaluate_gate, snapshot
 from scheduler.pathways.models import Pathway
 from scheduler.pathways.states import Trigger, sources
 from scheduler.policies import rules
-from scheduler.policies.booking_rules import BlockOutcome, block_outcome, relief_percent
+from scheduler.policies.booking_rules import BlockOutcome, BlockReading, block_outcome
 from scheduler.policies.evaluation import Evaluation, Gate
 from scheduler.policies.parameters import Policy
-from scheduler.policies.procedure_day_rules import CheckInSnapshot, RecoverySnapshot
+from scheduler.policies.procedure_day_rules import (
+    CheckInAnswers,
+    CheckInSnapshot,
+    RecoverySnapshot,
+)
 from scheduler.policies.services import policy_of
 from scheduler.scheduling.booking import get_appointment
 from scheduler.scheduling.models import Appointment
 from scheduler.vocabulary import (
-    AnticoagulationStatus,
     AppointmentKind,
     AppointmentStatus,
     Complication,
@@ -134,14 +137,7 @@ BLOCK_TRIGGERS: Final = {
 
 
 def record_block_result(
-    session: Session,
-    actor: Actor,
-    now: datetime,
-    appointment_id: int,
-    *,
-    pre_block_pain: int,
-    post_block_pain: int,
-    relief_duration_hours: float,
+    session: Session, actor: Actor, now: datetime, appointment_id: int, reading: BlockReading
 ) -> tuple[BlockResult, BlockOutcome, Pathway]:
     """Record pain before/after; the policy decides eligible, another block, or ineligible."""
     step = _step(session, actor, appointment_id, BLOCK, Trigger.BLOCK_POSITIVE)
@@ -149,42 +145,26 @@ def record_block_result(
     _require_started(appointment, now)
     result = BlockResult(
         appointment_id=appointment.id,
-        pre_block_pain=pre_block_pain,
-        post_block_pain=post_block_pain,
-        relief_duration_hours=relief_duration_hours,
         recorded_at=now,
         recorded_by_id=actor.user_id,
+        **vars(reading),
     )
     step.complete(session, now, result)
     on = local_date(appointment.start_at, appointment.timezone)
     outcome = block_outcome(policy_of(pathway.policy), snapshot(session, pathway, on))
-    relief = relief_percent(pre_block_pain, post_block_pain)
     step.advance(
         session,
         actor,
         now,
         BLOCK_TRIGGERS[outcome],
-        relief_percent=relief,
+        relief_percent=reading.relief_percent,
         outcome=outcome.value,
     )
     return result, outcome, pathway
 
 
 def check_in(
-    session: Session,
-    actor: Actor,
-    now: datetime,
-    appointment_id: int,
-    *,
-    consent_signed: bool,
-    fasting_confirmed: bool,
-    anticoagulation_reviewed: bool,
-    escort_name: str | None = None,
-    escort_phone: str | None = None,
-    last_clear_fluids_at: datetime | None = None,
-    last_light_meal_at: datetime | None = None,
-    last_heavy_meal_at: datetime | None = None,
-    anticoagulation_status: AnticoagulationStatus | None = None,
+    session: Session, actor: Actor, now: datetime, appointment_id: int, answers: CheckInAnswers
 ) -> tuple[CheckIn, Evaluation]:
     """Consent, escort, fasting and anticoagulation reviewed against the policy."""
     step = _step(session, actor, appointment_id, PROCEDURE, Trigger.CHECK_IN)
@@ -193,54 +173,27 @@ def check_in(
         appointment.start_at, appointment.timezone
     ):
         raise InvalidInput.field("appointment_id", "Check-in is on the day of the procedure.")
-    for name, at in (
-        ("last_clear_fluids_at", last_clear_fluids_at),
-        ("last_light_meal_at", last_light_meal_at),
-        ("last_heavy_meal_at", last_heavy_meal_at),
-    ):
+    for name in ("last_clear_fluids_at", "last_light_meal_at", "last_heavy_meal_at"):
+        at = getattr(answers, name)
         if at is not None and at > now:
             raise InvalidInput.field(name, "Must not be in the future.")
-    record = CheckIn(
-        appointment_id=appointment.id,
-        consent_signed=consent_signed,
-        escort_name=escort_name,
-        escort_phone=escort_phone,
-        fasting_confirmed=fasting_confirmed,
-        last_clear_fluids_at=last_clear_fluids_at,
-        last_light_meal_at=last_light_meal_at,
-        last_heavy_meal_at=last_heavy_meal_at,
-        anticoagulation_reviewed=anticoagulation_reviewed,
-        anticoagulation_status=anticoagulation_status,
-        checked_in_at=now,
-        recorded_by_id=actor.user_id,
-    )
-    evaluation = rules.evaluate(
-        policy_of(pathway.policy), Gate.CHECK_IN, _check_in_snapshot(record, appointment, pathway)
-    )
-    evaluation.require()
-    saved(session, record)
-    step.advance(session, actor, now, Trigger.CHECK_IN)
-    return record, evaluation
-
-
-def _check_in_snapshot(
-    record: CheckIn, appointment: Appointment, pathway: Pathway
-) -> CheckInSnapshot:
-    """What the check-in rules read: the answers recorded, and the procedure they are for."""
-    return CheckInSnapshot(
+    snapshot = CheckInSnapshot.of(
+        answers,
         region=pathway.region,
         sedation=pathway.sedation,
         procedure_start=appointment.start_at,
-        consent_signed=record.consent_signed,
-        escort_name=record.escort_name,
-        escort_phone=record.escort_phone,
-        fasting_confirmed=record.fasting_confirmed,
-        last_clear_fluids_at=record.last_clear_fluids_at,
-        last_light_meal_at=record.last_light_meal_at,
-        last_heavy_meal_at=record.last_heavy_meal_at,
-        anticoagulation_reviewed=record.anticoagulation_reviewed,
-        anticoagulation_status=record.anticoagulation_status,
     )
+    evaluation = rules.evaluate(policy_of(pathway.policy), Gate.CHECK_IN, snapshot)
+    evaluation.require()
+    record = CheckIn(
+        appointment_id=appointment.id,
+        checked_in_at=now,
+        recorded_by_id=actor.user_id,
+        **vars(answers),
+    )
+    saved(session, record)
+    step.advance(session, actor, now, Trigger.CHECK_IN)
+    return record, evaluation
 
 
 def start_procedure(

@@ -9,8 +9,7 @@ from sqlalchemy import Select, select
 from sqlalchemy.orm import Session
 
 from scheduler.access import Actor
-from scheduler.db import found, referenced, saved
-from scheduler.errors import Conflict
+from scheduler.db import found, referenced, saved, unique
 from scheduler.facilities.models import Equipment, RecoveryBay, Room, Site
 from scheduler.vocabulary import EquipmentKind, RoomKind
 
@@ -65,8 +64,7 @@ def create_site(
     recovery_minutes: int = 120,
     min_notice_minutes: int = 60,
 ) -> Site:
-    if session.scalar(select(Site.id).where(Site.name == name)) is not None:
-        raise Conflict("A site with this name already exists.")
+    unique(session, "A site with this name already exists.", Site.name == name)
     return saved(
         session,
         Site(
@@ -83,9 +81,9 @@ def create_site(
 
 def _unique_at_site(session: Session, model: type[AtSite], site_id: int, name: str) -> None:
     referenced(session, Site, site_id, "site_id")
-    taken = session.scalar(select(model.id).where(model.site_id == site_id, model.name == name))
-    if taken is not None:
-        raise Conflict(f"The site already has a {model.__tablename__.rstrip('s')} named {name!r}.")
+    what = model.__tablename__.rstrip("s")
+    message = f"The site already has a {what} named {name!r}."
+    unique(session, message, model.site_id == site_id, model.name == name)
 
 
 def create_room(

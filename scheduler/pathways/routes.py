@@ -28,6 +28,7 @@ from scheduler.pathways.schemas import (
     TreatmentCreateArgs,
     TreatmentSchema,
 )
+from scheduler.policies.booking_rules import Treatment
 from scheduler.scheduling import cancellation
 
 blp = Blueprint("pathways", __name__, description="Pathways and their clinical steps")
@@ -72,10 +73,10 @@ class ConservativeTreatments(MethodView):
         return services.treatments(session(), actor(), pathway_id)
 
     @blp.writing(TreatmentCreateArgs, TreatmentSchema)
-    def post(self, data: dict[str, Any], pathway_id: int) -> ConservativeTreatment:
+    def post(self, treatment: Treatment, pathway_id: int) -> ConservativeTreatment:
         """Record a conservative treatment (physical therapy, medication, injections...)"""
         return committed(
-            services.add_conservative_treatment(session(), actor(), now(), pathway_id, **data)
+            services.add_conservative_treatment(session(), actor(), now(), pathway_id, treatment)
         )
 
 

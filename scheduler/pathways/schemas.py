@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from marshmallow import ValidationError, fields, validate, validates_schema
+from marshmallow import ValidationError, fields, post_load, validate, validates_schema
 
 from scheduler.pathways.states import PathwayState
+from scheduler.policies.booking_rules import Treatment
 from scheduler.policies.schemas import RuleResultSchema
 from scheduler.schemas import Args, Choice, Flag, Id, Instant, Levels, Out, QueryId, Text
 from scheduler.vocabulary import (
@@ -107,6 +108,10 @@ class TreatmentCreateArgs(Args):
     def _dates(self, data: dict[str, Any], **_kwargs: Any) -> None:
         if data.get("end_date") and data["end_date"] < data["start_date"]:
             raise ValidationError("Must not be before start_date.", "end_date")
+
+    @post_load
+    def _treatment(self, data: dict[str, Any], **_kwargs: Any) -> Treatment:
+        return Treatment(**data)
 
 
 class TreatmentSchema(Out):

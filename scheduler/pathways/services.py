@@ -30,6 +30,7 @@ from scheduler.pathways.models import (
 )
 from scheduler.pathways.states import BOOKING_TRIGGERS, TERMINAL, PathwayState, Trigger, apply
 from scheduler.patients.models import Patient
+from scheduler.policies.booking_rules import Treatment
 from scheduler.policies.parameters import IndicationTarget, PolicyParameters
 from scheduler.policies.services import DEFAULT_POLICY, latest_policy, policy_of
 from scheduler.vocabulary import (
@@ -39,8 +40,6 @@ from scheduler.vocabulary import (
     Region,
     Side,
     TargetNerve,
-    TreatmentKind,
-    TreatmentOutcome,
     level_problem,
 )
 
@@ -144,20 +143,34 @@ def transition(
 ) -> PathwayEvent:
     """Fire ``trigger``: move the pathway and append its event (raises when illegal)."""
     target = apply(pathway.state, trigger, previous=previous)
-    event = PathwayEvent(
-        pathway_id=pathway.id,
-        from_state=pathway.state,
-        to_state=target,
-        trigger=trigger,
-        actor_id=actor.user_id,
-        at=now,
-        reason=reason,
-        data=data or {},
-        appointment_id=appointment_id,
-    )
+    event = _event(pathway, pathway.state, target, trigger, actor, now, data)
+    event.reason, event.appointment_id = reason, appointment_id
     pathway.state = target
     pathway.updated_at = now
     return saved(session, event)
+
+
+def _event(
+    pathway: Pathway,
+    before: PathwayState | None,
+    after: PathwayState,
+    trigger: Trigger,
+    actor: Actor,
+    now: datetime,
+    data: dict[str, Any] | None,
+) -> PathwayEvent:
+    """One line of the pathway's history (appended, never changed: SPEC §2)."""
+    return PathwayEvent(
+        pathway_id=pathway.id,
+        from_state=before,
+        to_state=after,
+        trigger=trigger,
+        actor_id=actor.user_id,
+        at=now,
+        reason=None,
+        data=data or {},
+        appointment_id=None,
+    )
 
 
 def state_before_booking(session: Session, appointment_id: int) -> PathwayState:
@@ -267,33 +280,13 @@ def create_pathway(
         updated_at=now,
     )
     saved(session, pathway)
-    session.add(
-        PathwayEvent(
-            pathway_id=pathway.id,
-            from_state=None,
-            to_state=PathwayState.REFERRED,
-            trigger=Trigger.CREATE,
-            actor_id=actor.user_id,
-            at=now,
-            reason=None,
-            data={"policy": record.name, "policy_version": record.version},
-            appointment_id=None,
-        )
-    )
-    session.flush()
+    pinned = {"policy": record.name, "policy_version": record.version}
+    saved(session, _event(pathway, None, pathway.state, Trigger.CREATE, actor, now, pinned))
     return pathway
 
 
 def add_conservative_treatment(
-    session: Session,
-    actor: Actor,
-    now: datetime,
-    pathway_id: int,
-    *,
-    kind: TreatmentKind,
-    start_date: date,
-    end_date: date | None = None,
-    outcome: TreatmentOutcome | None = None,
+    session: Session, actor: Actor, now: datetime, pathway_id: int, treatment: Treatment
 ) -> ConservativeTreatment:
     """A course of physical therapy, medication or injections before the referral."""
     pathway = get_pathway(session, actor, pathway_id, lock=True)
@@ -301,24 +294,16 @@ def add_conservative_treatment(
     require_open(pathway)
     today = site_today(session, pathway, now)
     errors: dict[str, list[str]] = {}
-    if start_date > today:
+    if treatment.start_date > today:
         errors["start_date"] = ["Must not be in the future."]
-    if end_date and end_date > today:
+    if treatment.end_date and treatment.end_date > today:
         errors["end_date"] = ["Must not be in the future."]
     if errors:
         raise InvalidInput(errors)
-    return saved(
-        session,
-        ConservativeTreatment(
-            pathway_id=pathway.id,
-            kind=kind,
-            start_date=start_date,
-            end_date=end_date,
-            outcome=outcome,
-            recorded_at=now,
-            recorded_by_id=actor.user_id,
-        ),
+    recorded = ConservativeTreatment(
+        pathway_id=pathway.id, recorded_at=now, recorded_by_id=actor.user_id, **vars(treatment)
     )
+    return saved(session, recorded)
 
 
 def add_coverage_acknowledgment(

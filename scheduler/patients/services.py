@@ -8,8 +8,8 @@ from sqlalchemy import Select, func, or_, select
 from sqlalchemy.orm import Session
 
 from scheduler.access import Actor, require_patient_access
-from scheduler.db import found, saved
-from scheduler.errors import Conflict, Forbidden, InvalidInput
+from scheduler.db import found, saved, unique
+from scheduler.errors import Forbidden, InvalidInput
 from scheduler.patients.models import Patient
 
 
@@ -32,8 +32,7 @@ def register_patient(
 ) -> Patient:
     if birth_date > now.date() or birth_date.year < 1900:
         raise InvalidInput.field("birth_date", "Must be a real date of birth in the past.")
-    if session.scalar(select(Patient.id).where(Patient.mrn == mrn)) is not None:
-        raise Conflict("A patient with this MRN already exists.")
+    unique(session, "A patient with this MRN already exists.", Patient.mrn == mrn)
     return saved(
         session,
         Patient(

@@ -39,10 +39,26 @@ from scheduler.vocabulary import (
 
 @dataclass(frozen=True)
 class Treatment:
+    """A course of conservative care (``end_date`` None: ongoing; ``outcome`` None: not
+    known yet), as recorded on the pathway and as the rules read it."""
+
     kind: TreatmentKind
-    start: date
-    end: date | None
-    outcome: TreatmentOutcome | None
+    start_date: date
+    end_date: date | None = None
+    outcome: TreatmentOutcome | None = None
+
+
+@dataclass(frozen=True)
+class BlockReading:
+    """What a diagnostic block did: pain (0-10) before and after, how long relief lasted."""
+
+    pre_block_pain: int
+    post_block_pain: int
+    relief_duration_hours: float
+
+    @property
+    def relief_percent(self) -> float:
+        return relief_percent(self.pre_block_pain, self.post_block_pain)
 
 
 @dataclass(frozen=True)
@@ -177,7 +193,9 @@ def pain_duration(p: PolicyParameters, s: PathwaySnapshot) -> tuple[bool, str]:
 
 def _documented_days(treatments: Iterable[Treatment], on: date) -> int:
     """Days covered by conservative care up to ``on``, overlapping courses counted once."""
-    spans = sorted((t.start, min(t.end or on, on)) for t in treatments if t.start <= on)
+    spans = sorted(
+        (t.start_date, min(t.end_date or on, on)) for t in treatments if t.start_date <= on
+    )
     total = 0
     current_start: date | None = None
     current_end: date | None = None

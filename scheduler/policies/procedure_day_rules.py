@@ -26,20 +26,36 @@ SAFE_ANTICOAGULATION = frozenset(
 )
 
 
-@dataclass(frozen=True)
-class CheckInSnapshot:
+@dataclass(frozen=True, kw_only=True)
+class CheckInAnswers:
+    """What the nurse confirms at check-in: the form, the record, and what the rules read."""
+
+    consent_signed: bool
+    fasting_confirmed: bool
+    anticoagulation_reviewed: bool
+    escort_name: str | None = None
+    escort_phone: str | None = None
+    last_clear_fluids_at: datetime | None = None
+    last_light_meal_at: datetime | None = None
+    last_heavy_meal_at: datetime | None = None
+    anticoagulation_status: AnticoagulationStatus | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
+class CheckInSnapshot(CheckInAnswers):
+    """The answers, and the procedure they are for."""
+
     region: Region
     sedation: bool
     procedure_start: datetime
-    consent_signed: bool
-    escort_name: str | None
-    escort_phone: str | None
-    fasting_confirmed: bool
-    last_clear_fluids_at: datetime | None
-    last_light_meal_at: datetime | None
-    last_heavy_meal_at: datetime | None
-    anticoagulation_reviewed: bool
-    anticoagulation_status: AnticoagulationStatus | None
+
+    @classmethod
+    def of(
+        cls, answers: CheckInAnswers, *, region: Region, sedation: bool, procedure_start: datetime
+    ) -> CheckInSnapshot:
+        return cls(
+            region=region, sedation=sedation, procedure_start=procedure_start, **vars(answers)
+        )
 
 
 @dataclass(frozen=True)

@@ -64,12 +64,14 @@ Refused = Callable[[Problem], ResponseReturnValue]
 
 def recording(
     service: Callable[..., Any], target_id: int, said: str | Callable[[Any], str]
-) -> Callable[[dict[str, Any]], str]:
+) -> Callable[[Any], str]:
     """A step that records through the API's ``service`` on ``target_id`` (an appointment)
-    as the acting user, now; it says ``said`` (or what ``said`` makes of the result)."""
+    as the acting user, now, with the loaded body as the API passes it (its fields, or the
+    one value the schema builds); it says ``said`` (or what ``said`` makes of the result)."""
 
-    def step(args: dict[str, Any]) -> str:
-        result = service(context.session(), context.actor(), context.now(), target_id, **args)
+    def step(body: Any) -> str:
+        head = (context.session(), context.actor(), context.now(), target_id)
+        result = service(*head, **body) if isinstance(body, Mapping) else service(*head, body)
         return said(result) if callable(said) else said
 
     return step
