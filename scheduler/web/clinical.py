@@ -7,14 +7,13 @@ and are offered only to the treating clinician, as the API allows.
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from contextlib import suppress
+from functools import partial
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from flask import Blueprint, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
-from marshmallow import Schema
 
 from scheduler import context
 from scheduler.access import STAFF
@@ -30,10 +29,9 @@ from scheduler.web.forms import (
     api_roles,
     form_input,
     may_record,
+    record_on_page,
     recording,
-    then,
     whole,
-    write,
 )
 from scheduler.web.signin import page
 
@@ -96,21 +94,8 @@ def case(appointment_id: int) -> ResponseReturnValue:
     return _render(appointment_id)
 
 
-def _record(
-    appointment_id: int,
-    form: str,
-    schema: Schema,
-    data: dict[str, Any],
-    step: Callable[[dict[str, Any]], str],
-) -> ResponseReturnValue:
-    """Record one step; back to this page either way (with the reason when refused)."""
-    return write(
-        form,
-        schema,
-        data,
-        then(url_for("web.clinical.case", appointment_id=appointment_id), step),
-        lambda problem: _render(appointment_id, problem, request.form.to_dict()),
-    )
+# Each form of the page: the API's schema and service, back to this page either way.
+_record = partial(record_on_page, "web.clinical.case", _render)
 
 
 @blp.post("/<int:appointment_id>/block-result")

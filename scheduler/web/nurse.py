@@ -9,15 +9,15 @@ table's; the others (admins) see the page without its forms.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date, timedelta
+from functools import partial
 from typing import Any, Final
 from zoneinfo import ZoneInfo
 
-from flask import Blueprint, render_template, request, url_for
+from flask import Blueprint, render_template, request
 from flask.typing import ResponseReturnValue
-from marshmallow import Schema
 from werkzeug.exceptions import BadRequest
 
 from scheduler import context
@@ -51,10 +51,9 @@ from scheduler.web.forms import (
     form_input,
     local_instant,
     may_record,
+    record_on_page,
     recording,
-    then,
     whole,
-    write,
 )
 from scheduler.web.signin import page
 
@@ -273,27 +272,11 @@ def case(appointment_id: int) -> ResponseReturnValue:
 
 
 # ---------------------------------------------------------------------------------------
-# Recording: form -> the API's schema -> the service; refusals re-render the page
+# Recording: each form through the API's schema and service
 
 
-def _record(
-    appointment_id: int,
-    form: str,
-    schema: Schema,
-    data: dict[str, Any],
-    step: Callable[[dict[str, Any]], str],
-    *,
-    inline: frozenset[str] | None = None,
-) -> ResponseReturnValue:
-    """Record one step; back to this page either way (with the reason when refused)."""
-    return write(
-        form,
-        schema,
-        data,
-        then(url_for("web.nurse.case", appointment_id=appointment_id), step),
-        lambda problem: _render_case(appointment_id, problem, request.form.to_dict()),
-        inline=inline,
-    )
+# Each form of the page: the API's schema and service, back to this page either way.
+_record = partial(record_on_page, "web.nurse.case", _render_case)
 
 
 @blp.post("/appointments/<int:appointment_id>/check-in")
