@@ -200,7 +200,7 @@ class LocalTime(fields.String):
         self.of = of
 
     def _serialize(self, value: Any, attr: str | None, obj: Any, **kwargs: Any) -> str:
-        return local_time(getattr(obj, self.of), obj.timezone)
+        return local_time(value, obj.timezone)
 
     def get_value(self, obj: Any, attr: str, accessor: Any = None, default: Any = None) -> Any:
         return getattr(obj, self.of)

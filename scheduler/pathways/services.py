@@ -87,12 +87,12 @@ def list_statement(actor: Actor, filters: dict[str, Any]) -> Select[Pathway]:
 
 def pathways_of_patients(session: Session, patient_ids: Iterable[int]) -> dict[int, list[Pathway]]:
     """Each patient's pathways, oldest first, in one query (a search result's links)."""
-    found: dict[int, list[Pathway]] = {}
+    grouped: dict[int, list[Pathway]] = {}
     for pathway in session.scalars(
         select(Pathway).where(Pathway.patient_id.in_(set(patient_ids))).order_by(Pathway.id)
     ):
-        found.setdefault(pathway.patient_id, []).append(pathway)
-    return found
+        grouped.setdefault(pathway.patient_id, []).append(pathway)
+    return grouped
 
 
 def events_statement(pathway: Pathway) -> Select[PathwayEvent]:
@@ -143,8 +143,17 @@ def transition(
 ) -> PathwayEvent:
     """Fire ``trigger``: move the pathway and append its event (raises when illegal)."""
     target = apply(pathway.state, trigger, previous=previous)
-    event = _event(pathway, pathway.state, target, trigger, actor, now, data)
-    event.reason, event.appointment_id = reason, appointment_id
+    event = _event(
+        pathway,
+        pathway.state,
+        target,
+        trigger,
+        actor,
+        now,
+        data,
+        reason=reason,
+        appointment_id=appointment_id,
+    )
     pathway.state = target
     pathway.updated_at = now
     return saved(session, event)
@@ -158,6 +167,9 @@ def _event(
     actor: Actor,
     now: datetime,
     data: dict[str, Any] | None,
+    *,
+    reason: str | None = None,
+    appointment_id: int | None = None,
 ) -> PathwayEvent:
     """One line of the pathway's history (appended, never changed: SPEC §2)."""
     return PathwayEvent(
@@ -167,9 +179,9 @@ def _event(
         trigger=trigger,
         actor_id=actor.user_id,
         at=now,
-        reason=None,
+        reason=reason,
         data=data or {},
-        appointment_id=None,
+        appointment_id=appointment_id,
     )
 
 

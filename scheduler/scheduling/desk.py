@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 
 from scheduler.access import Actor
 from scheduler.clinicians.models import Clinician
+from scheduler.clock import local_date
 from scheduler.facilities.models import Room, Site
 from scheduler.facilities.services import room_names
 from scheduler.pathways import gates
@@ -67,7 +68,7 @@ def pathway_overview(
 ) -> PathwayOverview:
     pathway = pathways.get_pathway(session, actor, pathway_id)
     site = session.get_one(Site, pathway.site_id)
-    today = now.astimezone(ZoneInfo(site.timezone)).date()
+    today = local_date(now, site.timezone)
     return PathwayOverview(
         pathway=pathway,
         patient=session.get_one(Patient, pathway.patient_id),

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 from datetime import datetime, timedelta
-from zoneinfo import ZoneInfo
 
 from sqlalchemy.orm import Session
 
 from scheduler.access import Actor
+from scheduler.clock import local_date
 from scheduler.pathways import gates
 from scheduler.pathways import services as pathways
 from scheduler.scheduling import calendars, checks, slots
@@ -38,7 +38,7 @@ def search_slots(
     site = checks.site_of(session, pathway)
     earliest = max(after or now, checks.earliest_start(site, now))
     until = earliest + timedelta(days=days)
-    first_day = earliest.astimezone(ZoneInfo(site.timezone)).date()
+    first_day = local_date(earliest, site.timezone)
     checks.require_bookable(session, pathway, kind, first_day, method)
     clinician_id = checks.clinician_for(session, pathway, clinician_id)
     want = checks.Wanted(pathway, site, kind, method)

@@ -31,14 +31,17 @@ from scheduler.clinical.schemas import (
     RecoveryScoreArgs,
     StartArgs,
 )
+from scheduler.clock import local_date
 from scheduler.errors import NotFound
 from scheduler.facilities import services as facilities
 from scheduler.pathways.states import PathwayState
 from scheduler.policies.services import policy_of
+from scheduler.scheduling.booking import get_appointment
 from scheduler.scheduling.readiness import READINESS_FLAGS
 from scheduler.vocabulary import (
     RECOVERY_ITEMS,
     AnticoagulationStatus,
+    AppointmentKind,
     AppointmentStatus,
     Complication,
     Method,
@@ -155,7 +158,7 @@ def day() -> str:
     session = context.session()
     site = facilities.site_or_first(session, _chosen_site_id())
     zone = site.timezone if site else "UTC"
-    today = context.now().astimezone(ZoneInfo(zone)).date()
+    today = local_date(context.now(), zone)
     on = _chosen_day(today)
     return render_template(
         "web/nurse_day.html",
@@ -282,11 +285,14 @@ _record = partial(record_on_page, "web.nurse.case", _render_case)
 @blp.post("/appointments/<int:appointment_id>/check-in")
 @page(*api_roles("check-in"))
 def record_check_in(appointment_id: int) -> ResponseReturnValue:
-    day = procedure_day(context.session(), context.actor(), appointment_id)
+    # The site's zone, for the times typed on its wall clock (one read, not the whole day).
+    appointment = get_appointment(context.session(), context.actor(), appointment_id)
+    if appointment.kind is not AppointmentKind.PROCEDURE:
+        raise NotFound("procedure appointment", appointment_id)
     data = form_input(request.form, CHECK_IN_FLAGS)
     for name in CHECK_IN_TIMES:
         if name in data:
-            data[name] = local_instant(data[name], day.appointment.timezone)
+            data[name] = local_instant(data[name], appointment.timezone)
     said = "Checked in: every check-in rule of the policy is met."
     step = recording(records.check_in, appointment_id, said)
     return _record(appointment_id, "check_in", CheckInArgs(), data, step)

@@ -25,6 +25,7 @@ from scheduler import context
 from scheduler.auth import services as auth
 from scheduler.auth.permissions import roles_of
 from scheduler.clinicians import services as clinicians
+from scheduler.clock import local_date
 from scheduler.downloads import invite_download
 from scheduler.errors import NotFound, Unauthorized
 from scheduler.feeds import services as feeds
@@ -190,7 +191,7 @@ def my_invite(appointment_id: int) -> Response:
 
 
 def _today(zone: str) -> date:
-    return context.now().astimezone(ZoneInfo(zone)).date()
+    return local_date(context.now(), zone)
 
 
 @blp.get("/clinicians")
