@@ -347,14 +347,9 @@ def discharge(
             written_instructions_given=written_instructions_given,
         ),
     ).require()
-    record = _closing(
-        actor,
-        now,
-        step,
-        DischargeOutcome.DISCHARGED,
-        escort_present=escort_present,
-        written_instructions_given=written_instructions_given,
-    )
+    record = _closing(actor, now, step, DischargeOutcome.DISCHARGED)
+    record.escort_present = escort_present
+    record.written_instructions_given = written_instructions_given
     step.complete(session, now, record)
     step.advance(session, actor, now, Trigger.DISCHARGE)
     return record
@@ -365,29 +360,23 @@ def admit(
 ) -> DischargeRecord:
     """Admission instead of same-day discharge: the exception, always with its reason."""
     step = _step(session, actor, appointment_id, PROCEDURE, Trigger.ADMIT)
-    record = _closing(actor, now, step, DischargeOutcome.ADMITTED, reason=reason)
+    record = _closing(actor, now, step, DischargeOutcome.ADMITTED)
+    record.reason = reason
     step.complete(session, now, record)
     step.advance(session, actor, now, Trigger.ADMIT, reason=reason)
     return record
 
 
 def _closing(
-    actor: Actor,
-    now: datetime,
-    step: _Open,
-    outcome: DischargeOutcome,
-    *,
-    escort_present: bool | None = None,
-    written_instructions_given: bool | None = None,
-    reason: str | None = None,
+    actor: Actor, now: datetime, step: _Open, outcome: DischargeOutcome
 ) -> DischargeRecord:
     """How the procedure day ends: discharged home, or admitted (the exception)."""
     return DischargeRecord(
         appointment_id=step.appointment.id,
         outcome=outcome,
-        escort_present=escort_present,
-        written_instructions_given=written_instructions_given,
-        reason=reason,
+        escort_present=None,
+        written_instructions_given=None,
+        reason=None,
         at=now,
         recorded_by_id=actor.user_id,
     )

@@ -234,13 +234,6 @@ def _form_values(form: Form, zone: str) -> dict[str, Any]:
     return values
 
 
-def _back(form: Form, clinician_id: int | None) -> str:
-    """The page the form lives on (a per-clinician form's is that clinician's)."""
-    if form.per_clinician:
-        return url_for(form.back, clinician_id=clinician_id)
-    return url_for(form.back)
-
-
 def _refused(
     key: str, form: Form, problem: Problem, clinician_id: int | None
 ) -> ResponseReturnValue:
@@ -251,12 +244,15 @@ def _refused(
         if field.kind != "password"
     }
     action = url_for("web.admin.submit", key=key, clinician_id=clinician_id)
+    back = (
+        url_for(form.back, clinician_id=clinician_id) if form.per_clinician else url_for(form.back)
+    )
     return render_template(
         "web/admin/refused.html",
         key=key,
         form=form,
         action=action,
-        back=_back(form, clinician_id),
+        back=back,
         problem=problem,
         typed=typed,
     ), problem.status
@@ -271,7 +267,9 @@ def submit(key: str, clinician_id: int | None = None) -> ResponseReturnValue:
         raise NotFound("form", key)
     if clinician_id is not None:
         clinicians.get_clinician(context.session(), clinician_id)
-    back = _back(form, clinician_id)
+    back = (
+        url_for(form.back, clinician_id=clinician_id) if form.per_clinician else url_for(form.back)
+    )
     zone = clinicians.home_zone(context.session(), clinician_id) if clinician_id else "UTC"
     try:
         data = _form_values(form, zone)
