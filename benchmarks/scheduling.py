@@ -69,6 +69,7 @@ from scheduler.clinicians import services as clinicians
 from scheduler.db import make_engine, make_sessionmaker
 from scheduler.facilities import services as facilities
 from scheduler.pathways import services as pathways
+from scheduler.pathways.referral import Referral
 from scheduler.patients.services import register_patient
 from scheduler.policies.models import PolicyRecord
 from scheduler.policies.services import DEFAULT_POLICY
@@ -241,14 +242,16 @@ def _referred_pathway(
         session,
         actor,
         now,
-        patient_id=patient.id,
-        clinician_id=clinician_id,
-        site_id=site_id,
-        indication=Indication.FACET_JOINT_SYNDROME,
-        region=Region.LUMBAR,
-        side=(Side.RIGHT, Side.LEFT, Side.BILATERAL)[n % 3],
-        levels=["L4-L5", "L5-S1"] if n % 2 else ["L4-L5"],
-        pain_onset_date=today - timedelta(days=200),
+        Referral(
+            patient_id=patient.id,
+            clinician_id=clinician_id,
+            site_id=site_id,
+            indication=Indication.FACET_JOINT_SYNDROME,
+            region=Region.LUMBAR,
+            side=(Side.RIGHT, Side.LEFT, Side.BILATERAL)[n % 3],
+            levels=["L4-L5", "L5-S1"] if n % 2 else ["L4-L5"],
+            pain_onset_date=today - timedelta(days=200),
+        ),
     )
     return pathway.id
 

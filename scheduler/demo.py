@@ -26,6 +26,7 @@ from scheduler.clock import system_clock
 from scheduler.facilities import services as facilities
 from scheduler.facilities.models import Room, Site
 from scheduler.pathways import services as pathways
+from scheduler.pathways.referral import Referral
 from scheduler.pathways.states import PathwayState
 from scheduler.patients.services import register_patient
 from scheduler.policies.booking_rules import BlockReading, Treatment
@@ -310,14 +311,16 @@ def _patient_story(
             session,
             desk,
             t,
-            patient_id=patient.id,
-            clinician_id=clinician_id,
-            site_id=clinic.site.id,
-            indication=Indication.FACET_JOINT_SYNDROME,
-            region=Region.LUMBAR,
-            side=(Side.RIGHT, Side.LEFT, Side.BILATERAL)[index % 3],
-            levels=["L4-L5", "L5-S1"] if index % 2 else ["L4-L5"],
-            pain_onset_date=procedure_day - timedelta(days=240),
+            Referral(
+                patient_id=patient.id,
+                clinician_id=clinician_id,
+                site_id=clinic.site.id,
+                indication=Indication.FACET_JOINT_SYNDROME,
+                region=Region.LUMBAR,
+                side=(Side.RIGHT, Side.LEFT, Side.BILATERAL)[index % 3],
+                levels=["L4-L5", "L5-S1"] if index % 2 else ["L4-L5"],
+                pain_onset_date=procedure_day - timedelta(days=240),
+            ),
         )
         pathways.add_conservative_treatment(
             session,

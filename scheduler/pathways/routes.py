@@ -15,6 +15,7 @@ from scheduler.pathways.models import (
     Pathway,
     PathwayEvent,
 )
+from scheduler.pathways.referral import Referral
 from scheduler.pathways.schemas import (
     AcknowledgmentCreateArgs,
     AcknowledgmentSchema,
@@ -42,9 +43,9 @@ class Pathways(MethodView):
         return services.list_statement(actor(), args)
 
     @blp.writing(PathwayCreateArgs, PathwaySchema)
-    def post(self, data: dict[str, Any]) -> Pathway:
+    def post(self, referral: Referral) -> Pathway:
         """Refer a patient: a pathway pinned to the policy's latest version"""
-        return committed(services.create_pathway(session(), actor(), now(), **data))
+        return committed(services.create_pathway(session(), actor(), now(), referral))
 
 
 @blp.route("/pathways/<int:pathway_id>")

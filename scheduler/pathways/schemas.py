@@ -6,6 +6,7 @@ from typing import Any
 
 from marshmallow import ValidationError, fields, post_load, validate, validates_schema
 
+from scheduler.pathways.referral import Referral
 from scheduler.pathways.states import PathwayState
 from scheduler.policies.booking_rules import Treatment
 from scheduler.policies.schemas import RuleResultSchema
@@ -41,6 +42,10 @@ class PathwayCreateArgs(Args):
     method = Choice(Method, load_default=Method.RFA)
     target_nerve = Choice(TargetNerve, load_default=None)
     sedation = Flag(load_default=True)
+
+    @post_load
+    def _referral(self, data: dict[str, Any], **_kwargs: Any) -> Referral:
+        return Referral(**data)
 
 
 class PathwayQueryArgs(Args):

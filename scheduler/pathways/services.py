@@ -28,20 +28,12 @@ from scheduler.pathways.models import (
     Pathway,
     PathwayEvent,
 )
+from scheduler.pathways.referral import Referral, referral_target
 from scheduler.pathways.states import BOOKING_TRIGGERS, TERMINAL, PathwayState, Trigger, apply
 from scheduler.patients.models import Patient
 from scheduler.policies.booking_rules import Treatment
-from scheduler.policies.parameters import IndicationTarget, PolicyParameters
 from scheduler.policies.services import DEFAULT_POLICY, latest_policy, policy_of
-from scheduler.vocabulary import (
-    AcknowledgmentKind,
-    Indication,
-    Method,
-    Region,
-    Side,
-    TargetNerve,
-    level_problem,
-)
+from scheduler.vocabulary import AcknowledgmentKind
 
 
 def site_today(session: Session, pathway: Pathway, now: datetime) -> date:
@@ -211,82 +203,27 @@ def require_open(pathway: Pathway) -> None:
 # Referral and what it documents
 
 
-def _referral_target(
-    policy_name: str,
-    parameters: PolicyParameters,
-    indication: Indication,
-    region: Region,
-    levels: list[str],
-    *,
-    onset_in_future: bool,
-) -> IndicationTarget:
-    """The nerves the policy treats for ``indication``, once the referral fits the policy:
-    each level real and in the region, listed once, the region one the indication allows,
-    the pain's onset not in the future. Every problem is named at once."""
-    errors: dict[str, list[str]] = {}
-    level_errors = [p for p in (level_problem(level, region) for level in levels) if p]
-    if level_errors:
-        errors["levels"] = [problem + "." for problem in level_errors]
-    elif len(set(levels)) != len(levels):
-        errors["levels"] = ["List each level once."]
-    target = parameters.indications.get(indication)
-    if target is None:
-        errors["indication"] = [f"The {policy_name} policy does not cover this indication."]
-    elif region not in target.regions:
-        allowed = ", ".join(sorted(r.value for r in target.regions))
-        errors["region"] = [f"For {indication.value} the region must be one of: {allowed}."]
-    if onset_in_future:
-        errors["pain_onset_date"] = ["Must not be in the future."]
-    if errors:
-        raise InvalidInput(errors)
-    assert target is not None  # noqa: S101 (checked above)
-    return target
-
-
-def create_pathway(
-    session: Session,
-    actor: Actor,
-    now: datetime,
-    *,
-    patient_id: int,
-    clinician_id: int,
-    site_id: int,
-    indication: Indication,
-    region: Region,
-    side: Side,
-    levels: list[str],
-    pain_onset_date: date,
-    policy: str | None = None,
-    method: Method = Method.RFA,
-    target_nerve: TargetNerve | None = None,
-    sedation: bool = True,
-) -> Pathway:
+def create_pathway(session: Session, actor: Actor, now: datetime, referral: Referral) -> Pathway:
     """A referral: the pathway starts in ``referred`` under the policy's latest version."""
-    referenced(session, Patient, patient_id, "patient_id")
-    referenced(session, Clinician, clinician_id, "clinician_id")
-    site = referenced(session, Site, site_id, "site_id")
-    record = latest_policy(session, policy or DEFAULT_POLICY)
-    target = _referral_target(
-        record.name,
-        policy_of(record).parameters,
-        indication,
-        region,
-        levels,
-        onset_in_future=pain_onset_date > local_date(now, site.timezone),
-    )
+    referenced(session, Patient, referral.patient_id, "patient_id")
+    referenced(session, Clinician, referral.clinician_id, "clinician_id")
+    site = referenced(session, Site, referral.site_id, "site_id")
+    record = latest_policy(session, referral.policy or DEFAULT_POLICY)
+    today = local_date(now, site.timezone)
+    target = referral_target(record.name, policy_of(record).parameters, referral, today)
     pathway = Pathway(
-        patient_id=patient_id,
-        clinician_id=clinician_id,
-        site_id=site_id,
+        patient_id=referral.patient_id,
+        clinician_id=referral.clinician_id,
+        site_id=referral.site_id,
         policy_id=record.id,
-        indication=indication,
-        region=region,
-        side=side,
-        levels=list(levels),
-        target_nerve=target_nerve or target.target_nerve,
-        method=method,
-        sedation=sedation,
-        pain_onset_date=pain_onset_date,
+        indication=referral.indication,
+        region=referral.region,
+        side=referral.side,
+        levels=list(referral.levels),
+        target_nerve=referral.target_nerve or target.target_nerve,
+        method=referral.method,
+        sedation=referral.sedation,
+        pain_onset_date=referral.pain_onset_date,
         state=PathwayState.REFERRED,
         created_at=now,
         updated_at=now,

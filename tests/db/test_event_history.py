@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 from scheduler.access import SYSTEM
 from scheduler.errors import IllegalTransition
 from scheduler.pathways.models import Pathway, PathwayEvent
+from scheduler.pathways.referral import Referral
 from scheduler.pathways.services import create_pathway, transition
 from scheduler.pathways.states import PathwayState, Trigger
 from scheduler.scheduling.cancellation import cancel_pathway
@@ -29,14 +30,16 @@ def pathway(db: Session) -> Pathway:
         db,
         SYSTEM,
         FROZEN_NOW,
-        patient_id=PatientFactory().id,
-        clinician_id=ClinicianFactory().id,
-        site_id=SiteFactory().id,
-        indication=Indication.FACET_JOINT_SYNDROME,
-        region=Region.LUMBAR,
-        side=Side.RIGHT,
-        levels=["L4-L5"],
-        pain_onset_date=date(2025, 10, 1),
+        Referral(
+            patient_id=PatientFactory().id,
+            clinician_id=ClinicianFactory().id,
+            site_id=SiteFactory().id,
+            indication=Indication.FACET_JOINT_SYNDROME,
+            region=Region.LUMBAR,
+            side=Side.RIGHT,
+            levels=["L4-L5"],
+            pain_onset_date=date(2025, 10, 1),
+        ),
     )
 
 

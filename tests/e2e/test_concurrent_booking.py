@@ -38,6 +38,7 @@ from scheduler.facilities import services as facilities
 from scheduler.feeds import services as feeds
 from scheduler.pathways import services as pathways
 from scheduler.pathways.models import Pathway, PathwayEvent
+from scheduler.pathways.referral import Referral
 from scheduler.pathways.states import PathwayState, Trigger
 from scheduler.patients.services import register_patient
 from scheduler.scheduling.calendars import DURATIONS
@@ -175,14 +176,16 @@ def seed_clinic(session: Session, now: datetime) -> Clinic:
             session,
             desk,
             now,
-            patient_id=patient.id,
-            clinician_id=surgeon.id,
-            site_id=site.id,
-            indication=Indication.FACET_JOINT_SYNDROME,
-            region=Region.LUMBAR,
-            side=Side.RIGHT,
-            levels=["L4-L5"],
-            pain_onset_date=today - timedelta(days=365),
+            Referral(
+                patient_id=patient.id,
+                clinician_id=surgeon.id,
+                site_id=site.id,
+                indication=Indication.FACET_JOINT_SYNDROME,
+                region=Region.LUMBAR,
+                side=Side.RIGHT,
+                levels=["L4-L5"],
+                pain_onset_date=today - timedelta(days=365),
+            ),
         )
         pathway_ids.append(pathway.id)
     return Clinic(

@@ -30,6 +30,7 @@ from scheduler.db import make_engine, make_sessionmaker
 from scheduler.facilities import services as facilities
 from scheduler.outbox.models import OutboxMessage, OutboxStatus
 from scheduler.pathways import services as pathways
+from scheduler.pathways.referral import Referral
 from scheduler.patients.services import register_patient
 from scheduler.scheduling import booking
 from scheduler.vocabulary import AppointmentKind, Indication, Region, Role, RoomKind, Side
@@ -93,14 +94,16 @@ def seed(session: Session, now: datetime) -> None:
             session,
             DESK,
             now,
-            patient_id=patient.id,
-            clinician_id=surgeon.id,
-            site_id=site.id,
-            indication=Indication.FACET_JOINT_SYNDROME,
-            region=Region.LUMBAR,
-            side=Side.RIGHT,
-            levels=["L4-L5"],
-            pain_onset_date=first_day - timedelta(days=365),
+            Referral(
+                patient_id=patient.id,
+                clinician_id=surgeon.id,
+                site_id=site.id,
+                indication=Indication.FACET_JOINT_SYNDROME,
+                region=Region.LUMBAR,
+                side=Side.RIGHT,
+                levels=["L4-L5"],
+                pain_onset_date=first_day - timedelta(days=365),
+            ),
         )
         day, slot = divmod(n, SLOTS_PER_DAY)
         start = datetime.combine(first_day + timedelta(days=day), time(7), zone) + slot * (
