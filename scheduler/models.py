@@ -1,56 +1,30 @@
-"""Every model, imported once so that Base.metadata is complete (Alembic, tests)."""
+"""Every package's models, imported once so that Base.metadata is complete (Alembic, tests).
 
-from scheduler.auth.models import ApiToken, User
-from scheduler.clinical.models import (
-    BlockResult,
-    CheckIn,
-    DischargeRecord,
-    FollowUpOutcome,
-    ProcedureRecord,
-    RecoveryScore,
-)
-from scheduler.clinicians.models import Clinician, ClinicianDuration, TimeOff, WorkingHours
+A new package with a ``models.py`` joins :data:`PACKAGES`; tests/unit/test_layers.py fails
+until it does. Import a model from its own package, not from here.
+"""
+
+from scheduler.auth import models as auth
+from scheduler.clinical import models as clinical
+from scheduler.clinicians import models as clinicians
 from scheduler.db import Base
-from scheduler.facilities.models import Equipment, MethodEquipment, RecoveryBay, Room, Site
-from scheduler.outbox.models import OutboxMessage
-from scheduler.pathways.models import (
-    ConservativeTreatment,
-    CoverageAcknowledgment,
-    Pathway,
-    PathwayEvent,
-)
-from scheduler.patients.models import Patient
-from scheduler.policies.models import PolicyRecord
-from scheduler.scheduling.models import Allocation, Appointment, Hold, IdempotencyKey
+from scheduler.facilities import models as facilities
+from scheduler.outbox import models as outbox
+from scheduler.pathways import models as pathways
+from scheduler.patients import models as patients
+from scheduler.policies import models as policies
+from scheduler.scheduling import models as scheduling
 
-__all__ = [
-    "Allocation",
-    "ApiToken",
-    "Appointment",
-    "Base",
-    "BlockResult",
-    "CheckIn",
-    "Clinician",
-    "ClinicianDuration",
-    "ConservativeTreatment",
-    "CoverageAcknowledgment",
-    "DischargeRecord",
-    "Equipment",
-    "FollowUpOutcome",
-    "Hold",
-    "IdempotencyKey",
-    "MethodEquipment",
-    "OutboxMessage",
-    "Pathway",
-    "PathwayEvent",
-    "Patient",
-    "PolicyRecord",
-    "ProcedureRecord",
-    "RecoveryBay",
-    "RecoveryScore",
-    "Room",
-    "Site",
-    "TimeOff",
-    "User",
-    "WorkingHours",
-]
+PACKAGES = (
+    auth,
+    clinical,
+    clinicians,
+    facilities,
+    outbox,
+    pathways,
+    patients,
+    policies,
+    scheduling,
+)
+
+__all__ = ["PACKAGES", "Base"]

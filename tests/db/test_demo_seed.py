@@ -16,7 +16,8 @@ from sqlalchemy.orm import Session
 from scheduler.auth.services import authenticate
 from scheduler.demo import SITE_NAME, STARTED_BEFORE_NOW, seed_demo
 from scheduler.facilities.models import Site
-from scheduler.models import Base, Pathway, PathwayEvent
+from scheduler.models import Base
+from scheduler.pathways.models import Pathway, PathwayEvent
 from scheduler.pathways.states import PathwayState
 from scheduler.scheduling.models import Appointment
 from scheduler.vocabulary import AppointmentKind, AppointmentStatus, Role

@@ -121,3 +121,11 @@ def test_a_pure_module_loads_neither_flask_nor_sqlalchemy(module: str) -> None:
 )
 def test_the_probe_sees_the_web_stack_where_it_is(module: str, expected: str) -> None:
     assert expected in loaded(module)
+
+
+def test_every_package_with_models_is_registered_for_the_metadata() -> None:
+    from scheduler.models import PACKAGES
+
+    on_disk = {path.parent.name for path in PACKAGE.glob("*/models.py")}
+    registered = {module.__name__.split(".")[1] for module in PACKAGES}
+    assert registered == on_disk
