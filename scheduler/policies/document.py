@@ -9,10 +9,18 @@ Pure module: no Flask, no SQLAlchemy.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import Any
+from collections.abc import Callable, Mapping
+from typing import Any, ClassVar
 
-from marshmallow import RAISE, Schema, ValidationError, fields, validate, validates_schema
+from marshmallow import (
+    RAISE,
+    Schema,
+    ValidationError,
+    fields,
+    post_load,
+    validate,
+    validates_schema,
+)
 
 from scheduler.policies.parameters import (
     CheckInParams,
@@ -72,26 +80,45 @@ def _enum_list(enum: Any, *, allow_empty: bool = True) -> fields.List[Any]:
     )
 
 
-class _Strict(Schema):
+class _Section(Schema):
+    """A strict part of the document (unknown keys refused), loaded as the frozen
+    parameters it describes (``made``); its lists load as frozensets."""
+
+    made: ClassVar[Callable[..., Any]]
+
     class Meta:
         unknown = RAISE
 
+    @post_load
+    def _made(self, data: dict[str, Any], **_kwargs: Any) -> Any:
+        return self.made(
+            **{name: frozenset(v) if isinstance(v, list) else v for name, v in data.items()}
+        )
 
-class IndicationTargetSchema(_Strict):
+
+class IndicationTargetSchema(_Section):
+    made = IndicationTarget
+
     target_nerve = fields.Enum(TargetNerve, by_value=True, required=True)
     regions = _enum_list(Region, allow_empty=False)
 
 
-class PainDurationSchema(_Strict):
+class PainDurationSchema(_Section):
+    made = PainDurationParams
+
     min_days = _days()
 
 
-class ConservativeCareSchema(_Strict):
+class ConservativeCareSchema(_Section):
+    made = ConservativeCareParams
+
     min_days = _days()
     success_outcomes = _enum_list(TreatmentOutcome)
 
 
-class DiagnosticBlocksSchema(_Strict):
+class DiagnosticBlocksSchema(_Section):
+    made = DiagnosticBlockParams
+
     required = _count(minimum=1)
     min_relief_percent = _percent()
     min_interval_days = _days()
@@ -101,11 +128,15 @@ class DiagnosticBlocksSchema(_Strict):
     )
 
 
-class LevelsSchema(_Strict):
+class LevelsSchema(_Section):
+    made = LevelParams
+
     max_per_session = _count(minimum=1)
 
 
-class NeurotomySchema(_Strict):
+class NeurotomySchema(_Section):
+    made = NeurotomyParams
+
     max_sessions_per_region = _count(minimum=1)
     window_days = fields.Integer(
         required=True, strict=True, validate=validate.Range(min=1, max=3650)
@@ -114,13 +145,17 @@ class NeurotomySchema(_Strict):
     repeat_min_prior_relief_percent = _percent()
 
 
-class CoverageSchema(_Strict):
+class CoverageSchema(_Section):
+    made = CoverageParams
+
     not_covered_indications = _enum_list(Indication)
     not_covered_methods = _enum_list(Method)
     acknowledgment_kinds = _enum_list(AcknowledgmentKind, allow_empty=False)
 
 
-class FastingHoursSchema(_Strict):
+class FastingHoursSchema(_Section):
+    made = FastingHours
+
     clear_fluids = fields.Integer(
         required=True, strict=True, validate=validate.Range(min=0, max=24)
     )
@@ -128,7 +163,9 @@ class FastingHoursSchema(_Strict):
     heavy_meal = fields.Integer(required=True, strict=True, validate=validate.Range(min=0, max=24))
 
 
-class CheckInSchema(_Strict):
+class CheckInSchema(_Section):
+    made = CheckInParams
+
     consent_required = _flag()
     escort_required_with_sedation = _flag()
     fasting_hours = fields.Nested(FastingHoursSchema, required=True)
@@ -139,17 +176,23 @@ class CheckInSchema(_Strict):
     )
 
 
-class RecoverySchema(_Strict):
+class RecoverySchema(_Section):
+    made = RecoveryParams
+
     min_aldrete = _score()
 
 
-class DischargeSchema(_Strict):
+class DischargeSchema(_Section):
+    made = DischargeParams
+
     min_padss = _score()
     escort_required = _flag()
     written_instructions_required = _flag()
 
 
-class FollowUpSchema(_Strict):
+class FollowUpSchema(_Section):
+    made = FollowUpParams
+
     min_days = _days()
     max_days = _days()
 
@@ -159,7 +202,9 @@ class FollowUpSchema(_Strict):
             raise ValidationError("Must not be less than min_days.", "max_days")
 
 
-class PolicyParametersSchema(_Strict):
+class PolicyParametersSchema(_Section):
+    made = PolicyParameters
+
     indications = fields.Dict(
         keys=fields.Enum(Indication, by_value=True),
         values=fields.Nested(IndicationTargetSchema),
@@ -197,58 +242,8 @@ def validate_parameters(document: Mapping[str, Any]) -> dict[str, Any]:
 
 def parse_parameters(document: Mapping[str, Any]) -> PolicyParameters:
     """A validated document as frozen parameters; raises ValidationError otherwise."""
-    data = PolicyParametersSchema().load(dict(document))
-    blocks = data["diagnostic_blocks"]
-    neuro = data["neurotomy"]
-    cover = data["coverage"]
-    check_in = data["check_in"]
-    discharge = data["discharge"]
-    return PolicyParameters(
-        indications={
-            indication: IndicationTarget(target["target_nerve"], frozenset(target["regions"]))
-            for indication, target in data["indications"].items()
-        },
-        pain_duration=PainDurationParams(data["pain_duration"]["min_days"]),
-        conservative_care=ConservativeCareParams(
-            data["conservative_care"]["min_days"],
-            frozenset(data["conservative_care"]["success_outcomes"]),
-        ),
-        diagnostic_blocks=DiagnosticBlockParams(
-            required=blocks["required"],
-            min_relief_percent=blocks["min_relief_percent"],
-            min_interval_days=blocks["min_interval_days"],
-            max_sessions_per_region=blocks["max_sessions_per_region"],
-            window_days=blocks["window_days"],
-        ),
-        levels=LevelParams(data["levels"]["max_per_session"]),
-        neurotomy=NeurotomyParams(
-            max_sessions_per_region=neuro["max_sessions_per_region"],
-            window_days=neuro["window_days"],
-            repeat_min_days=neuro["repeat_min_days"],
-            repeat_min_prior_relief_percent=neuro["repeat_min_prior_relief_percent"],
-        ),
-        coverage=CoverageParams(
-            frozenset(cover["not_covered_indications"]),
-            frozenset(cover["not_covered_methods"]),
-            frozenset(cover["acknowledgment_kinds"]),
-        ),
-        check_in=CheckInParams(
-            consent_required=check_in["consent_required"],
-            escort_required_with_sedation=check_in["escort_required_with_sedation"],
-            fasting_hours=FastingHours(**check_in["fasting_hours"]),
-            anticoagulation_review_required=check_in["anticoagulation_review_required"],
-            anticoagulation_hold_regions=frozenset(check_in["anticoagulation_hold_regions"]),
-            arrival_minutes_before=check_in["arrival_minutes_before"],
-        ),
-        recovery=RecoveryParams(data["recovery"]["min_aldrete"]),
-        discharge=DischargeParams(
-            min_padss=discharge["min_padss"],
-            escort_required=discharge["escort_required"],
-            written_instructions_required=discharge["written_instructions_required"],
-        ),
-        follow_up=FollowUpParams(data["follow_up"]["min_days"], data["follow_up"]["max_days"]),
-        sources=dict(data["sources"]),
-    )
+    parameters: PolicyParameters = PolicyParametersSchema().load(dict(document))
+    return parameters
 
 
 def parse_policy(name: str, version: int, document: Mapping[str, Any]) -> Policy:

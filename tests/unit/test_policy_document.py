@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import copy
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
+from dataclasses import FrozenInstanceError, fields, is_dataclass
+from enum import Enum
 from pathlib import Path
 from typing import Any
 
@@ -14,6 +16,7 @@ from marshmallow import ValidationError
 from scheduler.errors import flatten_errors
 from scheduler.policies import rules as policy_module
 from scheduler.policies.document import parse_parameters, parse_policy, validate_parameters
+from scheduler.policies.parameters import FastingHours
 from scheduler.policies.rules import RULE_IDS
 
 BUILTIN = Path(policy_module.__file__).parent / "builtin"
@@ -157,3 +160,35 @@ def test_validation_does_not_change_the_document() -> None:
     before = copy.deepcopy(document)
     validate_parameters(document)
     assert document == before
+
+
+def _as_document(value: Any) -> Any:
+    """Parsed parameters written back as the document's JSON values (sets as sorted lists)."""
+    if is_dataclass(value) and not isinstance(value, type):
+        return {f.name: _as_document(getattr(value, f.name)) for f in fields(value)}
+    if isinstance(value, Mapping):
+        return {_as_document(key): _as_document(item) for key, item in value.items()}
+    if isinstance(value, frozenset):
+        return sorted(_as_document(item) for item in value)
+    if isinstance(value, Enum):
+        return value.value
+    return value
+
+
+def _sorted_lists(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {key: _sorted_lists(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return sorted(value)
+    return value
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_every_value_of_the_document_is_parsed_into_frozen_parameters(name: str) -> None:
+    document = builtin(name)
+    parameters = parse_parameters(document)
+    assert _as_document(parameters) == _sorted_lists(document)
+    assert isinstance(parameters.check_in.fasting_hours, FastingHours)
+    assert isinstance(parameters.coverage.acknowledgment_kinds, frozenset)
+    with pytest.raises(FrozenInstanceError):
+        parameters.discharge.min_padss = 0  # type: ignore[misc]
