@@ -78,11 +78,18 @@ class FollowUpSnapshot:
 # Check-in
 
 
+def _required(required: bool, done: bool, said: tuple[str, str, str]) -> tuple[bool, str]:
+    """A yes/no item the policy may require; ``said``: when done, missing, not required."""
+    done_says, missing, waived = said
+    if done:
+        return True, done_says
+    return (True, waived) if not required else (False, missing)
+
+
 @rule("check_in.consent")
 def consent(p: PolicyParameters, s: CheckInSnapshot) -> tuple[bool, str]:
-    if not p.check_in.consent_required or s.consent_signed:
-        return True, "Consent signed."
-    return False, "Consent is not signed."
+    said = ("Consent signed.", "Consent is not signed.", "The policy does not require consent.")
+    return _required(p.check_in.consent_required, s.consent_signed, said)
 
 
 @rule("check_in.escort")
@@ -172,18 +179,27 @@ def padss(p: PolicyParameters, s: RecoverySnapshot) -> tuple[bool, str]:
     )
 
 
+ESCORT_AT_DISCHARGE = (
+    "Escort present.",
+    "A responsible adult escort must be present to take the patient home.",
+    "The policy does not require an escort at discharge.",
+)
+WRITTEN_INSTRUCTIONS = (
+    "Written discharge instructions given.",
+    "Written discharge instructions have not been given.",
+    "The policy does not require written discharge instructions.",
+)
+
+
 @rule("discharge.escort")
 def discharge_escort(p: PolicyParameters, s: RecoverySnapshot) -> tuple[bool, str]:
-    if not p.discharge.escort_required or s.escort_present:
-        return True, "Escort present."
-    return False, "A responsible adult escort must be present to take the patient home."
+    return _required(p.discharge.escort_required, s.escort_present, ESCORT_AT_DISCHARGE)
 
 
 @rule("discharge.instructions")
 def instructions(p: PolicyParameters, s: RecoverySnapshot) -> tuple[bool, str]:
-    if not p.discharge.written_instructions_required or s.written_instructions_given:
-        return True, "Written discharge instructions given."
-    return False, "Written discharge instructions have not been given."
+    needed = p.discharge.written_instructions_required
+    return _required(needed, s.written_instructions_given, WRITTEN_INSTRUCTIONS)
 
 
 # ---------------------------------------------------------------------------------------

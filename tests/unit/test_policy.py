@@ -8,6 +8,7 @@ failing case fails only the rule under test.
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
 from functools import cache
 from pathlib import Path
@@ -749,6 +750,49 @@ def test_discharge_needs_padss_9_escort_and_written_instructions(
         "discharge.instructions",
     }
     assert unmet_ids(evaluation) == ({failing} if failing else set())
+
+
+def waiving(section: str, item: str) -> Policy:
+    """The medicare policy with one yes/no item of a procedure-day section not required."""
+    parameters = policy(MEDICARE).parameters
+    waived = replace(getattr(parameters, section), **{item: False})
+    return replace(policy(MEDICARE), parameters=replace(parameters, **{section: waived}))
+
+
+@pytest.mark.parametrize(
+    ("gate", "snapshot", "rule_id", "section", "item"),
+    [
+        (
+            Gate.CHECK_IN,
+            check_in(consent_signed=False),
+            "check_in.consent",
+            "check_in",
+            "consent_required",
+        ),
+        (
+            Gate.DISCHARGE,
+            recovery(escort_present=False),
+            "discharge.escort",
+            "discharge",
+            "escort_required",
+        ),
+        (
+            Gate.DISCHARGE,
+            recovery(written_instructions_given=False),
+            "discharge.instructions",
+            "discharge",
+            "written_instructions_required",
+        ),
+    ],
+)
+def test_an_item_the_policy_does_not_require_passes_saying_so(
+    gate: Gate, snapshot: Any, rule_id: str, section: str, item: str
+) -> None:
+    required = result(evaluate(policy(MEDICARE), gate, snapshot), rule_id)
+    assert not required.passed
+    waived = result(evaluate(waiving(section, item), gate, snapshot), rule_id)
+    assert waived.passed
+    assert waived.message.startswith("The policy does not require")
 
 
 @pytest.mark.parametrize("name", [MEDICARE, SINGLE])
