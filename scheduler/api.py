@@ -209,9 +209,15 @@ def handle_unexpected(error: Exception) -> Response:
 
 
 def require_json_body() -> None:
-    """415 for a body that is not JSON on POST/PUT/PATCH (an empty body is fine)."""
-    if request.method in JSON_METHODS and request.content_length and not request.is_json:
+    """415 for a body that is not JSON on POST/PUT/PATCH (an empty body is fine), or that
+    says it is in a charset other than UTF-8 (JSON is UTF-8, RFC 8259 §8.1)."""
+    if request.method not in JSON_METHODS or not request.content_length:
+        return
+    if not request.is_json:
         raise UnsupportedMediaType("Send the request body as application/json.")
+    charset = request.mimetype_params.get("charset", "utf-8").lower()
+    if charset not in ("utf-8", "utf8"):
+        raise UnsupportedMediaType("Send the request body as UTF-8 (charset=utf-8).")
 
 
 def register_converters(app: Flask) -> None:
@@ -241,4 +247,6 @@ def paginated(session: Session, statement: Select[T], pagination: PaginationPara
     total = session.scalar(select(func.count()).select_from(statement.order_by(None).subquery()))
     pagination.item_count = total or 0
     offset = (pagination.page - 1) * pagination.page_size
+    if offset >= pagination.item_count:
+        return []  # past the last page (also where the offset would overflow the database)
     return list(session.scalars(statement.limit(pagination.page_size).offset(offset)))

@@ -82,6 +82,21 @@ class SlotTaken(Conflict):
         return {"resources": self.resources}
 
 
+class BookingsStranded(Conflict):
+    slug = "bookings-stranded"
+    title = "Booked appointments would be stranded"
+
+    def __init__(self, appointment_ids: Iterable[int], change: str) -> None:
+        self.appointment_ids = list(appointment_ids)
+        super().__init__(
+            f"{len(self.appointment_ids)} booked appointment(s) would fall outside {change}: "
+            "move or cancel them first."
+        )
+
+    def extensions(self) -> dict[str, Any]:
+        return {"appointment_ids": self.appointment_ids}
+
+
 class PreconditionFailed(DomainError):
     """The thing changed since the client read it (a stale ETag: RFC 9110 §13.1.1)."""
 

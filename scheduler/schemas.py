@@ -5,7 +5,9 @@ Pure module: no Flask, no SQLAlchemy.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import re
+import unicodedata
+from collections.abc import Callable, Mapping
 from datetime import UTC, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -19,34 +21,44 @@ from scheduler.vocabulary import Complication
 _CONTROL = frozenset(chr(c) for c in range(32)) - {"\t", "\n", "\r"}
 
 
-def has_control_characters(value: Any) -> bool:
+# Lone UTF-16 surrogates ("\ud800" in JSON) decode to text no database can store.
+_SURROGATES = re.compile("[\ud800-\udfff]")
+
+
+def problem_in_text(value: Any) -> str | None:
+    """What is wrong with the strings anywhere in ``value`` (keys too), or None."""
     if isinstance(value, str):
-        return not _CONTROL.isdisjoint(value)
+        if not _CONTROL.isdisjoint(value):
+            return "Control characters are not allowed."
+        if _SURROGATES.search(value):
+            return "Unpaired surrogates are not allowed (send text as UTF-8)."
+        return None
     if isinstance(value, Mapping):
-        return any(has_control_characters(k) or has_control_characters(v) for k, v in value.items())
+        value = [item for pair in value.items() for item in pair]
     if isinstance(value, list | tuple):
-        return any(has_control_characters(item) for item in value)
-    return False
+        return next(filter(None, map(problem_in_text, value)), None)
+    return None
 
 
 class Args(Schema):
     """Base of every request schema: unknown fields are an error, never ignored, and
-    no string anywhere in the input (body or query) may carry control characters."""
+    no string anywhere in the input (body or query) may carry control characters or
+    unpaired surrogates."""
 
     class Meta:
         unknown = RAISE
 
     @pre_load(pass_collection=True)
-    def refuse_control_characters(self, data: Any, many: bool, **kwargs: Any) -> Any:
+    def refuse_bad_text(self, data: Any, many: bool, **kwargs: Any) -> Any:
         items = list(enumerate(data)) if many and isinstance(data, list) else [(None, data)]
         errors: dict[Any, Any] = {}
         for index, item in items:
             if not isinstance(item, Mapping):
                 continue  # the schema itself reports a wrong type
             bad = {
-                key: ["Control characters are not allowed."]
+                key: [problem]
                 for key in item
-                if has_control_characters([key, item[key]])
+                if (problem := problem_in_text([key, item[key]])) is not None
             }
             if bad and index is None:
                 errors.update(bad)
@@ -79,9 +91,20 @@ def QueryId(**kwargs: Any) -> fields.Integer:  # noqa: N802
     return fields.Integer(validate=validate.Range(min=1, max=MAX_ID), **kwargs)
 
 
+# Characters that show nothing: controls, formats (U+200B, U+FEFF), unassigned and
+# noncharacters (U+FFFF), private use, surrogates, separators.
+_INVISIBLE = frozenset({"Cc", "Cf", "Cn", "Co", "Cs", "Zs", "Zl", "Zp"})
+
+
+def visible(value: str) -> None:
+    """Refuses text with nothing a reader could see (a name of zero-width spaces)."""
+    if all(unicodedata.category(character) in _INVISIBLE for character in value):
+        raise ValidationError("Must contain visible characters.")
+
+
 def Text(max_length: int, **kwargs: Any) -> fields.String:  # noqa: N802
-    """A trimmed, non-blank string of at most ``max_length`` characters."""
-    validators = [validate.Length(min=1, max=max_length)]
+    """A trimmed string of at most ``max_length`` characters, with something visible."""
+    validators: list[Callable[[Any], Any]] = [validate.Length(min=1, max=max_length), visible]
     extra = kwargs.pop("validate", None)
     if extra is not None:
         validators.append(extra)
@@ -105,6 +128,18 @@ class EmailAddress(fields.Email):
 # the conversion to UTC would overflow. Wall-clock bounds, compared before converting.
 EARLIEST = datetime(1900, 1, 1)  # noqa: DTZ001
 LATEST = datetime(3000, 1, 1)  # noqa: DTZ001
+
+
+def Day(**kwargs: Any) -> fields.Date:  # noqa: N802
+    """A calendar date, YYYY-MM-DD, in the same years as an instant."""
+    return fields.Date(
+        validate=validate.Range(
+            min=EARLIEST.date(),
+            max=LATEST.date() - timedelta(days=1),
+            error=f"Use a date between {EARLIEST.year} and {LATEST.year - 1}.",
+        ),
+        **kwargs,
+    )
 
 
 class UTCInstant(fields.AwareDateTime):

@@ -6,6 +6,7 @@ from collections.abc import Iterable, Mapping
 from datetime import datetime
 from itertools import pairwise
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import Select, delete, select
 from sqlalchemy.orm import Session
@@ -13,9 +14,11 @@ from sqlalchemy.orm import Session
 from scheduler.access import Actor
 from scheduler.clinicians.models import Clinician, ClinicianDuration, TimeOff, WorkingHours
 from scheduler.db import found, saved
-from scheduler.errors import InvalidInput
+from scheduler.errors import BookingsStranded, InvalidInput
 from scheduler.facilities.models import Site
-from scheduler.vocabulary import DEFAULT_MINUTES, AppointmentKind
+from scheduler.scheduling.models import Appointment
+from scheduler.scheduling.slots import WeeklyHours, within_hours
+from scheduler.vocabulary import DEFAULT_MINUTES, AppointmentKind, AppointmentStatus
 
 
 def get_clinician(session: Session, clinician_id: int) -> Clinician:
@@ -57,6 +60,9 @@ def set_working_hours(
             errors[f"{index}.start"] = ["Overlaps another interval of the same weekday."]
     if errors:
         raise InvalidInput(errors)
+    stranded = _outside_hours(session, clinician_id, now, [i for _, i in ordered])
+    if stranded:
+        raise BookingsStranded(stranded, "the new working hours")
     session.execute(delete(WorkingHours).where(WorkingHours.clinician_id == clinician_id))
     hours = [
         WorkingHours(
@@ -71,6 +77,32 @@ def set_working_hours(
     session.add_all(hours)
     session.flush()
     return hours
+
+
+def _outside_hours(
+    session: Session, clinician_id: int, now: datetime, intervals: list[Mapping[str, Any]]
+) -> list[int]:
+    """The clinician's booked appointments still to start that ``intervals`` would leave
+    outside working hours (at their site, on its wall clock), in time order."""
+    upcoming = session.execute(
+        select(Appointment.id, Appointment.site_id, Appointment.start_at, Appointment.end_at)
+        .add_columns(Site.timezone)
+        .join(Site, Site.id == Appointment.site_id)
+        .where(
+            Appointment.clinician_id == clinician_id,
+            Appointment.status == AppointmentStatus.BOOKED,
+            Appointment.start_at > now,
+        )
+        .order_by(Appointment.start_at)
+    )
+    hours: dict[int, list[WeeklyHours]] = {}
+    for i in intervals:
+        hours.setdefault(i["site_id"], []).append(WeeklyHours(i["weekday"], i["start"], i["end"]))
+    return [
+        appointment_id
+        for appointment_id, site_id, start, end, zone in upcoming
+        if not within_hours(hours.get(site_id, ()), start, end, ZoneInfo(zone))
+    ]
 
 
 def working_hours(session: Session, clinician_id: int) -> list[WorkingHours]:

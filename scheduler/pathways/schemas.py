@@ -10,7 +10,7 @@ from scheduler.pathways.referral import Referral
 from scheduler.pathways.states import PathwayState
 from scheduler.policies.booking_rules import Treatment
 from scheduler.policies.schemas import RuleResultSchema
-from scheduler.schemas import Args, Choice, Flag, Id, Instant, Levels, Out, QueryId, Text
+from scheduler.schemas import Args, Choice, Day, Flag, Id, Instant, Levels, Out, QueryId, Text
 from scheduler.vocabulary import (
     AcknowledgmentKind,
     Indication,
@@ -31,7 +31,7 @@ class PathwayCreateArgs(Args):
     region = Choice(Region, required=True)
     side = Choice(Side, required=True)
     levels = Levels(required=True)
-    pain_onset_date = fields.Date(required=True)
+    pain_onset_date = Day(required=True)
     policy = fields.String(
         load_default=None,
         validate=validate.Length(min=1, max=64),
@@ -101,8 +101,8 @@ class EventSchema(Out):
 
 class TreatmentCreateArgs(Args):
     kind = Choice(TreatmentKind, required=True)
-    start_date = fields.Date(required=True)
-    end_date = fields.Date(load_default=None)
+    start_date = Day(required=True)
+    end_date = Day(load_default=None)
     outcome = Choice(
         TreatmentOutcome,
         load_default=None,
@@ -131,7 +131,7 @@ class TreatmentSchema(Out):
 
 class AcknowledgmentCreateArgs(Args):
     kind = Choice(AcknowledgmentKind, required=True)
-    signed_on = fields.Date(required=True)
+    signed_on = Day(required=True)
 
 
 class AcknowledgmentSchema(Out):
@@ -143,7 +143,7 @@ class AcknowledgmentSchema(Out):
 
 
 class EligibilityQueryArgs(Args):
-    on = fields.Date(metadata={"description": "Planned procedure date (default: today)"})
+    on = Day(metadata={"description": "Planned procedure date (default: today)"})
     method = Choice(Method, metadata={"description": "Planned method (default: the pathway's)"})
 
 

@@ -2,14 +2,14 @@ from __future__ import annotations
 
 from marshmallow import fields, validate
 
-from scheduler.schemas import Args, EmailAddress, Out, Phone, Text
+from scheduler.schemas import Args, Day, EmailAddress, Out, Phone, Text
 
 
 class PatientCreateArgs(Args):
     mrn = Text(40, required=True, validate=validate.Regexp(r"[A-Za-z0-9-]{1,40}\Z"))
     given_name = Text(80, required=True)
     family_name = Text(80, required=True)
-    birth_date = fields.Date(required=True)
+    birth_date = Day(required=True)
     email = EmailAddress(load_default=None)
     phone = Phone(load_default=None)
 

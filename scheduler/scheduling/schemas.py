@@ -7,7 +7,7 @@ from typing import Any
 from marshmallow import ValidationError, fields, validate, validates_schema
 
 from scheduler.pathways.states import PathwayState
-from scheduler.schemas import Args, Choice, Id, Instant, LocalTime, Out, QueryId, Text
+from scheduler.schemas import Args, Choice, Day, Id, Instant, LocalTime, Out, QueryId, Text
 from scheduler.vocabulary import (
     AppointmentKind,
     AppointmentStatus,
@@ -136,7 +136,7 @@ class AppointmentSchema(Out):
 
 
 class DailyListQueryArgs(Args):
-    date = fields.Date(required=True, metadata={"description": "YYYY-MM-DD, site-local"})
+    date = Day(required=True, metadata={"description": "YYYY-MM-DD, site-local"})
 
 
 class CasePatientSchema(Out):

@@ -163,23 +163,24 @@ NOT_WORKING = Unfit("The clinician does not work at this site at that time.")
 ON_TIME_OFF = Unfit("The clinician is on time off at that time.")
 
 
-def working_windows(clinician: ClinicianCalendar, day: date, zone: ZoneInfo) -> list[Interval]:
-    """The clinician's working intervals on site-local ``day``, as UTC instants."""
+def working_windows(hours: Iterable[WeeklyHours], day: date, zone: ZoneInfo) -> list[Interval]:
+    """The working intervals of weekly ``hours`` on site-local ``day``, as UTC instants."""
     return [
         Interval(
-            datetime.combine(day, hours.start, zone).astimezone(UTC),
-            datetime.combine(day, hours.end, zone).astimezone(UTC),
+            datetime.combine(day, weekly.start, zone).astimezone(UTC),
+            datetime.combine(day, weekly.end, zone).astimezone(UTC),
         )
-        for hours in clinician.hours
-        if hours.weekday == day.weekday()
+        for weekly in hours
+        if weekly.weekday == day.weekday()
     ]
 
 
 def within_hours(
-    clinician: ClinicianCalendar, start: datetime, end: datetime, zone: ZoneInfo
+    hours: Iterable[WeeklyHours], start: datetime, end: datetime, zone: ZoneInfo
 ) -> bool:
+    """Whether [start, end) lies inside one working interval of its site-local day."""
     day = start.astimezone(zone).date()
-    return any(w.start <= start and end <= w.end for w in working_windows(clinician, day, zone))
+    return any(w.start <= start and end <= w.end for w in working_windows(hours, day, zone))
 
 
 def _first_free(units: Sequence[Unit], span: Interval) -> Unit | None:
@@ -193,7 +194,7 @@ def fit(calendars: Calendars, clinician: ClinicianCalendar, start: datetime) -> 
     first free unit of each equipment kind, the first free recovery bay.
     """
     end = start + clinician.duration
-    if not within_hours(clinician, start, end, calendars.zone):
+    if not within_hours(clinician.hours, start, end, calendars.zone):
         return NOT_WORKING
     if not clinician.time_off.is_free(start, end):
         return ON_TIME_OFF
@@ -251,7 +252,7 @@ def candidate_starts(
     candidates: list[tuple[datetime, ClinicianCalendar]] = []
     for clinician in calendars.clinicians:
         starts: set[datetime] = set()
-        for window in working_windows(clinician, day, calendars.zone):
+        for window in working_windows(clinician.hours, day, calendars.zone):
             start = _ceil_to_grid(max(window.start, earliest))
             while start + clinician.duration <= window.end:
                 starts.add(start)
