@@ -23,12 +23,15 @@ import marshmallow as ma
 from flask import Flask, Response, json, request
 from flask_smorest.pagination import PaginationParameters
 from sqlalchemy import Select, func, inspect, select
+from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import TimeoutError as SATimeoutError
 from sqlalchemy.orm import Session
 from webargs.flaskparser import FlaskParser
 from werkzeug.exceptions import HTTPException, InternalServerError, UnsupportedMediaType
 from werkzeug.routing import IntegerConverter
 
 from scheduler.context import session
+from scheduler.db import is_database_away, is_transient_conflict
 from scheduler.errors import DomainError, flatten_errors
 from scheduler.redaction import loggable_path
 
@@ -169,7 +172,7 @@ class Blueprint(flask_smorest.Blueprint):
         """A write: the request body loaded by ``body``, the answer dumped by ``schema``."""
 
         def decorate(view: F) -> F:
-            return cast(F, self.arguments(body)(self.response(status, schema)(view)))
+            return cast(F, self.arguments(body)(self.response(status, schema)(retried(view))))
 
         return decorate
 
@@ -208,6 +211,61 @@ def handle_unexpected(error: Exception) -> Response:
     return problem(500, "The server could not complete the request.")
 
 
+# How long a client should wait before retrying while the database is away (a restart
+# or failover takes seconds).
+RETRY_AFTER_SECONDS = 5
+# How many times a write runs when the database reports a deadlock each time.
+WRITE_ATTEMPTS = 3
+
+
+def handle_database_error(error: Exception) -> Response:
+    """A deadlock that outlived its retries is 409 (send it again); a database that is
+    away is 503 with Retry-After, logged as one line (no stack trace per request).
+    Anything else the database raises is a bug: 500."""
+    if is_transient_conflict(error):
+        return problem(
+            409,
+            "Another request changed the same records at the same moment; send it again.",
+            slug="concurrent-change",
+            title="Concurrent change",
+        )
+    if not is_database_away(error):
+        return handle_unexpected(error)
+    cause = getattr(error, "orig", None) or error
+    log.warning(
+        "database unavailable (%s) on %s %s",
+        type(cause).__name__,
+        request.method,
+        loggable_path(request.path),
+    )
+    return problem(
+        503,
+        "The database is briefly unavailable; try again in a few seconds.",
+        slug="database-unavailable",
+        title="Service unavailable",
+        headers={"Retry-After": str(RETRY_AFTER_SECONDS)},
+    )
+
+
+def retried(view: F) -> F:
+    """Run a write again, from a rolled-back session, when the database reports a deadlock
+    or serialization failure (every write is one transaction, so nothing half-done stays);
+    after ``WRITE_ATTEMPTS`` the error answers 409."""
+
+    @functools.wraps(view)
+    def run(*args: Any, **kwargs: Any) -> Any:
+        for attempt in range(1, WRITE_ATTEMPTS + 1):
+            try:
+                return view(*args, **kwargs)
+            except DBAPIError as error:
+                if attempt == WRITE_ATTEMPTS or not is_transient_conflict(error):
+                    raise
+                session().rollback()
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    return cast(F, run)
+
+
 def require_json_body() -> None:
     """415 for a body that is not JSON on POST/PUT/PATCH (an empty body is fine), or that
     says it is in a charset other than UTF-8 (JSON is UTF-8, RFC 8259 §8.1)."""
@@ -226,6 +284,8 @@ def register_converters(app: Flask) -> None:
 
 def register_error_handlers(app: Flask) -> None:
     app.register_error_handler(DomainError, handle_domain_error)
+    app.register_error_handler(DBAPIError, handle_database_error)
+    app.register_error_handler(SATimeoutError, handle_database_error)
     app.register_error_handler(Exception, handle_unexpected)
 
 

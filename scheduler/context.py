@@ -8,12 +8,14 @@ session, which rolls back anything uncommitted.
 
 from __future__ import annotations
 
+import logging
 from datetime import datetime, timedelta
 from typing import TypeVar
 
 from flask import Flask, current_app, g
 from flask_limiter import Limiter
 from sqlalchemy import Engine
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
 from scheduler.access import Actor
@@ -22,6 +24,7 @@ from scheduler.db import make_engine, make_sessionmaker
 from scheduler.errors import Unauthorized
 
 T = TypeVar("T")
+log = logging.getLogger(__name__)
 
 CLOCK_EXTENSION = "scheduler.clock"
 LIMITER_EXTENSION = "scheduler.limiter"
@@ -88,6 +91,14 @@ def committed(result: T) -> T:
 
 
 def _close_session(_exc: BaseException | None) -> None:
+    """Close the request's session (rolling back anything uncommitted). When the
+    connection is already gone, the rollback fails too: drop the connection instead, so
+    the answer the request already has (503) still goes out."""
     current: Session | None = g.pop("db_session", None)
-    if current is not None:
+    if current is None:
+        return
+    try:
         current.close()
+    except DBAPIError:
+        log.warning("database connection dropped while closing a session")
+        current.invalidate()

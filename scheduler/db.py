@@ -8,6 +8,7 @@ No Flask here: models and services never need a request.
 
 from __future__ import annotations
 
+import sqlite3
 from datetime import UTC, datetime
 from enum import StrEnum
 from pathlib import Path
@@ -29,6 +30,8 @@ from sqlalchemy import (
 from sqlalchemy import Enum as SAEnum
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.engine import Dialect
+from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
+from sqlalchemy.exc import TimeoutError as SATimeoutError
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, sessionmaker
 from sqlalchemy.pool import ConnectionPoolEntry
 from sqlalchemy.types import TypeDecorator
@@ -194,3 +197,37 @@ def enum_type(enum: type[StrEnum], name: str) -> SAEnum:
         length=max(len(member.value) for member in enum),
         values_callable=lambda members: [member.value for member in members],
     )
+
+
+# ---------------------------------------------------------------------------------------
+# Errors the database raises that are nobody's fault: say what the client should do
+
+# PostgreSQL's "try again" conditions (deadlock, serialization failure).
+_RETRYABLE_SQLSTATES = frozenset({"40P01", "40001"})
+# SQLite's "busy or away" messages (another writer holds the lock; the file is gone).
+_SQLITE_AWAY = ("database is locked", "database table is locked", "unable to open", "disk i/o")
+
+
+def is_transient_conflict(error: BaseException) -> bool:
+    """A deadlock or serialization failure: the same transaction may simply run again."""
+    sqlstate = getattr(getattr(error, "orig", None), "sqlstate", None)
+    return isinstance(error, DBAPIError) and sqlstate in _RETRYABLE_SQLSTATES
+
+
+def is_database_away(error: BaseException) -> bool:
+    """The database cannot be reached (restart, network, pool exhausted, locked file):
+    not the request's fault, and it passes by itself."""
+    if isinstance(error, SATimeoutError):
+        return True
+    if not isinstance(error, DBAPIError) or is_transient_conflict(error):
+        return False
+    if error.connection_invalidated or isinstance(error, InterfaceError):
+        return True
+    cause = error.orig
+    sqlstate = getattr(cause, "sqlstate", None)
+    if not isinstance(error, OperationalError):
+        return False
+    if isinstance(cause, sqlite3.Error):
+        return str(cause).lower().startswith(_SQLITE_AWAY)
+    # No server answer at all (refused, reset, closed), a connection exception, a shutdown.
+    return sqlstate is None or sqlstate.startswith(("08", "57P"))

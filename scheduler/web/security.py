@@ -81,7 +81,9 @@ ERROR_TEXTS = {
     405: ("Not allowed", "This page cannot be used that way."),
     413: ("Too much data", "The form sent more than the server accepts."),
     429: ("Too many attempts", "Wait a minute, then try again."),
+    409: ("Someone else changed this at the same moment", "Nothing was saved. Try again."),
     500: ("Something went wrong on our side", "Nothing was saved. Try again in a moment."),
+    503: ("Briefly unavailable", "Nothing was saved. Try again in a few seconds."),
 }
 
 
@@ -106,12 +108,15 @@ def _route_errors_to_pages(app: Flask) -> None:
                 return error_page(error.status)
             if isinstance(error, HTTPException):
                 return error_page(error.code or 500)
-            api_handler(error)  # logs it as the API does (type and frames, no data)
-            return error_page(500)
+            # The API's answer (and its log line): 503 while the database is away, 500...
+            answer = api_handler(error)
+            page, status = error_page(answer.status_code)
+            retry_after = answer.headers.get("Retry-After")
+            return page, status, {"Retry-After": retry_after} if retry_after else {}
 
         return handle
 
-    for kind in (HTTPException, DomainError, Exception):
-        existing = handlers.get(kind)
-        if existing is not None:
-            app.register_error_handler(kind, dispatch(existing))
+    # Every handler the API registered (HTTP errors, domain errors, the database's, the
+    # last resort), each answering pages with a page.
+    for kind, existing in list(handlers.items()):
+        app.register_error_handler(kind, dispatch(existing))
