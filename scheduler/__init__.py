@@ -116,7 +116,8 @@ def _register_blueprints(app: Flask, api: Api) -> None:
         outbox_blp,
     ):
         api.register_blueprint(blp, url_prefix="/api/v1")
+    from scheduler.health import blp as health_blp
     from scheduler.web.pages import blp as web_blp
 
-    for plain in (docs_blp, invite_links, feeds_public, web_blp):
+    for plain in (health_blp, docs_blp, invite_links, feeds_public, web_blp):
         app.register_blueprint(plain)

@@ -13,6 +13,7 @@ from typing import Any
 import click
 from alembic import command
 from alembic.config import Config
+from alembic.script import ScriptDirectory
 from flask import Flask, current_app
 from flask.cli import AppGroup
 
@@ -32,6 +33,11 @@ def alembic_config(url: str) -> Config:
         "%%(year)d%%(month).2d%%(day).2d_%%(hour).2d%%(minute).2d_%%(rev)s_%%(slug)s",
     )
     return config
+
+
+def migration_heads() -> frozenset[str]:
+    """The head revision(s) of the migrations shipped with this code."""
+    return frozenset(ScriptDirectory.from_config(alembic_config("")).get_heads())
 
 
 def _config() -> Config:

@@ -23,9 +23,11 @@ from sqlalchemy import (
     MetaData,
     create_engine,
     event,
+    inspect,
     literal,
     make_url,
     select,
+    text,
 )
 from sqlalchemy import Enum as SAEnum
 from sqlalchemy.dialects.postgresql import JSONB
@@ -231,3 +233,11 @@ def is_database_away(error: BaseException) -> bool:
         return str(cause).lower().startswith(_SQLITE_AWAY)
     # No server answer at all (refused, reset, closed), a connection exception, a shutdown.
     return sqlstate is None or sqlstate.startswith(("08", "57P"))
+
+
+def schema_revisions(session: Session) -> frozenset[str]:
+    """The Alembic revision(s) the database is at (empty before the first migration).
+    A database that cannot be reached raises, as anywhere else (503)."""
+    if not inspect(session.connection()).has_table("alembic_version"):
+        return frozenset()
+    return frozenset(session.scalars(text("SELECT version_num FROM alembic_version")))

@@ -2,16 +2,22 @@
 
 from __future__ import annotations
 
+import socket
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import time
+from pathlib import Path
 
 import pytest
+from flask import Flask
 from flask.testing import FlaskClient
-from sqlalchemy import select
+from sqlalchemy import create_engine, select
 from sqlalchemy.orm import Session
 
 from scheduler.auth.models import User
 from scheduler.clinicians.models import WorkingHours
+from scheduler.context import Database
+from scheduler.db import make_sessionmaker
 from scheduler.vocabulary import EquipmentKind, Role, RoomKind
 from tests.factories import (
     ClinicianFactory,
@@ -107,3 +113,33 @@ def people(db: Session, clinic: Clinic, api: Api) -> dict[str, str]:
     return {
         role: db.scalars(select(User.email).where(where)).one() for role, where in users.items()
     }
+
+
+# ---------------------------------------------------------------------------------------
+# A database that is away
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+    return port
+
+
+def unreachable_url(backend: str, tmp_path: Path) -> str:
+    """A database of the same kind that cannot be reached."""
+    if backend == "sqlite":
+        return f"sqlite:///{tmp_path / 'no-such-directory' / 'gone.sqlite3'}"
+    return f"postgresql+psycopg://postgres@127.0.0.1:{free_port()}/gone?connect_timeout=2"
+
+
+@pytest.fixture
+def database_away(app: Flask, backend: str, tmp_path: Path) -> Iterator[None]:
+    """The app's sessions open on a database that is not there, then on the real one again."""
+    database = Database.of(app)
+    working = database.sessionmaker
+    engine = create_engine(unreachable_url(backend, tmp_path))
+    database.sessionmaker = make_sessionmaker(engine)
+    yield
+    database.sessionmaker = working
+    engine.dispose()

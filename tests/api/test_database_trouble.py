@@ -9,9 +9,8 @@ from __future__ import annotations
 
 import logging
 import secrets
-import socket
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -27,36 +26,11 @@ from scheduler.db import is_database_away, is_transient_conflict, make_engine, m
 from scheduler.patients import services as patients
 from scheduler.patients.models import Patient
 from scheduler.web.signin import TOKEN_KEY
+from tests.api.conftest import unreachable_url
 from tests.api.test_bad_input import assert_problem
 from tests.support import Api
 
 PATIENT = {"mrn": "AWAY-1", "given_name": "Ada", "family_name": "Away", "birth_date": "1960-01-01"}
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-    return port
-
-
-def unreachable_url(backend: str, tmp_path: Path) -> str:
-    """A database of the same kind that cannot be reached."""
-    if backend == "sqlite":
-        return f"sqlite:///{tmp_path / 'no-such-directory' / 'gone.sqlite3'}"
-    return f"postgresql+psycopg://postgres@127.0.0.1:{free_port()}/gone?connect_timeout=2"
-
-
-@pytest.fixture
-def database_away(app: Flask, backend: str, tmp_path: Path) -> Iterator[None]:
-    """The app's sessions open on a database that is not there, then on the real one again."""
-    database = Database.of(app)
-    working = database.sessionmaker
-    engine = create_engine(unreachable_url(backend, tmp_path))
-    database.sessionmaker = make_sessionmaker(engine)
-    yield
-    database.sessionmaker = working
-    engine.dispose()
 
 
 def assert_unavailable(response: Any) -> None:
