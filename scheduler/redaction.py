@@ -18,3 +18,15 @@ _SECRET_PATHS = re.compile(r"^(?P<head>/(?:feeds|i)/)[^/]+(?P<tail>\.ics)$")
 def loggable_path(path: str) -> str:
     """``path`` with any secret token in it replaced by ``<redacted>``."""
     return _SECRET_PATHS.sub(rf"\g<head>{REDACTED}\g<tail>", path)
+
+
+# A query string after a path or URL ("/patients?q=Ada" -> "/patients"); a "?" that ends a
+# sentence is followed by a space or nothing, and stays.
+_QUERY = re.compile(r"(?<=\S)\?[^\s'\"<>]+")
+_SECRET_IN_TEXT = re.compile(r"(?P<head>/(?:feeds|i)/)[^/\s'\"?]+(?P<tail>\.ics)")
+
+
+def scrubbed(text: str) -> str:
+    """A log message with no query string and no feed or invite-link token in it (gunicorn
+    writes request lines and URIs into its error messages)."""
+    return _SECRET_IN_TEXT.sub(rf"\g<head>{REDACTED}\g<tail>", _QUERY.sub("", text))
