@@ -81,6 +81,9 @@ class Defaults:
     MAX_CONTENT_LENGTH = 256 * 1024
 
     LOG_LEVEL = "INFO"
+    # GET /metrics (Prometheus): with a token, scrapers send it as a bearer token; empty,
+    # only requests from this machine (127.0.0.1, ::1) are answered.
+    METRICS_TOKEN = ""
 
     # flask-smorest / OpenAPI
     API_TITLE = "Neurotomy pathway scheduler"

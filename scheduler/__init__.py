@@ -14,7 +14,7 @@ from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
 
 import config
-from scheduler import context, logs
+from scheduler import context, logs, metrics
 from scheduler.api import Api, register_converters, register_error_handlers
 from scheduler.auth.guard import guard_api_request
 from scheduler.clock import system_clock
@@ -37,6 +37,7 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
         app.config["SECRET_KEY"] = _instance_secret_key(config.INSTANCE_DIR / "secret_key")
     check_settings(app.config)
     logs.init_app(app)
+    metrics.init_app(app)
 
     Database.init_app(app)
     app.extensions[context.CLOCK_EXTENSION] = app.config.get("CLOCK", system_clock)

@@ -30,9 +30,10 @@ from webargs.flaskparser import FlaskParser
 from werkzeug.exceptions import HTTPException, InternalServerError, UnsupportedMediaType
 from werkzeug.routing import IntegerConverter
 
+from scheduler import metrics
 from scheduler.context import session
 from scheduler.db import is_database_away, is_transient_conflict
-from scheduler.errors import DomainError, flatten_errors
+from scheduler.errors import DomainError, PrerequisitesUnmet, flatten_errors
 from scheduler.redaction import loggable_path
 
 log = logging.getLogger(__name__)
@@ -187,6 +188,8 @@ class IdConverter(IntegerConverter):
 
 
 def handle_domain_error(error: DomainError) -> Response:
+    if isinstance(error, PrerequisitesUnmet):
+        metrics.refused(error)
     headers = {"WWW-Authenticate": "Bearer"} if error.status == 401 else None
     return problem(
         error.status,

@@ -1,4 +1,5 @@
-"""Health for orchestrators and load balancers: ``/healthz`` and ``/readyz`` (SPEC §9).
+"""Operations: ``/healthz`` and ``/readyz`` for orchestrators and load balancers, and
+``/metrics`` for Prometheus (SPEC §9).
 
 ``/healthz``: the process answers (no database). ``/readyz``: the database answers and is
 migrated to the revision this code expects; otherwise 503, so that a load balancer sends
@@ -8,12 +9,17 @@ nothing about patients.
 
 from __future__ import annotations
 
-from flask import Blueprint, Response, jsonify
+import hmac
 
+from flask import Blueprint, Response, current_app, jsonify, request
+
+from scheduler import metrics
 from scheduler.api import RETRY_AFTER_SECONDS, problem
+from scheduler.auth.guard import bearer_token
 from scheduler.cli import migration_heads
-from scheduler.context import session
+from scheduler.context import now, session
 from scheduler.db import schema_revisions
+from scheduler.outbox.services import backlog
 
 blp = Blueprint("health", __name__)
 HEADS = migration_heads()
@@ -36,3 +42,20 @@ def readyz() -> Response:
             headers={"Retry-After": str(RETRY_AFTER_SECONDS)},
         )
     return jsonify(status="ready", revision=",".join(sorted(found)))
+
+
+LOCAL_ADDRESSES = frozenset({"127.0.0.1", "::1"})
+
+
+@blp.get("/metrics")
+def prometheus_metrics() -> Response:
+    """Prometheus text; with METRICS_TOKEN set, for its bearer only, else from this machine."""
+    expected = current_app.config["METRICS_TOKEN"]
+    if expected:
+        sent = bearer_token() or ""
+        if not hmac.compare_digest(sent.encode(), expected.encode()):
+            headers = {"WWW-Authenticate": "Bearer"}
+            return problem(401, "Send the metrics token as a bearer token.", headers=headers)
+    elif request.remote_addr not in LOCAL_ADDRESSES:
+        return problem(403, "Metrics are served to this machine only (or set METRICS_TOKEN).")
+    return metrics.exposition(backlog(session(), now()), now())

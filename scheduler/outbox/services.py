@@ -8,10 +8,11 @@ due.
 from __future__ import annotations
 
 import secrets
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Protocol
 
-from sqlalchemy import Select, select, update
+from sqlalchemy import Select, func, select, update
 from sqlalchemy.orm import Session
 
 from scheduler.db import found
@@ -109,7 +110,30 @@ def _queue(
 
 
 # ---------------------------------------------------------------------------------------
-# Admin: list messages, re-queue dead ones
+# Admin: list messages, re-queue dead ones; the backlog for monitoring
+
+
+@dataclass(frozen=True)
+class Backlog:
+    due: int  # to send now (their time has come)
+    scheduled: int  # to send later (reminders)
+    dead: int  # gave up; an admin may re-queue them
+    oldest_due: datetime | None  # since when the longest-waiting due message has been due
+
+
+def backlog(session: Session, now: datetime) -> Backlog:
+    """What the outbox holds back, in one statement."""
+    pending = OutboxMessage.status == OutboxStatus.PENDING
+    due = pending & (OutboxMessage.deliver_after <= now)
+    row = session.execute(
+        select(
+            func.count().filter(due),
+            func.count().filter(pending & (OutboxMessage.deliver_after > now)),
+            func.count().filter(OutboxMessage.status == OutboxStatus.DEAD),
+            func.min(OutboxMessage.deliver_after).filter(due),
+        )
+    ).one()
+    return Backlog(due=row[0], scheduled=row[1], dead=row[2], oldest_due=row[3])
 
 
 def list_statement(status: OutboxStatus | None) -> Select[OutboxMessage]:

@@ -20,7 +20,7 @@ from flask.typing import ResponseReturnValue
 from marshmallow import Schema, ValidationError
 from werkzeug.datastructures import MultiDict
 
-from scheduler import context
+from scheduler import context, metrics
 from scheduler.access import Actor, require_case_write
 from scheduler.auth.permissions import roles_of
 from scheduler.errors import (
@@ -126,6 +126,7 @@ def problem_of(
     if isinstance(error, InvalidInput):
         return _invalid(form, error.errors, inline, labels or {})
     if isinstance(error, PrerequisitesUnmet):
+        metrics.refused(error)
         messages = [rule.message for rule in error.unmet]
         return Problem(form, f"Cannot {error.action}:", messages, status=error.status)
     if isinstance(error, IllegalTransition):
