@@ -60,7 +60,7 @@ class Defaults:
     MAIL_USERNAME = ""
     MAIL_PASSWORD = ""
     MAIL_TIMEOUT_SECONDS = 30
-    # The clinic's address: the e-mails' From: and the invites' ORGANIZER.
+    # The clinic's address: the e-mails' From:, and the ORGANIZER of invites and feed events.
     MAIL_FROM = "appointments@clinic.example"
     # Calendar reminders in each invite, in minutes before the start.
     INVITE_ALARM_MINUTES = "1440,120"

@@ -54,7 +54,9 @@ def feed(token: str) -> Response:
         abort(404)
     detail = PatientDetail(current_app.config["FEED_PATIENT_DETAIL"])
     at = now()
-    result = services.feed_of(session(), clinician, at, detail)
+    result = services.feed_of(
+        session(), clinician, at, detail, organizer_email=current_app.config["MAIL_FROM"]
+    )
     body = build_feed(result.entries, name=result.name, now=at)
     return Response(
         body,

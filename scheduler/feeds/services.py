@@ -22,7 +22,7 @@ from scheduler.clinicians.models import Clinician
 from scheduler.clinicians.services import get_clinician
 from scheduler.errors import Forbidden
 from scheduler.facilities.models import Room
-from scheduler.invites.ics import FeedEntry
+from scheduler.invites.ics import Clinic, FeedEntry
 from scheduler.patients.models import Patient
 from scheduler.scheduling.models import Appointment
 from scheduler.settings import PatientDetail
@@ -93,8 +93,17 @@ def _patient_label(patient: Patient, detail: PatientDetail) -> str | None:
     return f"{patient.given_name} {patient.family_name} (MRN {patient.mrn})"
 
 
-def feed_of(session: Session, clinician: Clinician, now: datetime, detail: PatientDetail) -> Feed:
+def feed_of(
+    session: Session,
+    clinician: Clinician,
+    now: datetime,
+    detail: PatientDetail,
+    organizer_email: str,
+) -> Feed:
     """The clinician's cases from 30 days back to 90 days ahead, in one query.
+
+    Each case's ORGANIZER is its site, at ``organizer_email`` (the clinic's address, as on
+    the patients' invites). The feed is for staff, so the site goes by its own name.
 
     Cancelled and no-show appointments are left out: a published feed is the whole
     truth on every refresh, so calendars drop what is no longer in it.
@@ -113,6 +122,7 @@ def feed_of(session: Session, clinician: Clinician, now: datetime, detail: Patie
     ).all()
     entries = []
     for appointment, patient, room in rows:
+        site = appointment.site
         label = KIND_LABELS[appointment.kind.value]
         who = _patient_label(patient, detail)
         details = [label]
@@ -126,8 +136,11 @@ def feed_of(session: Session, clinician: Clinician, now: datetime, detail: Patie
                 end=appointment.end_at,
                 timezone=appointment.timezone,
                 summary=f"{label} — {who}" if who else label,
-                location=f"{room.name}, {appointment.site.name}",
+                location=f"{room.name}, {site.name}",
                 description="\n".join(details),
+                organizer=Clinic(
+                    name=site.name, email=organizer_email, address=site.address, phone=site.phone
+                ),
                 cancelled=False,
             )
         )

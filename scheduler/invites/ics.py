@@ -33,7 +33,7 @@ DEFAULT_ALARMS = (timedelta(days=1), timedelta(hours=2))
 
 @dataclass(frozen=True)
 class Clinic:
-    """The site: ORGANIZER of the invite and where the appointment takes place."""
+    """The site: ORGANIZER of an invite or a feed's case, and where it takes place."""
 
     name: str
     email: str
@@ -82,6 +82,7 @@ class FeedEntry:
     summary: str
     location: str
     description: str
+    organizer: Clinic  # RFC 5546 §3.2.1: a published event names its organizer too
     cancelled: bool
 
     def __post_init__(self) -> None:
@@ -188,7 +189,7 @@ def build_invite(
     event.add("status", "CANCELLED" if invite.cancelled else "CONFIRMED")
     # A family calendar the patient shares shows others only that the time is busy.
     event.add("class", "PRIVATE")
-    event.add("organizer", f"mailto:{clinic.email}", parameters={"CN": clinic.name})
+    _organizer(event, clinic)
     if invite.patient_email is not None:
         event.add(
             "attendee",
@@ -235,6 +236,7 @@ def build_feed(
         event.add("location", entry.location)
         event.add("description", entry.description)
         event.add("status", "CANCELLED" if entry.cancelled else "CONFIRMED")
+        _organizer(event, entry.organizer)
         calendar.add_component(event)
     return _serialise(calendar)
 
@@ -271,6 +273,11 @@ def _event(uid: str, start: datetime, end: datetime, zone: str, now: datetime) -
     event.add("dtstart", start.astimezone(site))
     event.add("dtend", end.astimezone(site))
     return event
+
+
+def _organizer(event: icalendar.Event, clinic: Clinic) -> None:
+    """ORGANIZER: the clinic's address, with its name as CN (RFC 5545 §3.8.4.3)."""
+    event.add("organizer", f"mailto:{clinic.email}", parameters={"CN": clinic.name})
 
 
 def _alarm(lead: timedelta, text: str) -> icalendar.Alarm:

@@ -184,6 +184,11 @@ def test_a_clinician_subscribes_to_their_cases_with_initials_only(
     ]
     initials = f"{patient.given_name[0]}.{patient.family_name[0]}."
     assert all(initials in str(event["SUMMARY"]) for event in events)
+    site = api.ok("GET", f"/sites/{clinic.site_id}")
+    organizer = client.application.config["MAIL_FROM"]
+    for event in events:  # RFC 5546 §3.2.1: every published event names its organizer
+        assert str(event["ORGANIZER"]) == f"mailto:{organizer}"
+        assert event["ORGANIZER"].params["CN"] == site["name"]
     assert patient.family_name.encode() not in response.data
     assert patient.mrn.encode() not in response.data
     stored = db.scalar(select(Clinician.feed_token_hash).where(Clinician.id == clinic.clinician_id))

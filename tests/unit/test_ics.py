@@ -423,6 +423,7 @@ def test_feed_lines_fold_at_75_octets_between_characters() -> None:
         summary="Dr Müller — 日本語 💉 " * 6,
         location=FOREIGN.address,
         description="Ärztehaus 💉 " * 20,
+        organizer=FOREIGN,
         cancelled=False,
     )
     physical = lines(build_feed([entry], name="Clínica 💉 " * 10, now=NOW))
@@ -477,6 +478,7 @@ def feed_entries() -> list[FeedEntry]:
             summary=f"Case {number}",
             location="Riverside Spine & Pain Center, Room 2",
             description="Readiness: consent signed",
+            organizer=CLINIC,
             cancelled=cancelled,
         )
 
@@ -518,6 +520,15 @@ def test_feed_is_published_with_name_refresh_and_one_vtimezone_per_zone() -> Non
     assert str(event["LOCATION"]) == "Riverside Spine & Pain Center, Room 2"
     assert str(event["DESCRIPTION"]) == "Readiness: consent signed"
     assert "DTSTAMP:20260220T150007Z" in unfolded(data)
+
+
+def test_every_feed_event_names_the_clinic_as_organizer() -> None:
+    """RFC 5546 §3.2.1: ORGANIZER is required in each VEVENT of a PUBLISH."""
+    events = parse(build_feed(feed_entries(), name="Cases", now=NOW)).walk("VEVENT")
+    assert len(events) == len(feed_entries())
+    for event in events:
+        assert str(event["ORGANIZER"]) == "mailto:desk@riverside.example"
+        assert dict(event["ORGANIZER"].params) == {"CN": "Riverside Spine & Pain Center"}
 
 
 def test_feed_refresh_interval_is_configurable() -> None:
