@@ -106,7 +106,7 @@ def feed_of(
     the patients' invites). The feed is for staff, so the site goes by its own name.
 
     Cancelled and no-show appointments are left out: a published feed is the whole
-    truth on every refresh, so calendars drop what is no longer in it.
+    truth on every refresh, so calendars drop what is no longer in it (see build_feed).
     """
     rows = session.execute(
         select(Appointment, Patient, Room)
@@ -141,7 +141,6 @@ def feed_of(
                 organizer=Clinic(
                     name=site.name, email=organizer_email, address=site.address, phone=site.phone
                 ),
-                cancelled=False,
             )
         )
     name = f"{clinician.given_name} {clinician.family_name}: cases"

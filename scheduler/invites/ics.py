@@ -83,7 +83,6 @@ class FeedEntry:
     location: str
     description: str
     organizer: Clinic  # RFC 5546 §3.2.1: a published event names its organizer too
-    cancelled: bool
 
     def __post_init__(self) -> None:
         _check_interval(self.start, self.end)
@@ -212,8 +211,12 @@ def build_feed(
 ) -> bytes:
     """A subscribable calendar of a clinician's cases (METHOD:PUBLISH, RFC 5546 §3.2.1).
 
-    Cancelled cases stay in the feed with STATUS:CANCELLED so that subscribed calendars
-    drop them. How often to refresh is said twice: REFRESH-INTERVAL (RFC 7986 §5.7) and
+    Every entry is a live case (STATUS:CONFIRMED). A published feed is the whole truth on
+    each refresh, so a case cancelled since is left out and every subscribed calendar
+    drops it; clients differ on STATUS:CANCELLED in a subscription (struck through,
+    hidden, or shown as if still booked), while a case that is gone is gone in all of them.
+
+    How often to refresh is said twice: REFRESH-INTERVAL (RFC 7986 §5.7) and
     X-PUBLISHED-TTL, the older name Outlook reads. The name likewise: NAME (RFC 7986 §5.1)
     and X-WR-CALNAME.
     """
@@ -235,7 +238,7 @@ def build_feed(
         event.add("summary", entry.summary)
         event.add("location", entry.location)
         event.add("description", entry.description)
-        event.add("status", "CANCELLED" if entry.cancelled else "CONFIRMED")
+        event.add("status", "CONFIRMED")
         _organizer(event, entry.organizer)
         calendar.add_component(event)
     return _serialise(calendar)

@@ -217,6 +217,27 @@ def test_the_feed_spans_30_days_back_and_90_ahead_without_cancelled_cases(
     assert starts() == [local("2026-06-05", 9)]
 
 
+def test_a_case_cancelled_after_it_was_published_leaves_the_feed(
+    api: Api, client: FlaskClient, clinic: Clinic
+) -> None:
+    """A PUBLISH feed is the whole truth on each refresh: calendars drop what is gone."""
+    booked_block(api, clinic, "2026-03-06")
+    dropped = booked_block(api, clinic, "2026-03-09")
+    issued = api.ok("POST", f"/clinicians/{clinic.clinician_id}/feed-token", "clinician")
+
+    def published() -> list[icalendar.Event]:
+        events: list[icalendar.Event] = parsed(client.get(feed_path(issued)).data).walk("VEVENT")
+        return events
+
+    before = [str(event["UID"]) for event in published()]
+    cancel(api, dropped["id"])
+    after = published()
+
+    assert len(before) == 2
+    assert [str(event["UID"]) for event in after] == before[:1]
+    assert [str(event["STATUS"]) for event in after] == ["CONFIRMED"]
+
+
 @pytest.mark.parametrize(
     ("detail", "shows_name", "shows_initials"),
     [("none", False, False), ("full", True, False)],

@@ -424,7 +424,6 @@ def test_feed_lines_fold_at_75_octets_between_characters() -> None:
         location=FOREIGN.address,
         description="Ärztehaus 💉 " * 20,
         organizer=FOREIGN,
-        cancelled=False,
     )
     physical = lines(build_feed([entry], name="Clínica 💉 " * 10, now=NOW))
     for line in physical:
@@ -469,7 +468,7 @@ def test_every_invite_reads_back_at_the_given_instants(
 
 
 def feed_entries() -> list[FeedEntry]:
-    def entry(number: int, zone: str, start: datetime, *, cancelled: bool = False) -> FeedEntry:
+    def entry(number: int, zone: str, start: datetime) -> FeedEntry:
         return FeedEntry(
             uid=f"case-{number}@scheduler.example",
             start=start,
@@ -479,12 +478,11 @@ def feed_entries() -> list[FeedEntry]:
             location="Riverside Spine & Pain Center, Room 2",
             description="Readiness: consent signed",
             organizer=CLINIC,
-            cancelled=cancelled,
         )
 
     return [
         entry(1, "America/New_York", NEW_YORK_EST),
-        entry(2, "America/New_York", NEW_YORK_EDT, cancelled=True),
+        entry(2, "America/New_York", NEW_YORK_EDT),
         entry(3, "Europe/London", LONDON_GMT),
         entry(4, "Europe/London", LONDON_BST),
     ]
@@ -509,12 +507,8 @@ def test_feed_is_published_with_name_refresh_and_one_vtimezone_per_zone() -> Non
         "America/New_York",
         "Europe/London",
     ]
-    assert [str(event["STATUS"]) for event in calendar.walk("VEVENT")] == [
-        "CONFIRMED",
-        "CANCELLED",
-        "CONFIRMED",
-        "CONFIRMED",
-    ]
+    # Only live cases are published; a cancelled one leaves the feed (feeds.services).
+    assert [str(event["STATUS"]) for event in calendar.walk("VEVENT")] == ["CONFIRMED"] * 4
     (event, *_) = calendar.walk("VEVENT")
     assert str(event["SUMMARY"]) == "Case 1"
     assert str(event["LOCATION"]) == "Riverside Spine & Pain Center, Room 2"
