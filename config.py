@@ -74,7 +74,8 @@ class Defaults:
     # How long the worker sleeps when nothing is due.
     OUTBOX_POLL_SECONDS = 5
 
-    # How much of the patient a clinician's calendar feed shows: none, initials or full.
+    # How much a clinician's calendar feed shows of each case in its title: neutral ("Clinic
+    # appointment"), none (the kind of case), initials or full (the kind and the patient).
     FEED_PATIENT_DETAIL = "initials"
 
     # Request bodies larger than this are refused with 413.

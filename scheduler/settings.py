@@ -88,8 +88,14 @@ def delivery_settings(config: Mapping[str, Any]) -> DeliverySettings:
 
 class PatientDetail(StrEnum):
     """How much of the patient a feed shows (FEED_PATIENT_DETAIL): calendars sync to
-    phones and laptops that are less guarded than the clinic's own systems."""
+    phones and laptops that are less guarded than the clinic's own systems.
 
+    The SUMMARY (what lock screens and shared calendars show) is "Clinic appointment" in
+    NEUTRAL, the kind of case in NONE, and the kind with the patient's initials or name
+    and MRN in INITIALS and FULL. The case's details stay in the DESCRIPTION.
+    """
+
+    NEUTRAL = "neutral"
     NONE = "none"
     INITIALS = "initials"
     FULL = "full"

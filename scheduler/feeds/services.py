@@ -85,12 +85,23 @@ class Feed:
     entries: list[FeedEntry]
 
 
+# The SUMMARY in the neutral mode: it says neither what the case is nor who.
+NEUTRAL_SUMMARY: Final = "Clinic appointment"
+
+
 def _patient_label(patient: Patient, detail: PatientDetail) -> str | None:
-    if detail is PatientDetail.NONE:
+    if detail in {PatientDetail.NEUTRAL, PatientDetail.NONE}:
         return None
     if detail is PatientDetail.INITIALS:
         return f"{patient.given_name[:1]}.{patient.family_name[:1]}."
     return f"{patient.given_name} {patient.family_name} (MRN {patient.mrn})"
+
+
+def _summary(kind: str, who: str | None, detail: PatientDetail) -> str:
+    """SUMMARY, the line lock screens and shared calendars show: as much as ``detail`` allows."""
+    if detail is PatientDetail.NEUTRAL:
+        return NEUTRAL_SUMMARY
+    return f"{kind} — {who}" if who else kind
 
 
 def feed_of(
@@ -135,7 +146,7 @@ def feed_of(
                 start=appointment.start_at,
                 end=appointment.end_at,
                 timezone=appointment.timezone,
-                summary=f"{label} — {who}" if who else label,
+                summary=_summary(label, who, detail),
                 location=f"{room.name}, {site.name}",
                 description="\n".join(details),
                 organizer=Clinic(

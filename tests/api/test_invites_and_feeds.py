@@ -239,8 +239,13 @@ def test_a_case_cancelled_after_it_was_published_leaves_the_feed(
 
 
 @pytest.mark.parametrize(
-    ("detail", "shows_name", "shows_initials"),
-    [("none", False, False), ("full", True, False)],
+    ("detail", "shows_kind", "shows_name", "shows_initials"),
+    [
+        ("neutral", False, False, False),
+        ("none", True, False, False),
+        ("initials", True, False, True),
+        ("full", True, True, False),
+    ],
 )
 def test_the_feed_shows_as_much_of_the_patient_as_the_setting_allows(
     api: Api,
@@ -248,6 +253,7 @@ def test_the_feed_shows_as_much_of_the_patient_as_the_setting_allows(
     clinic: Clinic,
     db: Session,
     detail: str,
+    shows_kind: bool,
     shows_name: bool,
     shows_initials: bool,
 ) -> None:
@@ -259,8 +265,11 @@ def test_the_feed_shows_as_much_of_the_patient_as_the_setting_allows(
 
     summary = str(parsed(client.get(feed_path(issued)).data).walk("VEVENT")[0]["SUMMARY"])
 
+    assert ("Diagnostic block" in summary) is shows_kind
     assert (patient.family_name in summary) is shows_name
     assert (f"{patient.given_name[0]}.{patient.family_name[0]}." in summary) is shows_initials
+    if detail == "neutral":
+        assert summary == "Clinic appointment"
 
 
 def test_a_new_token_revokes_the_old_and_delete_revokes_with_no_hint(
