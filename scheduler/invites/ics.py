@@ -24,6 +24,7 @@ from zoneinfo import ZoneInfo
 import icalendar
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 
+from scheduler.clock import ambiguous_wall_time
 from scheduler.invites.vtimezone import vtimezone
 from scheduler.vocabulary import AppointmentKind
 
@@ -266,15 +267,23 @@ def _vtimezone(zone: str, instants: Sequence[datetime]) -> icalendar.Timezone:
 
 
 def _event(uid: str, start: datetime, end: datetime, zone: str, now: datetime) -> icalendar.Event:
-    """A VEVENT with its times in the site's zone (TZID) and DTSTAMP in UTC (RFC 5545 §3.8.7.2)."""
+    """A VEVENT with its times in the site's zone (TZID) and DTSTAMP in UTC (RFC 5545 §3.8.7.2).
+
+    A start or end in the repeated hour of a fall-back night cannot be written with TZID:
+    its wall time names two instants and readers take the first (RFC 5545 §3.3.5), an hour
+    early for the second. Such an event has both times in UTC (``...Z``), which every
+    reader places right and shows in its own zone.
+    """
     if now.utcoffset() is None:
         raise ValueError("now must be timezone-aware")
     site = ZoneInfo(zone)
+    ambiguous = ambiguous_wall_time(start, site) or ambiguous_wall_time(end, site)
+    written_in = UTC if ambiguous else site
     event = icalendar.Event()
     event.add("uid", uid)
     event.add("dtstamp", now.astimezone(UTC))
-    event.add("dtstart", start.astimezone(site))
-    event.add("dtend", end.astimezone(site))
+    event.add("dtstart", start.astimezone(written_in))
+    event.add("dtend", end.astimezone(written_in))
     return event
 
 

@@ -145,9 +145,10 @@ CASES = [
 
 
 def invite(
-    n: int, zone: str, wall: tuple[int, ...], kind: AppointmentKind, cancelled: bool
+    n: int, zone: str, wall: tuple[int, ...], kind: AppointmentKind, cancelled: bool, fold: int = 0
 ) -> Invite:
-    start = datetime(*wall, tzinfo=ZoneInfo(zone)).astimezone(UTC)
+    """``fold=1``: the second occurrence of a wall time in a fall-back night's repeated hour."""
+    start = datetime(*wall, tzinfo=ZoneInfo(zone), fold=fold).astimezone(UTC)
     return Invite(
         uid=f"caldav-test-{n}",
         sequence=2 if cancelled else 1,
@@ -166,6 +167,17 @@ def test_invites_are_found_by_time_range_at_their_true_instants(radicale: Radica
     collection = "/clinic/invites/"
     assert radicale.request("MKCALENDAR", collection)[0] == 201
     invites = [invite(n, *case) for n, case in enumerate(CASES)]
+    # The second 01:30 of New York's fall-back night: an hour after the first.
+    invites.append(
+        invite(
+            len(CASES),
+            "America/New_York",
+            (2027, 11, 7, 1, 30),
+            AppointmentKind.DIAGNOSTIC_BLOCK,
+            cancelled=False,
+            fold=1,
+        )
+    )
     now = datetime(2026, 3, 2, 19, tzinfo=UTC)
     for item in invites:
         status, body = radicale.request(

@@ -100,6 +100,9 @@ def instants_by_icalendar(data: bytes) -> list[tuple[datetime, datetime]]:
     }
 
     def instant(prop: Any) -> datetime:
+        if "TZID" not in prop.params:  # written in UTC
+            assert prop.dt.utcoffset() == timedelta(0)
+            return prop.dt.astimezone(UTC)
         zone = zones[prop.params["TZID"]]
         resolved: datetime = zone.localize(prop.dt.replace(tzinfo=None)).astimezone(UTC)
         assert resolved == prop.dt  # and icalendar's own TZID lookup agrees
@@ -122,6 +125,9 @@ def instants_by_vobject(data: bytes) -> list[tuple[datetime, datetime]]:
     }
 
     def instant(prop: Any) -> datetime:
+        if "X-VOBJ-ORIGINAL-TZID" not in prop.params:  # written in UTC
+            assert prop.value.utcoffset() == timedelta(0)
+            return prop.value.astimezone(UTC)
         (tzid,) = prop.params["X-VOBJ-ORIGINAL-TZID"]
         return prop.value.replace(tzinfo=zones[tzid]).astimezone(UTC)
 
@@ -465,6 +471,67 @@ def test_every_invite_reads_back_at_the_given_instants(
         now=NOW,
     )
     assert read(data) == [(start, end)]
+
+
+# The night New York's clocks go back (2027-11-07): 01:00-02:00 is lived twice, EDT then EST.
+FIRST_0130 = datetime(2027, 11, 7, 5, 30, tzinfo=UTC)  # 01:30 EDT
+SECOND_0130 = datetime(2027, 11, 7, 6, 30, tzinfo=UTC)  # 01:30 EST, an hour later
+# Lord Howe goes back half an hour (+11 -> +10:30) at 02:00 on 2027-04-04: 01:30-02:00 twice.
+LORD_HOWE_SECOND_0145 = datetime(2027, 4, 3, 15, 15, tzinfo=UTC)  # 01:45 +10:30
+
+
+@pytest.mark.parametrize("read", READERS)
+@pytest.mark.parametrize(
+    ("zone", "start", "minutes"),
+    [
+        pytest.param("America/New_York", SECOND_0130, 30, id="second_0130"),
+        pytest.param("America/New_York", FIRST_0130, 30, id="first_0130"),
+        pytest.param("America/New_York", FIRST_0130 - timedelta(hours=1), 45, id="ends_0115_edt"),
+        pytest.param("Europe/London", datetime(2027, 10, 31, 1, 15, tzinfo=UTC), 30, id="london"),
+        pytest.param("Australia/Lord_Howe", LORD_HOWE_SECOND_0145, 20, id="lord_howe"),
+    ],
+)
+def test_a_time_in_the_repeated_hour_reads_back_at_its_instant(
+    read: Any, zone: str, start: datetime, minutes: int
+) -> None:
+    """Its wall time names two instants, so it is written in UTC (SPEC §5: never ambiguous)."""
+    end = start + timedelta(minutes=minutes)
+    data = build_invite(invite(timezone=zone, start=start, end=end), CLINIC, now=NOW)
+    assert read(data) == [(start, end)]
+    event = the_event(data)
+    assert "TZID" not in event["DTSTART"].params
+    assert "TZID" not in event["DTEND"].params
+
+
+def test_the_second_0130_of_the_fall_back_night_is_written_in_utc() -> None:
+    data = build_invite(
+        invite(start=SECOND_0130, end=SECOND_0130 + timedelta(minutes=30)), CLINIC, now=NOW
+    )
+    assert "DTSTART:20271107T063000Z" in unfolded(data)
+    assert "DTEND:20271107T070000Z" in unfolded(data)
+    assert "1:30 AM EST" in str(the_event(data)["DESCRIPTION"])  # the words name the offset
+
+
+def test_times_next_to_the_repeated_hour_keep_the_site_tzid() -> None:
+    before = FIRST_0130 - timedelta(minutes=90)  # 00:00-01:00 EDT
+    after = SECOND_0130 + timedelta(minutes=30)  # 02:00-02:30 EST
+    for start in (before, after):
+        event = the_event(
+            build_invite(invite(start=start, end=start + timedelta(minutes=30)), CLINIC, now=NOW)
+        )
+        assert event["DTSTART"].params["TZID"] == "America/New_York"
+        assert event["DTEND"].params["TZID"] == "America/New_York"
+
+
+@pytest.mark.parametrize("read", READERS)
+def test_feed_cases_in_the_repeated_hour_read_back_at_their_instants(read: Any) -> None:
+    starts = [FIRST_0130, SECOND_0130, SECOND_0130 + timedelta(hours=1)]  # the last: 02:30
+    entries = [
+        dataclasses.replace(entry, start=start, end=start + timedelta(minutes=30))
+        for entry, start in zip(feed_entries(), starts, strict=False)
+    ]
+    data = build_feed(entries, name="Cases", now=NOW)
+    assert read(data) == [(entry.start, entry.end) for entry in entries]
 
 
 def feed_entries() -> list[FeedEntry]:
