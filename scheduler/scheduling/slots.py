@@ -7,7 +7,9 @@ slot search offers is a slot booking accepts, and the other way round.
 All arithmetic is on UTC instants. Working hours are site-local wall-clock times, turned
 into instants per local day with zoneinfo, so 08:00 stays 08:00 across DST changes; a
 local time that does not exist (the spring-forward gap) is read with the offset before
-the change, as zoneinfo does.
+the change, as zoneinfo does. A start whose wall time occurs twice (the repeated hour of
+a fall-back night) is never offered nor booked: patients and calendars would take
+"01:30" for the first 01:30 (SPEC §5).
 Pure module: no Flask, no SQLAlchemy.
 """
 
@@ -19,6 +21,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
+from scheduler.clock import ambiguous_wall_time
 from scheduler.vocabulary import ResourceKind
 
 GRID = timedelta(minutes=15)  # offered starts fall on the quarter hours
@@ -161,6 +164,9 @@ class Unfit:
 
 NOT_WORKING = Unfit("The clinician does not work at this site at that time.")
 ON_TIME_OFF = Unfit("The clinician is on time off at that time.")
+REPEATED_HOUR = Unfit(
+    "That local time occurs twice that night, when the clocks go back; choose another time."
+)
 
 
 def working_windows(hours: Iterable[WeeklyHours], day: date, zone: ZoneInfo) -> list[Interval]:
@@ -196,6 +202,8 @@ def fit(calendars: Calendars, clinician: ClinicianCalendar, start: datetime) -> 
     end = start + clinician.duration
     if not within_hours(clinician.hours, start, end, calendars.zone):
         return NOT_WORKING
+    if ambiguous_wall_time(start, calendars.zone):
+        return REPEATED_HOUR
     if not clinician.time_off.is_free(start, end):
         return ON_TIME_OFF
     spans = spans_of(calendars, start, end)

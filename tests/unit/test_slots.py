@@ -500,17 +500,17 @@ def test_search_asks_allowed_day_about_site_local_dates() -> None:
     [
         # 01:00 EST .. 02:30 read with EST (the gap): 03:30 EDT.
         pytest.param(NEW_YORK, date(2026, 3, 8), (6, 0, 7, 30), 5, id="new_york_spring"),
-        # 01:00 EDT (first occurrence) .. 03:30 EST.
-        pytest.param(NEW_YORK, date(2026, 11, 1), (5, 0, 8, 30), 13, id="new_york_autumn"),
+        # 01:00 EDT (first occurrence) .. 03:30 EST; starts from 02:00 EST (01:xx is twice).
+        pytest.param(NEW_YORK, date(2026, 11, 1), (5, 0, 8, 30), 5, id="new_york_autumn"),
         pytest.param(NEW_YORK, date(2026, 3, 1), (6, 0, 8, 30), 9, id="new_york_ordinary"),
         # 01:00 read with GMT (the gap) .. 03:30 BST.
         pytest.param(LONDON, date(2026, 3, 29), (1, 0, 2, 30), 5, id="london_spring"),
-        # 01:00 BST (first occurrence) .. 03:30 GMT.
-        pytest.param(LONDON, date(2026, 10, 25), (0, 0, 3, 30), 13, id="london_autumn"),
+        # 01:00 BST (first occurrence) .. 03:30 GMT; starts from 02:00 GMT.
+        pytest.param(LONDON, date(2026, 10, 25), (0, 0, 3, 30), 5, id="london_autumn"),
         # +10:30 -> +11 at 02:00: 01:00 +10:30 .. 03:30 +11, the day before in UTC.
         pytest.param(LORD_HOWE, date(2026, 10, 4), (14, 30, 16, 30), 7, id="lord_howe_spring"),
-        # +11 -> +10:30 at 02:00: 01:00 +11 .. 03:30 +10:30.
-        pytest.param(LORD_HOWE, date(2026, 4, 5), (14, 0, 17, 0), 11, id="lord_howe_autumn"),
+        # +11 -> +10:30 at 02:00: 01:00 +11 .. 03:30 +10:30; no start at 01:30-01:45 (twice).
+        pytest.param(LORD_HOWE, date(2026, 4, 5), (14, 0, 17, 0), 7, id="lord_howe_autumn"),
     ],
 )
 def test_working_hours_across_dst_follow_the_wall_clock(
@@ -524,9 +524,49 @@ def test_working_hours_across_dst_follow_the_wall_clock(
     assert slots.working_windows(doc.hours, day, zone) == reference_windows(doc, day, zone)
     cals = calendars(clinicians=(doc,), zone=zone)
     found = offered(cals, earliest=expected.start - timedelta(days=1), until=expected.end)
+    every_start = [expected.start + n * QUARTER for n in range(4 * 4)]
+    assert [slot.start for slot in found] == [
+        start
+        for start in every_start
+        if start + minutes(30) <= expected.end and not repeated(start, zone)
+    ]
     assert len(found) == count
-    assert (found[0].start, found[-1].end) == (expected.start, expected.end)
+    assert found[-1].end == expected.end
     assert all(slot.start.astimezone(zone).date() == day for slot in found)
+
+
+# The night New York's clocks go back in 2027: 01:00-02:00 on 7 November is lived twice.
+FALL_BACK = date(2027, 11, 7)
+
+
+def test_search_never_offers_a_wall_time_that_occurs_twice() -> None:
+    """00:00-04:00 on the fall-back night: 01:00-01:45 come twice (EDT, then EST), so
+    neither is offered; each offered wall time names one instant (a start at 00:45 ends
+    at 01:15 EDT, which the invite writes in UTC)."""
+    doc = clinician(hours=(WeeklyHours(FALL_BACK.weekday(), time(0), time(4)),))
+    cals = calendars(clinicians=(doc,), zone=NEW_YORK)
+    found = offered(cals, earliest=utc(FALL_BACK, 0), until=utc(FALL_BACK + timedelta(days=1), 0))
+    walls = [f"{slot.start.astimezone(NEW_YORK):%H:%M}" for slot in found]
+    assert walls == [
+        *("00:00", "00:15", "00:30", "00:45"),
+        *("02:00", "02:15", "02:30", "02:45", "03:00", "03:15", "03:30"),
+    ]
+    assert "01:30" not in walls
+
+
+@pytest.mark.parametrize(
+    "start",
+    [
+        pytest.param(datetime(2027, 11, 7, 5, 30, tzinfo=UTC), id="first_0130_edt"),
+        pytest.param(datetime(2027, 11, 7, 6, 30, tzinfo=UTC), id="second_0130_est"),
+    ],
+)
+def test_booking_refuses_a_start_in_the_repeated_hour(start: datetime) -> None:
+    """What search never offers, booking does not accept either (one function: fit)."""
+    doc = clinician(hours=(WeeklyHours(FALL_BACK.weekday(), time(0), time(4)),))
+    assert slots.fit(calendars(clinicians=(doc,), zone=NEW_YORK), doc, start) == (
+        slots.REPEATED_HOUR
+    )
 
 
 def test_office_hours_keep_their_wall_clock_over_the_change() -> None:
@@ -572,6 +612,16 @@ def reference_instant(day: date, wall: time, zone: ZoneInfo) -> datetime:
         if (wall_as_utc - offset).astimezone(zone).replace(tzinfo=UTC) == wall_as_utc
     ]
     return min(readings) if readings else wall_as_utc - min(offsets)
+
+
+def repeated(instant: datetime, zone: ZoneInfo) -> bool:
+    """Whether another instant within two hours shows the same wall time in ``zone``."""
+    wall = instant.astimezone(zone).replace(tzinfo=None)
+    return any(
+        (instant + step * minutes(1)).astimezone(zone).replace(tzinfo=None) == wall
+        for step in range(-120, 121)
+        if step
+    )
 
 
 def reference_windows(doc: ClinicianCalendar, day: date, zone: ZoneInfo) -> list[Interval]:
@@ -788,6 +838,14 @@ def test_offered_slots_are_ordered_on_the_grid_within_bounds_and_allowed_days(
         assert slot.start.astimezone(zone).minute % 15 == 0
         assert slot.start.second == slot.start.microsecond == 0
         assert scenario.allowed_day(slot.start.astimezone(zone).date())
+
+
+@PROPERTY
+@given(scenarios())
+def test_search_never_offers_a_start_whose_wall_time_occurs_twice(scenario: Scenario) -> None:
+    zone = scenario.calendars.zone
+    for slot in scenario.search():
+        assert not repeated(slot.start, zone), slot.start.astimezone(zone)
 
 
 @PROPERTY
