@@ -21,6 +21,9 @@ class Site(Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     name: Mapped[str] = mapped_column(String(120), unique=True)
+    # What patients' invites, e-mails and pages call the site (SPEC §5); None: the name.
+    # A name such as "... Spine & Pain Center" tells a lock screen what the visit is for.
+    display_name: Mapped[str | None] = mapped_column(String(120))
     timezone: Mapped[str] = mapped_column(String(64))
     address: Mapped[str] = mapped_column(Text)
     phone: Mapped[str | None] = mapped_column(String(40))

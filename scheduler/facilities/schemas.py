@@ -8,6 +8,14 @@ from scheduler.vocabulary import EquipmentKind, RoomKind
 
 class SiteCreateArgs(Args):
     name = Text(120, required=True)
+    display_name = Text(
+        120,
+        load_default=None,
+        metadata={
+            "description": "What patients' invites, e-mails and pages call the site"
+            " (default: the name); set it when the name reveals a specialty"
+        },
+    )
     timezone = ZoneName(required=True)
     address = Text(500, required=True)
     phone = Text(40, load_default=None)
@@ -25,6 +33,9 @@ class SiteCreateArgs(Args):
 class SiteSchema(Out):
     id = fields.Integer()
     name = fields.String()
+    display_name = fields.String(
+        allow_none=True, metadata={"description": "Patient-facing name; null: the name"}
+    )
     timezone = fields.String()
     address = fields.String()
     phone = fields.String(allow_none=True)

@@ -59,6 +59,7 @@ def create_site(
     name: str,
     timezone: str,
     address: str,
+    display_name: str | None = None,
     phone: str | None = None,
     turnover_minutes: int = 15,
     recovery_minutes: int = 120,
@@ -69,6 +70,7 @@ def create_site(
         session,
         Site(
             name=name,
+            display_name=display_name,
             timezone=timezone,
             address=address,
             phone=phone,

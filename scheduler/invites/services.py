@@ -20,7 +20,16 @@ VISIT_ARRIVAL_MINUTES = 15
 
 
 def clinic_of(site: Site, organizer_email: str) -> Clinic:
-    return Clinic(name=site.name, email=organizer_email, address=site.address, phone=site.phone)
+    """The site as its patients see it: by its display name, else its name (SPEC §5).
+
+    Every text of an invite, e-mail or patient page names the clinic through this value.
+    """
+    return Clinic(
+        name=site.display_name or site.name,
+        email=organizer_email,
+        address=site.address,
+        phone=site.phone,
+    )
 
 
 def invite_for(session: Session, appointment: Appointment) -> Invite:

@@ -129,6 +129,7 @@ FORMS: Final[dict[str, Form]] = {
         _by(facilities.create_site),
         (
             Input("name", "Name", required=True),
+            Input("display_name", "Name shown to patients (if not the name)"),
             Input("timezone", "Time zone (IANA, e.g. America/New_York)", required=True),
             Input("address", "Address", "textarea", required=True),
             Input("phone", "Phone", "tel"),

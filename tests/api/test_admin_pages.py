@@ -59,6 +59,26 @@ def test_a_room_is_added_through_the_apis_schema_and_service(
     assert "Room 9 (procedure, fluoroscopy)" in page.get_data(as_text=True)
 
 
+def test_a_site_is_added_with_the_name_its_patients_see(
+    browser: Browser, people: dict[str, str], db: Session
+) -> None:
+    page = post(
+        admin(browser, people),
+        "/admin/forms/site",
+        {
+            "name": "North Spine & Pain Center",
+            "display_name": "North Clinic",
+            "timezone": "America/Chicago",
+            "address": "1 North Road",
+        },
+    )
+
+    assert flashes(page) == ["Add a site: saved."]
+    site = db.scalars(select(Site).where(Site.name == "North Spine & Pain Center")).one()
+    assert site.display_name == "North Clinic"
+    assert "Patients see: North Clinic" in page.get_data(as_text=True)
+
+
 def test_bad_input_is_explained_by_field_and_saves_nothing(
     browser: Browser, people: dict[str, str], db: Session
 ) -> None:

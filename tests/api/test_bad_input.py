@@ -643,6 +643,14 @@ def body_cases() -> list[pytest.ParameterSet]:
         ),
         case("sites zone abbreviation", Bad(SITES, change(timezone="EST"), errors_on="timezone")),
         case("sites NUL in name", Bad(SITES, change(name="North\u0000clinic"), errors_on="name")),
+        case(
+            "sites blank display name",
+            Bad(SITES, change(display_name="  "), errors_on="display_name"),
+        ),
+        case(
+            "sites display name too long",
+            Bad(SITES, change(display_name="x" * 121), errors_on="display_name"),
+        ),
         unknown_field(ROOMS),
         case("rooms site_id as string", Bad(ROOMS, change(site_id="1"), errors_on="site_id")),
         *not_a_flag(ROOMS, "fluoroscopy"),

@@ -15,11 +15,12 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from scheduler.clinicians.models import Clinician
+from scheduler.facilities.models import Site
 from scheduler.patients.models import Patient
 from tests.api.conftest import Clinic
 from tests.api.test_full_pathway import book, refer
 from tests.api.test_outbox import cancel, move
-from tests.support import Api, FrozenClock, local
+from tests.support import Api, Browser, FrozenClock, local
 
 
 def parsed(body: bytes) -> icalendar.Calendar:
@@ -94,6 +95,91 @@ def test_a_moved_appointment_keeps_its_uid_and_raises_its_sequence(
     assert new["UID"] == old["UID"]
     assert (int(old["SEQUENCE"]), int(new["SEQUENCE"])) == (1, 2)
     assert new.decoded("DTSTART") == local("2026-03-10", 9)  # EDT now
+
+
+# ---------------------------------------------------------------------------------------
+# The site's patient-facing name (SPEC §5)
+
+
+def test_a_site_is_created_with_a_display_name_which_defaults_to_none(api: Api) -> None:
+    body = {"timezone": "America/Chicago", "address": "1 North Road, Springfield"}
+    named = api.ok(
+        "POST",
+        "/sites",
+        "admin",
+        json={**body, "name": "North Spine & Pain Center", "display_name": " North Clinic "},
+    )
+    plain = api.ok("POST", "/sites", "admin", json={**body, "name": "North Two"})
+
+    assert named["display_name"] == "North Clinic"
+    assert api.ok("GET", f"/sites/{named['id']}")["display_name"] == "North Clinic"
+    assert plain["display_name"] is None
+    assert api.ok("GET", f"/sites/{plain['id']}")["display_name"] is None
+
+
+def shown_as(db: Session, clinic: Clinic, display_name: str | None) -> Site:
+    site = db.get_one(Site, clinic.site_id)
+    site.name = "Riverside Spine & Pain Center"
+    site.display_name = display_name
+    db.flush()
+    return site
+
+
+def test_the_invite_names_the_site_by_its_display_name_only(
+    api: Api, clinic: Clinic, db: Session
+) -> None:
+    shown_as(db, clinic, "Riverside Clinic")
+    appointment = booked_block(api, clinic)
+
+    response = api.get(f"/appointments/{appointment['id']}/invite.ics", "patient")
+
+    event = parsed(response.data).walk("VEVENT")[0]
+    assert str(event["SUMMARY"]) == "Appointment at Riverside Clinic"
+    assert str(event["LOCATION"]).startswith("Riverside Clinic, ")
+    assert event["ORGANIZER"].params["CN"] == "Riverside Clinic"
+    alarms = event.walk("VALARM")
+    assert alarms
+    assert all(str(alarm["DESCRIPTION"]) == "Appointment at Riverside Clinic" for alarm in alarms)
+    assert b"Spine" not in response.data.replace(b"\r\n ", b"")
+
+
+def test_a_site_without_a_display_name_is_shown_by_its_name(
+    api: Api, clinic: Clinic, db: Session
+) -> None:
+    shown_as(db, clinic, None)
+    appointment = booked_block(api, clinic)
+
+    response = api.get(f"/appointments/{appointment['id']}/invite.ics", "patient")
+
+    event = parsed(response.data).walk("VEVENT")[0]
+    assert str(event["SUMMARY"]) == "Appointment at Riverside Spine & Pain Center"
+
+
+def test_the_patients_page_names_the_site_by_its_display_name(
+    api: Api, browser: Browser, people: dict[str, str], clinic: Clinic, db: Session
+) -> None:
+    shown_as(db, clinic, "Riverside Clinic")
+    booked_block(api, clinic)
+    browser.sign_in(people["patient"])
+
+    page = browser.get("/me").get_data(as_text=True)
+
+    assert "Riverside Clinic" in page
+    assert "Spine" not in page
+
+
+def test_the_clinicians_feed_keeps_the_sites_own_name(
+    api: Api, client: FlaskClient, clinic: Clinic, db: Session
+) -> None:
+    """Staff-facing: the clinician knows which site the case is at."""
+    shown_as(db, clinic, "Riverside Clinic")
+    booked_block(api, clinic)
+    issued = api.ok("POST", f"/clinicians/{clinic.clinician_id}/feed-token", "clinician")
+
+    event = parsed(client.get(feed_path(issued)).data).walk("VEVENT")[0]
+
+    assert str(event["LOCATION"]).endswith(", Riverside Spine & Pain Center")
+    assert event["ORGANIZER"].params["CN"] == "Riverside Spine & Pain Center"
 
 
 # ---------------------------------------------------------------------------------------

@@ -21,6 +21,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from scheduler.context import Database
+from scheduler.facilities.models import Site
 from scheduler.outbox.models import OutboxMessage
 from scheduler.outbox.worker import PassResult, deliver_due
 from scheduler.patients.models import Patient
@@ -235,6 +236,39 @@ def test_a_booking_delivers_exactly_one_invite_with_every_part(
     link = re.search(r"http://127\.0\.0\.1:5000(/i/\S+\.ics)", text.get_content())
     assert link is not None
     assert app.test_client().get(link.group(1)).status_code == 200
+
+
+def test_the_e_mail_names_the_site_by_its_display_name_only(
+    api: Api,
+    app: Flask,
+    clinic: Clinic,
+    clock: FrozenClock,
+    db: Session,
+    mailbox: Mailbox,
+    settings: DeliverySettings,
+) -> None:
+    """Subjects show in notifications: a name like "... Spine & Pain Center" says why."""
+    site = db.get_one(Site, clinic.site_id)
+    site.name, site.display_name = "Riverside Spine & Pain Center", "Riverside Clinic"
+    db.flush()
+    pathway = refer(api, clinic)["id"]
+    appointment = book(api, clinic, pathway, "diagnostic_block", local("2026-03-06", 9))
+    deliver(app, settings, clock)
+    cancel(api, appointment["id"])
+    deliver(app, settings, clock)
+
+    invite, cancellation = mailbox.messages
+    assert invite["Subject"] == "Your appointment at Riverside Clinic on Friday, March 6, 2026"
+    assert "Cancelled: your appointment at Riverside Clinic on" in cancellation["Subject"]
+    for message in (invite, cancellation):
+        assert message["From"].addresses[0].display_name == "Riverside Clinic"
+        for part in message.walk():
+            if part.get_content_maintype() == "text":
+                content = part.get_content()
+                text = content if isinstance(content, str) else content.decode()
+                assert "Spine" not in text.replace("\r\n ", "")
+    body = next(p for p in invite.walk() if p.get_content_type() == "text/plain")
+    assert "your appointment at Riverside Clinic." in body.get_content()
 
 
 def test_the_reminder_goes_out_when_due_and_carries_no_calendar(
