@@ -64,6 +64,7 @@ class Invite:
     end: datetime
     timezone: str
     room: str | None
+    patient_name: str  # the ATTENDEE's CN: the invite goes to this patient alone
     patient_email: str | None
     cancelled: bool
     preparation: Preparation
@@ -174,8 +175,10 @@ def build_invite(
 
     ``alarms`` are lead times before the start; each becomes a VALARM with a neutral text.
     A cancellation carries STATUS:CANCELLED, the same UID and the SEQUENCE given, and no
-    alarms (RFC 5546 §3.2.5). Without a patient address there is no ATTENDEE; the caller
-    can still offer the file for download.
+    alarms (RFC 5546 §3.2.5). The ATTENDEE is the patient, named by CN as calendars show
+    invitees (RFC 5545 §3.2.2): the invite goes to that patient alone, and the name is
+    never in the SUMMARY. Without a patient address there is no ATTENDEE; the caller can
+    still offer the file for download.
     """
     if any(lead <= timedelta(0) for lead in alarms):
         raise ValueError("alarms are lead times before the start and must be positive")
@@ -194,7 +197,12 @@ def build_invite(
         event.add(
             "attendee",
             f"mailto:{invite.patient_email}",
-            parameters={"ROLE": "REQ-PARTICIPANT", "PARTSTAT": "NEEDS-ACTION", "RSVP": "TRUE"},
+            parameters={
+                "CN": invite.patient_name,
+                "ROLE": "REQ-PARTICIPANT",
+                "PARTSTAT": "NEEDS-ACTION",
+                "RSVP": "TRUE",
+            },
         )
     if not invite.cancelled:
         for lead in alarms:

@@ -47,6 +47,7 @@ def invite_for(session: Session, appointment: Appointment) -> Invite:
         end=appointment.end_at,
         timezone=appointment.timezone,
         room=room.name,
+        patient_name=f"{patient.given_name} {patient.family_name}",
         patient_email=patient.email,
         cancelled=appointment.status is AppointmentStatus.CANCELLED,
         preparation=Preparation(

@@ -60,6 +60,19 @@ def test_staff_and_the_patient_download_the_invite(api: Api, clinic: Clinic, rol
     assert event["SUMMARY"] == f"Appointment at {site['name']}"
 
 
+def test_the_invites_attendee_is_the_patient_by_name_and_address(
+    api: Api, clinic: Clinic, db: Session
+) -> None:
+    patient = db.get_one(Patient, clinic.patient_id)
+    appointment = booked_block(api, clinic)
+
+    event = parsed(api.get(f"/appointments/{appointment['id']}/invite.ics").data).walk("VEVENT")[0]
+
+    assert str(event["ATTENDEE"]) == f"mailto:{patient.email}"
+    assert event["ATTENDEE"].params["CN"] == f"{patient.given_name} {patient.family_name}"
+    assert patient.family_name not in str(event["SUMMARY"])
+
+
 def test_another_patient_cannot_download_the_invite(api: Api, clinic: Clinic) -> None:
     appointment = booked_block(api, clinic)
     response = api.get(f"/appointments/{appointment['id']}/invite.ics", "other_patient")

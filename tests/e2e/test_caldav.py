@@ -157,6 +157,7 @@ def invite(
         end=start + timedelta(minutes=30),
         timezone=zone,
         room="Procedure room 1",
+        patient_name="Lena Fischer",
         patient_email="patient@mail.example",
         cancelled=cancelled,
         preparation=PREPARATION,

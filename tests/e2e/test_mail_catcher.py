@@ -28,6 +28,7 @@ def test_the_catcher_saves_each_message_and_its_invite(tmp_path: Path) -> None:
         end=start + timedelta(minutes=20),
         timezone="America/New_York",
         room="Consult room A",
+        patient_name="Lena Fischer",
         patient_email="patient@mail.example",
         cancelled=False,
         preparation=Preparation(15, False, 2, 6, 8),

@@ -47,6 +47,7 @@ INVITE = Invite(
     end=datetime(2026, 3, 10, 14, 30, tzinfo=UTC),
     timezone="America/New_York",
     room="Room 2",
+    patient_name="Lena Fischer",
     patient_email="patient@example.org",
     cancelled=False,
     preparation=SEDATION,
@@ -167,16 +168,41 @@ def test_event_times_carry_the_site_tzid_with_its_vtimezone() -> None:
     assert str(zone["TZID"]) == "America/New_York"
 
 
-def test_organizer_is_the_clinic_and_attendee_the_patient_without_a_name() -> None:
+def test_organizer_is_the_clinic_and_attendee_the_patient_by_name() -> None:
     event = the_event(build_invite(INVITE, CLINIC, now=NOW))
     assert str(event["ORGANIZER"]) == "mailto:desk@riverside.example"
     assert dict(event["ORGANIZER"].params) == {"CN": "Riverside Spine & Pain Center"}
     assert str(event["ATTENDEE"]) == "mailto:patient@example.org"
     assert dict(event["ATTENDEE"].params) == {
+        "CN": "Lena Fischer",
         "ROLE": "REQ-PARTICIPANT",
         "PARTSTAT": "NEEDS-ACTION",
         "RSVP": "TRUE",
     }
+
+
+@pytest.mark.parametrize("name", ["O'Brien, Seán", "Anna Lee; Jr.", "Zoë: 李"])
+def test_attendee_names_with_commas_semicolons_or_colons_read_back(name: str) -> None:
+    """CN is a parameter value: a comma, colon or semicolon needs quoting (RFC 5545 §3.2)."""
+    data = build_invite(invite(patient_name=name), CLINIC, now=NOW)
+    assert the_event(data)["ATTENDEE"].params["CN"] == name
+    (event,) = vobject.readOne(data.decode()).contents["vevent"]
+    assert event.attendee.params["CN"] == [name]
+
+
+def test_a_double_quote_in_the_attendee_name_is_escaped_as_rfc_6868_says() -> None:
+    data = build_invite(invite(patient_name='Anna "Ann" Lee'), CLINIC, now=NOW)
+    assert "ATTENDEE;CN=\"Anna ^'Ann^' Lee\";" in "".join(unfolded(data))
+    assert the_event(data)["ATTENDEE"].params["CN"] == 'Anna "Ann" Lee'
+
+
+@pytest.mark.parametrize("cancelled", [False, True])
+def test_the_patients_name_is_only_in_the_attendee(cancelled: bool) -> None:
+    """Lock screens show the SUMMARY and alarms: the name is on the ATTENDEE line alone."""
+    data = build_invite(invite(cancelled=cancelled), CLINIC, now=NOW)
+    named = [line for line in unfolded(data) if "Fischer" in line]
+    assert len(named) == 1
+    assert named[0].startswith('ATTENDEE;CN="Lena Fischer";')
 
 
 def test_invite_without_patient_address_has_no_attendee() -> None:

@@ -31,6 +31,7 @@ INVITE = Invite(
     end=datetime(2026, 3, 10, 14, 30, tzinfo=UTC),
     timezone="America/New_York",
     room="Room 2",
+    patient_name="Lena Fischer",
     patient_email="patient@example.org",
     cancelled=False,
     preparation=Preparation(
