@@ -97,6 +97,21 @@ class BookingsStranded(Conflict):
         return {"appointment_ids": self.appointment_ids}
 
 
+class InviteLinkUnavailable(Conflict):
+    """No invite link for an appointment that is no longer booked (cancelled, missed,
+    completed) or is over: the link would already be dead (its 404 says nothing).
+
+    409, not 410: the appointment is still there (its invite is the cancellation); it is
+    its state that rules a working link out, as the state rules out a change (409).
+    """
+
+    slug = "invite-link-unavailable"
+    title = "No invite link"
+
+    def __init__(self, appointment_id: int, why: str) -> None:
+        super().__init__(f"Appointment {appointment_id} {why}: an invite link would not work.")
+
+
 class PreconditionFailed(DomainError):
     """The thing changed since the client read it (a stale ETag: RFC 9110 §13.1.1)."""
 

@@ -7,8 +7,6 @@ cancelled or over. Every refusal is the same 404.
 
 from __future__ import annotations
 
-from typing import Any
-
 import flask
 from flask import Response, abort, current_app
 from flask.views import MethodView
@@ -17,7 +15,7 @@ from scheduler.api import Blueprint
 from scheduler.context import actor, now, session
 from scheduler.downloads import CALENDAR, invite_download
 from scheduler.invites.schemas import InviteLinkSchema
-from scheduler.invites.services import LINK_GRACE, appointment_for_link, link_url
+from scheduler.invites.services import InviteLink, appointment_for_link, live_link
 from scheduler.scheduling.booking import get_appointment
 
 blp = Blueprint("invites", __name__, description="Calendar invites of appointments")
@@ -42,14 +40,25 @@ class AppointmentInvite(MethodView):
 @blp.route("/appointments/<int:appointment_id>/invite-link")
 class AppointmentInviteLink(MethodView):
     @blp.response(200, InviteLinkSchema)
-    def get(self, appointment_id: int) -> dict[str, Any]:
+    @blp.alt_response(
+        409,
+        description="``invite-link-unavailable``: the appointment is cancelled, a no-show, "
+        "completed or over, so no link would work",
+    )
+    def get(self, appointment_id: int) -> InviteLink:
         """A link to the invite that needs no login; it stops working when the appointment
-        is moved, cancelled or over"""
-        appointment = get_appointment(session(), actor(), appointment_id)
-        url = link_url(
-            current_app.config["PUBLIC_BASE_URL"], current_app.config["SECRET_KEY"], appointment
+        is moved, cancelled or over
+
+        Only a booked appointment that is not over has one: for any other the answer is
+        409 ``invite-link-unavailable`` (the appointment is still there; its state rules
+        the link out), never a link that is already dead.
+        """
+        return live_link(
+            current_app.config["PUBLIC_BASE_URL"],
+            current_app.config["SECRET_KEY"],
+            get_appointment(session(), actor(), appointment_id),
+            now(),
         )
-        return {"url": url, "expires_at": appointment.end_at + LINK_GRACE}
 
 
 @links.get("/i/<token>.ics")

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from itsdangerous import BadSignature, URLSafeSerializer
 from sqlalchemy.orm import Session
 
+from scheduler.errors import InviteLinkUnavailable
 from scheduler.facilities.models import Room, Site
 from scheduler.invites.ics import Clinic, Invite, Preparation
 from scheduler.pathways.models import Pathway
@@ -70,6 +72,15 @@ LINK_SALT = "invite-link"
 LINK_GRACE = timedelta(hours=12)
 
 
+def _link_refusal(appointment: Appointment, now: datetime) -> str | None:
+    """Why a link to ``appointment`` does not work at ``now``; None when it does."""
+    if appointment.status is not AppointmentStatus.BOOKED:
+        return f"is {appointment.status.value}"
+    if appointment.end_at + LINK_GRACE <= now:
+        return "is over"
+    return None
+
+
 def link_token(secret_key: str, appointment: Appointment) -> str:
     """A token naming this version of the appointment; a move or cancellation retires it."""
     return URLSafeSerializer(secret_key, salt=LINK_SALT).dumps(
@@ -80,6 +91,26 @@ def link_token(secret_key: str, appointment: Appointment) -> str:
 def link_url(base_url: str, secret_key: str, appointment: Appointment) -> str:
     """The address of the appointment's invite that needs no login: ``/i/<token>.ics``."""
     return f"{base_url.rstrip('/')}/i/{link_token(secret_key, appointment)}.ics"
+
+
+@dataclass(frozen=True)
+class InviteLink:
+    url: str
+    expires_at: datetime
+
+
+def live_link(
+    base_url: str, secret_key: str, appointment: Appointment, now: datetime
+) -> InviteLink:
+    """The link to hand out, and when it expires; refused (409) when it would not work,
+    since a URL that is already 404 only tells the patient something is broken."""
+    refusal = _link_refusal(appointment, now)
+    if refusal is not None:
+        raise InviteLinkUnavailable(appointment.id, refusal)
+    return InviteLink(
+        url=link_url(base_url, secret_key, appointment),
+        expires_at=appointment.end_at + LINK_GRACE,
+    )
 
 
 def appointment_for_link(
@@ -102,8 +133,7 @@ def appointment_for_link(
     if (
         appointment is None
         or appointment.version != version
-        or appointment.status is not AppointmentStatus.BOOKED
-        or appointment.end_at + LINK_GRACE <= now
+        or _link_refusal(appointment, now) is not None
     ):
         return None
     return appointment

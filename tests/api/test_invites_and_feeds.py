@@ -236,6 +236,43 @@ def test_the_invite_link_stops_working_when_the_appointment_changes(
         assert client.get(public_path(fresh["url"])).status_code == 200
 
 
+def test_no_invite_link_is_handed_out_for_a_cancelled_appointment(api: Api, clinic: Clinic) -> None:
+    appointment = booked_block(api, clinic)
+    cancel(api, appointment["id"])
+
+    response = api.get(f"/appointments/{appointment['id']}/invite-link", "patient")
+
+    assert response.status_code == 409
+    assert response.mimetype == "application/problem+json"
+    body = response.get_json()
+    assert body["type"].endswith("/invite-link-unavailable")
+    assert body["status"] == 409
+    assert body["detail"] == (
+        f"Appointment {appointment['id']} is cancelled: an invite link would not work."
+    )
+
+
+def test_no_invite_link_is_handed_out_once_the_appointment_is_over(
+    api: Api, clinic: Clinic, clock: FrozenClock
+) -> None:
+    appointment = booked_block(api, clinic)
+    clock.set(local("2026-03-06", 21, 29))
+    assert api.get(f"/appointments/{appointment['id']}/invite-link").status_code == 200
+    clock.set(local("2026-03-06", 21, 30))  # twelve hours after its end: the link expired
+
+    response = api.get(f"/appointments/{appointment['id']}/invite-link")
+
+    assert response.status_code == 409
+    assert response.get_json()["detail"].endswith(" is over: an invite link would not work.")
+
+
+def test_the_invite_link_endpoint_documents_its_409(client: FlaskClient) -> None:
+    spec = client.get("/api/v1/openapi.json").get_json()
+    operation = spec["paths"]["/api/v1/appointments/{appointment_id}/invite-link"]["get"]
+    assert "invite-link-unavailable" in operation["responses"]["409"]["description"]
+    assert "409" in operation["description"]
+
+
 @pytest.mark.parametrize(
     "token",
     ["nonsense", "WzEsMV0.forged", "W1siYSJdLDFd.x", "x" * 400, "%00"],
