@@ -106,7 +106,7 @@ class RecoveryScores(MethodView):
 class DischargeView(MethodView):
     @blp.writing(DischargeArgs, DischargeSchema)
     def post(self, data: dict[str, Any], appointment_id: int) -> Any:
-        """Same-day discharge (PADSS, escort present, written instructions)"""
+        """Same-day discharge (latest PADSS and Aldrete, escort present, instructions)"""
         return committed(services.discharge(session(), actor(), now(), appointment_id, **data))
 
 

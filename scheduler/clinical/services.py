@@ -334,7 +334,8 @@ def discharge(
     escort_present: bool,
     written_instructions_given: bool,
 ) -> DischargeRecord:
-    """Same-day discharge when PADSS, escort and instructions meet the policy."""
+    """Same-day discharge when the latest PADSS, the latest Aldrete (still at phase I's
+    threshold), the escort and the instructions meet the policy."""
     step = _step(session, actor, appointment_id, PROCEDURE, Trigger.DISCHARGE)
     latest = _latest_scores(session, step.appointment.id)
     rules.evaluate(

@@ -179,6 +179,19 @@ def padss(p: PolicyParameters, s: RecoverySnapshot) -> tuple[bool, str]:
     )
 
 
+@rule("discharge.aldrete")
+def aldrete_at_discharge(p: PolicyParameters, s: RecoverySnapshot) -> tuple[bool, str]:
+    """Phase I must still hold when the patient goes home: the latest modified Aldrete
+    decides, so a later, lower score undoes an earlier pass (SPEC §3)."""
+    return _score_at_least(
+        "Aldrete",
+        s.latest_aldrete,
+        p.recovery.min_aldrete,
+        opens="discharge at",
+        below="discharge needs at least",
+    )
+
+
 ESCORT_AT_DISCHARGE = (
     "Escort present.",
     "A responsible adult escort must be present to take the patient home.",

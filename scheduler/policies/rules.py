@@ -41,7 +41,7 @@ GATES: Final[dict[Gate, tuple[Rule[Any], ...]]] = {
     Gate.START_PROCEDURE: (booking.coverage,),
     Gate.CHECK_IN: (day.consent, day.escort, day.fasting, day.anticoagulation),
     Gate.END_PHASE_ONE: (day.aldrete,),
-    Gate.DISCHARGE: (day.padss, day.discharge_escort, day.instructions),
+    Gate.DISCHARGE: (day.padss, day.aldrete_at_discharge, day.discharge_escort, day.instructions),
     Gate.BOOK_FOLLOW_UP: (day.follow_up_window,),
 }
 

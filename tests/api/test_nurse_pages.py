@@ -407,6 +407,36 @@ def test_discharge_is_refused_with_the_services_reasons_until_the_criteria_are_m
     assert db.scalars(select(DischargeRecord.outcome)).one().value == "discharged"
 
 
+def test_discharge_after_padss_10_is_refused_on_the_page_when_a_later_aldrete_is_7(
+    api: Api,
+    browser: Browser,
+    people: dict[str, str],
+    clinic: Clinic,
+    clock: FrozenClock,
+    db: Session,
+) -> None:
+    appointment = in_recovery(api, clinic, clock)
+    score(api, appointment, "aldrete", ALDRETE_OK)
+    clock.advance(minutes=30)
+    score(api, appointment, "padss", dict.fromkeys(PADSS_OK, 2))  # 10
+    clock.advance(minutes=10)
+    score(api, appointment, "aldrete", {**ALDRETE_OK, "activity": 1, "consciousness": 1})  # 7
+    browser.sign_in(people["nurse"])
+
+    refused = browser.post(
+        case_path(appointment, "discharge"),
+        {"escort_present": "yes", "written_instructions_given": "yes"},
+    )
+
+    html = text_of(refused)
+    assert refused.status_code == 422
+    assert "Cannot discharge the patient:" in html
+    assert "<li>Aldrete 7 of 10; discharge needs at least 9.</li>" in html
+    assert "PADSS 10" not in html
+    assert state_of(api, appointment["pathway_id"]) == "in_recovery"
+    assert count(db, DischargeRecord) == 0
+
+
 def test_admission_through_the_form_needs_and_records_a_reason(
     api: Api, browser: Browser, people: dict[str, str], clinic: Clinic, clock: FrozenClock
 ) -> None:

@@ -7,26 +7,33 @@ TEST_DATABASE_URL is set, a scratch PostgreSQL database created next to the test
 
 from __future__ import annotations
 
+import copy
 import os
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import Engine, inspect, text
+from sqlalchemy import Engine, inspect, select, text
 
 from scheduler.cli import alembic_config
 from scheduler.db import make_engine, make_sessionmaker
 from scheduler.demo import seed_demo
 from scheduler.models import Base
+from scheduler.policies.document import parse_policy, validate_parameters
+from scheduler.policies.models import PolicyRecord
+from scheduler.policies.services import builtin_document
 from tests.support import FROZEN_NOW, scratch_postgresql_database
 
 TEST_DATABASE_URL = os.environ.get("TEST_DATABASE_URL")
 BACKENDS = ["sqlite"] + (["postgresql"] if TEST_DATABASE_URL else [])
 BUILTIN_POLICIES = {("medicare_facet", 1), ("single_block_50", 1)}
+DISCHARGE_ALDRETE = "discharge.aldrete"
+BEFORE_DISCHARGE_ALDRETE = "6e3645f006a3"  # the revision before its sources were cited
 
 
 @pytest.fixture(params=BACKENDS)
@@ -160,6 +167,7 @@ def test_upgrade_after_downgrade_round_trips(config: Config, engine: Engine) -> 
 @pytest.mark.parametrize(
     ("undone", "emptied"),
     [
+        pytest.param("5e2b7c9d41a8", set(), id="policies_cite_discharge_aldrete"),
         pytest.param("6e3645f006a3", set(), id="site_display_name"),
         pytest.param("c4e81d2a7f90", {"outbox_messages"}, id="outbox_invite_uids_feed_tokens"),
     ],
@@ -182,7 +190,8 @@ def test_the_latest_migrations_round_trip_a_database_with_data(
     counts = row_counts(engine)
 
     command.downgrade(config, previous)
-    assert "display_name" not in {c["name"] for c in inspect(engine).get_columns("sites")}
+    columns = {c["name"] for c in inspect(engine).get_columns("sites")}
+    assert ("display_name" in columns) == (undone != "6e3645f006a3")
     command.upgrade(config, "head")
 
     assert row_counts(engine) == {**counts, **dict.fromkeys(emptied, 0)}
@@ -192,6 +201,52 @@ def test_the_latest_migrations_round_trip_a_database_with_data(
     assert len(set(uids)) == len(uids) == counts["appointments"]
     assert names == [None] * counts["sites"]  # each site is shown by its name again
     command.check(config)
+
+
+def stored_documents(engine: Engine) -> dict[tuple[str, int], dict[str, Any]]:
+    with make_sessionmaker(engine)() as session:
+        return {
+            (record.name, record.version): record.parameters
+            for record in session.scalars(select(PolicyRecord))
+        }
+
+
+def test_policy_versions_published_before_the_discharge_aldrete_rule_stay_valid(
+    config: Config, engine: Engine
+) -> None:
+    """The rule reads a parameter every version has (``recovery.min_aldrete``); upgrading
+    adds its citation to each stored version, the built-in and an admin's alike, and
+    changes nothing else; the downgrade gives back the documents as they were."""
+    command.upgrade(config, BEFORE_DISCHARGE_ALDRETE)
+    published = copy.deepcopy(builtin_document("medicare_facet"))
+    del published["sources"][DISCHARGE_ALDRETE]
+    published["discharge"]["min_padss"] = 10
+    with make_sessionmaker(engine)() as session:
+        session.add(
+            PolicyRecord(
+                name="medicare_facet",
+                version=2,
+                title="Stricter home readiness",
+                parameters=published,
+                published_at=FROZEN_NOW,
+            )
+        )
+        session.commit()
+    before = stored_documents(engine)
+    assert all(DISCHARGE_ALDRETE not in document["sources"] for document in before.values())
+
+    command.upgrade(config, "head")
+    upgraded = stored_documents(engine)
+    command.downgrade(config, BEFORE_DISCHARGE_ALDRETE)
+
+    assert upgraded.keys() == before.keys()
+    assert parse_policy("medicare_facet", 2, upgraded[("medicare_facet", 2)])
+    for key, document in upgraded.items():
+        assert validate_parameters(document) == {}, key
+        source = document["sources"].pop(DISCHARGE_ALDRETE)
+        assert source == builtin_document("medicare_facet")["sources"][DISCHARGE_ALDRETE]
+        assert document == before[key]
+    assert stored_documents(engine) == before
 
 
 def row_counts(engine: Engine) -> dict[str, int]:

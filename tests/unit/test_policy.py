@@ -734,22 +734,39 @@ def recovery(**changes: Any) -> RecoverySnapshot:
         ({"latest_padss": None}, "discharge.padss"),
         ({"latest_padss": 8}, "discharge.padss"),
         ({"latest_padss": 9}, None),
+        ({"latest_aldrete": None}, "discharge.aldrete"),
+        ({"latest_aldrete": 8}, "discharge.aldrete"),
+        ({"latest_aldrete": 9}, None),
         ({"escort_present": False}, "discharge.escort"),
         ({"written_instructions_given": False}, "discharge.instructions"),
         ({}, None),
     ],
 )
-def test_discharge_needs_padss_9_escort_and_written_instructions(
+def test_discharge_needs_padss_9_aldrete_still_9_escort_and_written_instructions(
     changes: dict[str, Any], failing: str | None
 ) -> None:
     evaluation = evaluate(policy(MEDICARE), Gate.DISCHARGE, recovery(**changes))
     assert evaluation.gate is Gate.DISCHARGE
     assert {r.id for r in evaluation.results} == {
         "discharge.padss",
+        "discharge.aldrete",
         "discharge.escort",
         "discharge.instructions",
     }
     assert unmet_ids(evaluation) == ({failing} if failing else set())
+
+
+@pytest.mark.parametrize("name", [MEDICARE, SINGLE])
+def test_discharge_refused_when_the_latest_aldrete_fell_below_the_phase_one_threshold(
+    name: str,
+) -> None:
+    """SPEC §3: a later, lower Aldrete undoes the earlier pass, whatever PADSS says."""
+    evaluation = evaluate(policy(name), Gate.DISCHARGE, recovery(latest_aldrete=7))
+
+    refused = result(evaluation, "discharge.aldrete")
+    assert unmet_ids(evaluation) == {"discharge.aldrete"}
+    assert refused.message == "Aldrete 7 of 10; discharge needs at least 9."
+    assert refused.source == document(name)["sources"]["discharge.aldrete"]
 
 
 def waiving(section: str, item: str) -> Policy:

@@ -1,0 +1,75 @@
+"""Each procedure-day gate judges the latest record, never an earlier pass (SPEC §3).
+
+A later, lower recovery score undoes an earlier pass: discharge needs the latest PADSS
+and the latest modified Aldrete at their thresholds, and phase I ends again only when
+the Aldrete is back up.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from scheduler.clinical.models import DischargeRecord
+from tests.api.conftest import Clinic
+from tests.api.test_bad_input import arrange
+from tests.api.test_full_pathway import ALDRETE_OK, PADSS_OK, state_of
+from tests.support import Api, FrozenClock
+
+PADSS_10 = dict.fromkeys(PADSS_OK, 2)
+ALDRETE_7 = {**ALDRETE_OK, "activity": 1, "consciousness": 1}
+DISCHARGE_OK = {"escort_present": True, "written_instructions_given": True}
+
+
+def score(api: Api, appointment_id: int, scale: str, items: dict[str, int]) -> Any:
+    return api.ok(
+        "POST",
+        f"/appointments/{appointment_id}/recovery-scores",
+        "nurse",
+        json={"scale": scale, "items": items},
+    )
+
+
+def discharges(db: Session) -> int:
+    return db.scalar(select(func.count()).select_from(DischargeRecord)) or 0
+
+
+def test_discharge_refused_when_a_later_aldrete_falls_to_7_after_padss_10(
+    api: Api, clinic: Clinic, clock: FrozenClock, db: Session
+) -> None:
+    world = arrange(api, clinic, clock, db, "recovered")
+    appointment_id = world.appointment_id
+    score(api, appointment_id, "padss", PADSS_10)
+    clock.advance(minutes=10)
+    fallen = score(api, appointment_id, "aldrete", ALDRETE_7)
+
+    refused = api.post(f"/appointments/{appointment_id}/discharge", DISCHARGE_OK, "nurse")
+
+    assert (fallen["total"], fallen["phase_one_complete"]) == (7, False)
+    assert refused.status_code == 422
+    assert refused.headers["Content-Type"] == "application/problem+json"
+    problem = refused.get_json()
+    assert problem["unmet"] == ["discharge.aldrete"]
+    assert "Aldrete 7 of 10; discharge needs at least 9." in problem["detail"]
+    assert state_of(api, world.pathway_id) == "in_recovery"
+    assert discharges(db) == 0
+
+
+def test_discharge_succeeds_once_the_aldrete_is_back_at_9(
+    api: Api, clinic: Clinic, clock: FrozenClock, db: Session
+) -> None:
+    world = arrange(api, clinic, clock, db, "recovered")
+    appointment_id = world.appointment_id
+    score(api, appointment_id, "aldrete", ALDRETE_7)
+    clock.advance(minutes=15)
+    score(api, appointment_id, "aldrete", ALDRETE_OK)
+
+    discharged = api.ok(
+        "POST", f"/appointments/{appointment_id}/discharge", "nurse", json=DISCHARGE_OK
+    )
+
+    assert discharged["outcome"] == "discharged"
+    assert state_of(api, world.pathway_id) == "discharged"
+    assert discharges(db) == 1
