@@ -132,7 +132,12 @@ class RecoveryScoreSchema(RecordSchema):
     phase_one_complete = fields.Boolean(
         metadata={"description": "Aldrete at or above the policy's threshold (PADSS may start)"}
     )
-    ready_for_discharge = fields.Boolean()
+    ready_for_discharge = fields.Boolean(
+        metadata={
+            "description": "The latest PADSS and the latest Aldrete both at the policy's "
+            "thresholds (escort and instructions are confirmed at discharge)"
+        }
+    )
 
 
 class DischargeArgs(Args):

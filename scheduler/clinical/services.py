@@ -37,6 +37,7 @@ from scheduler.policies.booking_rules import BlockOutcome, BlockReading, block_o
 from scheduler.policies.evaluation import Evaluation, Gate
 from scheduler.policies.parameters import Policy
 from scheduler.policies.procedure_day_rules import (
+    DISCHARGE_SCORE_RULES,
     CheckInAnswers,
     CheckInSnapshot,
     RecoverySnapshot,
@@ -250,10 +251,11 @@ def finish_procedure(
 
 @dataclass(frozen=True)
 class RecoveryStatus:
-    """Where recovery stands by the latest score of each scale."""
+    """Where recovery stands by the latest score of each scale, as the gates judge it."""
 
-    phase_one_complete: bool  # modified Aldrete at the policy's threshold: PADSS may start
-    ready_for_discharge: bool  # PADSS at the policy's discharge threshold
+    phase_one_complete: bool  # the end-of-phase-I gate holds: PADSS may start
+    ready_for_discharge: bool  # the discharge gate's score rules hold (latest PADSS and Aldrete)
+    discharge_waits_for: tuple[str, ...]  # why not, in the rules' words
 
 
 def latest_totals(scores: Iterable[RecoveryScore]) -> dict[RecoveryScale, int]:
@@ -261,13 +263,33 @@ def latest_totals(scores: Iterable[RecoveryScore]) -> dict[RecoveryScale, int]:
     return {score.scale: score.total for score in scores}
 
 
+def _recovery_snapshot(
+    latest: Mapping[RecoveryScale, int],
+    *,
+    escort_present: bool = False,
+    written_instructions_given: bool = False,
+) -> RecoverySnapshot:
+    return RecoverySnapshot(
+        latest_aldrete=latest.get(RecoveryScale.ALDRETE),
+        latest_padss=latest.get(RecoveryScale.PADSS),
+        escort_present=escort_present,
+        written_instructions_given=written_instructions_given,
+    )
+
+
 def recovery_status(policy: Policy, latest: Mapping[RecoveryScale, int]) -> RecoveryStatus:
-    parameters = policy.parameters
-    aldrete = latest.get(RecoveryScale.ALDRETE)
-    padss = latest.get(RecoveryScale.PADSS)
+    """The gates' verdict on the latest scores, so that a later, lower score shows at once
+    (the discharge gate's other rules are what the nurse confirms at discharge)."""
+    snapshot = _recovery_snapshot(latest)
+    scores = [
+        result
+        for result in rules.evaluate(policy, Gate.DISCHARGE, snapshot).results
+        if result.id in DISCHARGE_SCORE_RULES
+    ]
     return RecoveryStatus(
-        phase_one_complete=aldrete is not None and aldrete >= parameters.recovery.min_aldrete,
-        ready_for_discharge=padss is not None and padss >= parameters.discharge.min_padss,
+        phase_one_complete=rules.evaluate(policy, Gate.END_PHASE_ONE, snapshot).passed,
+        ready_for_discharge=all(result.passed for result in scores),
+        discharge_waits_for=tuple(result.message for result in scores if not result.passed),
     )
 
 
@@ -308,11 +330,7 @@ def record_recovery_score(
     appointment, policy = step.appointment, policy_of(step.pathway.policy)
     if scale is RecoveryScale.PADSS:
         latest = _latest_scores(session, appointment.id)
-        rules.evaluate(
-            policy,
-            Gate.END_PHASE_ONE,
-            RecoverySnapshot(latest_aldrete=latest.get(RecoveryScale.ALDRETE)),
-        ).require()
+        rules.evaluate(policy, Gate.END_PHASE_ONE, _recovery_snapshot(latest)).require()
     score = RecoveryScore(
         appointment_id=appointment.id,
         scale=scale,
@@ -341,9 +359,8 @@ def discharge(
     rules.evaluate(
         policy_of(step.pathway.policy),
         Gate.DISCHARGE,
-        RecoverySnapshot(
-            latest_aldrete=latest.get(RecoveryScale.ALDRETE),
-            latest_padss=latest.get(RecoveryScale.PADSS),
+        _recovery_snapshot(
+            latest,
             escort_present=escort_present,
             written_instructions_given=written_instructions_given,
         ),

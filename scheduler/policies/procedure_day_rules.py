@@ -192,6 +192,9 @@ def aldrete_at_discharge(p: PolicyParameters, s: RecoverySnapshot) -> tuple[bool
     )
 
 
+# The discharge rules that read recovery scores (the others are confirmed at discharge).
+DISCHARGE_SCORE_RULES = frozenset({padss.id, aldrete_at_discharge.id})
+
 ESCORT_AT_DISCHARGE = (
     "Escort present.",
     "A responsible adult escort must be present to take the patient home.",

@@ -252,6 +252,7 @@ def _render_case(
         scale_names=SCALE_NAMES,
         phase_one_complete=day.recovery.phase_one_complete,
         ready_for_discharge=day.recovery.ready_for_discharge,
+        discharge_waits_for=day.recovery.discharge_waits_for,
         closing=day.closing,
         parameters=policy_of(pathway.policy).parameters,
         forms=forms,

@@ -330,7 +330,7 @@ def test_recovery_scores_recorded_through_the_forms_show_their_totals(
     assert "<dt>Latest Modified Aldrete</dt><dd><strong>9 of 10</strong> at 10:45</dd>" in page
     assert "<dt>Latest PADSS</dt><dd><strong>9 of 10</strong> at 11:15</dd>" in page
     assert "Phase I: <strong>complete</strong>" in page
-    assert "PADSS for discharge: <strong>met</strong>" in page
+    assert "Scores for discharge: <strong>met</strong></li>" in page
     assert sorted(db.scalars(select(RecoveryScore.total))) == [9, 9]
 
 
@@ -433,6 +433,11 @@ def test_discharge_after_padss_10_is_refused_on_the_page_when_a_later_aldrete_is
     assert "Cannot discharge the patient:" in html
     assert "<li>Aldrete 7 of 10; discharge needs at least 9.</li>" in html
     assert "PADSS 10" not in html
+    assert "Phase I: <strong>not complete</strong>" in html
+    assert (
+        "Scores for discharge: <strong>not met</strong> "
+        "(Aldrete 7 of 10; discharge needs at least 9.)</li>"
+    ) in html
     assert state_of(api, appointment["pathway_id"]) == "in_recovery"
     assert count(db, DischargeRecord) == 0
 

@@ -47,7 +47,8 @@ def test_discharge_refused_when_a_later_aldrete_falls_to_7_after_padss_10(
 
     refused = api.post(f"/appointments/{appointment_id}/discharge", DISCHARGE_OK, "nurse")
 
-    assert (fallen["total"], fallen["phase_one_complete"]) == (7, False)
+    assert fallen["total"] == 7
+    assert (fallen["phase_one_complete"], fallen["ready_for_discharge"]) == (False, False)
     assert refused.status_code == 422
     assert refused.headers["Content-Type"] == "application/problem+json"
     problem = refused.get_json()
@@ -55,6 +56,42 @@ def test_discharge_refused_when_a_later_aldrete_falls_to_7_after_padss_10(
     assert "Aldrete 7 of 10; discharge needs at least 9." in problem["detail"]
     assert state_of(api, world.pathway_id) == "in_recovery"
     assert discharges(db) == 0
+
+
+def test_scores_are_ready_for_discharge_only_while_the_latest_of_both_pass(
+    api: Api, clinic: Clinic, clock: FrozenClock, db: Session
+) -> None:
+    world = arrange(api, clinic, clock, db, "recovered")
+    appointment_id = world.appointment_id
+
+    padss = score(api, appointment_id, "padss", PADSS_10)
+    fallen = score(api, appointment_id, "aldrete", ALDRETE_7)
+    back = score(api, appointment_id, "aldrete", ALDRETE_OK)
+
+    assert padss["ready_for_discharge"] is True
+    assert fallen["ready_for_discharge"] is False
+    assert back["ready_for_discharge"] is True
+
+
+def test_padss_refused_when_a_later_aldrete_undoes_phase_one(
+    api: Api, clinic: Clinic, clock: FrozenClock, db: Session
+) -> None:
+    """End of phase I: PADSS starts only while the latest Aldrete is at the threshold."""
+    world = arrange(api, clinic, clock, db, "recovered")
+    appointment_id = world.appointment_id
+    clock.advance(minutes=5)
+    score(api, appointment_id, "aldrete", ALDRETE_7)
+
+    refused = api.post(
+        f"/appointments/{appointment_id}/recovery-scores",
+        {"scale": "padss", "items": PADSS_10},
+        "nurse",
+    )
+
+    assert refused.status_code == 422
+    assert refused.get_json()["unmet"] == ["recovery.aldrete"]
+    assert "Aldrete 7 of 10; phase I ends at 9." in refused.get_json()["detail"]
+    assert len(api.ok("GET", f"/appointments/{appointment_id}/recovery-scores", "nurse")) == 3
 
 
 def test_discharge_succeeds_once_the_aldrete_is_back_at_9(
