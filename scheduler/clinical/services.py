@@ -200,10 +200,26 @@ def check_in(
 def start_procedure(
     session: Session, actor: Actor, now: datetime, appointment_id: int, method: Method | None
 ) -> ProcedureRecord:
-    """Start; a change of method re-checks coverage (laser/mechanical need a signed notice)."""
+    """Start; fasting is judged again at this moment (check-in judged it against the booked
+    start, and a procedure may start earlier), and a change of method re-checks coverage
+    (laser/mechanical need a signed notice)."""
     step = _step(session, actor, appointment_id, PROCEDURE, Trigger.START_PROCEDURE)
     appointment, pathway = step.appointment, step.pathway
     assert appointment.method is not None  # noqa: S101 (CHECK procedure_method)
+    checked_in = session.scalar(select(CheckIn).where(CheckIn.appointment_id == appointment.id))
+    if checked_in is None:
+        raise IllegalTransition(
+            pathway.state.value,
+            Trigger.START_PROCEDURE.value,
+            detail="This procedure has no check-in.",
+        )
+    at_start = CheckInSnapshot.of(
+        CheckInAnswers.recorded(checked_in),
+        region=pathway.region,
+        sedation=pathway.sedation,
+        procedure_start=now,
+    )
+    rules.evaluate(policy_of(pathway.policy), Gate.START_NOW, at_start).require()
     used = method or appointment.method
     if used is not appointment.method:
         on = local_date(appointment.start_at, appointment.timezone)

@@ -27,6 +27,7 @@ class Gate(StrEnum):
     BOOK_BLOCK = "book_block"
     BOOK_PROCEDURE = "book_procedure"
     START_PROCEDURE = "start_procedure"
+    START_NOW = "start_now"
     CHECK_IN = "check_in"
     END_PHASE_ONE = "end_phase_one"
     DISCHARGE = "discharge"
@@ -38,6 +39,7 @@ GATE_ACTIONS: Final = {
     Gate.BOOK_BLOCK: "book the diagnostic block",
     Gate.BOOK_PROCEDURE: "book the procedure",
     Gate.START_PROCEDURE: "start the procedure with this method",
+    Gate.START_NOW: "start the procedure now",
     Gate.CHECK_IN: "check the patient in",
     Gate.END_PHASE_ONE: "end recovery phase I",
     Gate.DISCHARGE: "discharge the patient",

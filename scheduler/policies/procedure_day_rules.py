@@ -9,8 +9,9 @@ Pure module: no Flask, no SQLAlchemy.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from datetime import date, datetime, timedelta
+from typing import Any
 
 from scheduler.policies.evaluation import rule
 from scheduler.policies.parameters import PolicyParameters
@@ -39,6 +40,11 @@ class CheckInAnswers:
     last_light_meal_at: datetime | None = None
     last_heavy_meal_at: datetime | None = None
     anticoagulation_status: AnticoagulationStatus | None = None
+
+    @classmethod
+    def recorded(cls, record: Any) -> CheckInAnswers:
+        """The answers a check-in record holds (any object with these attributes)."""
+        return cls(**{each.name: getattr(record, each.name) for each in fields(cls)})
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -39,6 +39,9 @@ GATES: Final[dict[Gate, tuple[Rule[Any], ...]]] = {
     ),
     # A method changed on the day must still be covered (or acknowledged).
     Gate.START_PROCEDURE: (booking.coverage,),
+    # Check-in judged fasting against the booked start; a procedure started earlier
+    # must still be fasted at the moment it starts.
+    Gate.START_NOW: (day.fasting,),
     Gate.CHECK_IN: (day.consent, day.escort, day.fasting, day.anticoagulation),
     Gate.END_PHASE_ONE: (day.aldrete,),
     Gate.DISCHARGE: (day.padss, day.aldrete_at_discharge, day.discharge_escort, day.instructions),

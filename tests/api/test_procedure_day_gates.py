@@ -2,7 +2,8 @@
 
 A later, lower recovery score undoes an earlier pass: discharge needs the latest PADSS
 and the latest modified Aldrete at their thresholds, and phase I ends again only when
-the Aldrete is back up.
+the Aldrete is back up. Fasting passed at check-in against the booked start is judged
+again when the procedure actually starts.
 """
 
 from __future__ import annotations
@@ -15,8 +16,8 @@ from sqlalchemy.orm import Session
 from scheduler.clinical.models import DischargeRecord
 from tests.api.conftest import Clinic
 from tests.api.test_bad_input import arrange
-from tests.api.test_full_pathway import ALDRETE_OK, PADSS_OK, state_of
-from tests.support import Api, FrozenClock
+from tests.api.test_full_pathway import ALDRETE_OK, CHECK_IN_OK, PADSS_OK, state_of
+from tests.support import Api, FrozenClock, local
 
 PADSS_10 = dict.fromkeys(PADSS_OK, 2)
 ALDRETE_7 = {**ALDRETE_OK, "activity": 1, "consciousness": 1}
@@ -110,3 +111,30 @@ def test_discharge_succeeds_once_the_aldrete_is_back_at_9(
     assert discharged["outcome"] == "discharged"
     assert state_of(api, world.pathway_id) == "discharged"
     assert discharges(db) == 1
+
+
+def test_a_procedure_started_before_its_booked_time_must_still_be_fasted(
+    api: Api, clinic: Clinic, clock: FrozenClock, db: Session
+) -> None:
+    """Booked 08:30; a light meal at 02:00 passes check-in (6.5 h) but not a start at
+    07:50 (5 h 50 min); at 08:00 the 6 h are complete."""
+    world = arrange(api, clinic, clock, db, "procedure_scheduled")
+    path = f"/appointments/{world.appointment_id}"
+    meal = {**CHECK_IN_OK, "last_light_meal_at": local("2026-03-24", 2).isoformat()}
+    api.ok("POST", f"{path}/check-in", "nurse", json=meal)
+
+    clock.set(local("2026-03-24", 7, 50))
+    early = api.post(f"{path}/start", {}, "clinician")
+    state_after_refusal = state_of(api, world.pathway_id)
+    clock.set(local("2026-03-24", 8))
+    started = api.post(f"{path}/start", {}, "clinician")
+
+    assert early.status_code == 422
+    assert early.get_json()["unmet"] == ["check_in.fasting"]
+    assert early.get_json()["detail"] == (
+        "Cannot start the procedure now: Fasting is too short: "
+        "a light meal less than 6 h before the procedure."
+    )
+    assert state_after_refusal == "checked_in"
+    assert started.status_code == 201
+    assert state_of(api, world.pathway_id) == "in_procedure"
