@@ -22,7 +22,10 @@ from scheduler.db import found
 from scheduler.facilities.models import Equipment, RecoveryBay, Room
 from scheduler.pathways.models import CoverageAcknowledgment, Pathway
 from scheduler.patients.models import Patient
+from scheduler.policies import rules
 from scheduler.policies.booking_rules import coverage_satisfied
+from scheduler.policies.evaluation import Gate
+from scheduler.policies.procedure_day_rules import CheckInAnswers, CheckInSnapshot
 from scheduler.policies.services import policy_of
 from scheduler.scheduling.models import Appointment
 from scheduler.scheduling.readiness import readiness
@@ -51,19 +54,28 @@ def case_readiness(
     check_in: CheckIn | None,
     acknowledgments: frozenset[AcknowledgmentKind],
 ) -> dict[str, Any]:
-    """The readiness flags of one case (a procedure's; other visits are green)."""
+    """The readiness flags of one case (a procedure's; other visits are green); once
+    checked in, the check-in rules' verdicts on what was recorded."""
     method = appointment.method if appointment.kind is AppointmentKind.PROCEDURE else None
+    policy = policy_of(pathway.policy)
+    verdicts = None
+    if method is not None and check_in is not None:
+        snapshot = CheckInSnapshot.of(
+            CheckInAnswers.recorded(check_in),
+            region=pathway.region,
+            sedation=pathway.sedation,
+            procedure_start=appointment.start_at,
+        )
+        results = rules.evaluate(policy, Gate.CHECK_IN, snapshot).results
+        verdicts = {result.id: result.passed for result in results}
     return readiness(
         procedure=method is not None,
         state=pathway.state,
         sedation=pathway.sedation,
-        check_in=check_in,
+        check_in=verdicts,
         covered=method is not None
         and coverage_satisfied(
-            policy_of(pathway.policy).parameters.coverage,
-            pathway.indication,
-            method,
-            acknowledgments,
+            policy.parameters.coverage, pathway.indication, method, acknowledgments
         ),
     )
 

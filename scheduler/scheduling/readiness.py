@@ -2,13 +2,17 @@
 
 A procedure needs, before it starts: established eligibility, signed consent, an escort
 and confirmed fasting when sedation is planned, reviewed anticoagulation, and coverage
-(or a signed acknowledgment). Before check-in most of these are not known yet.
+(or a signed acknowledgment). Before check-in most of these are not known yet; after
+it, each of those flags is the verdict of its check-in rule on what was recorded, so a
+flag says what the gate said (an item the policy does not require is not held against
+the case, an escort needs a phone as well as a name).
 Pure module: no Flask, no SQLAlchemy.
 """
 
 from __future__ import annotations
 
-from typing import Any, Final, Protocol
+from collections.abc import Mapping
+from typing import Any, Final
 
 from scheduler.pathways.states import ELIGIBLE_OR_LATER, PathwayState
 
@@ -21,15 +25,13 @@ READINESS_FLAGS: Final = (
     "anticoagulation",
     "coverage",
 )
-
-
-class CheckedIn(Protocol):
-    """What the check-in recorded (a ``CheckIn`` row, or anything shaped like it)."""
-
-    consent_signed: bool
-    escort_name: str | None
-    fasting_confirmed: bool
-    anticoagulation_reviewed: bool
+# The check-in rule whose verdict each flag shows once the patient is checked in.
+CHECK_IN_RULES: Final = {
+    "consent": "check_in.consent",
+    "escort": "check_in.escort",
+    "fasting": "check_in.fasting",
+    "anticoagulation": "check_in.anticoagulation",
+}
 
 
 def readiness(
@@ -37,28 +39,24 @@ def readiness(
     procedure: bool,
     state: PathwayState,
     sedation: bool,
-    check_in: CheckedIn | None,
+    check_in: Mapping[str, bool] | None,
     covered: bool,
 ) -> dict[str, Any]:
     """Readiness flags and a red/amber/green summary (procedures; other visits are green).
 
-    Red: a flag is false. Amber: some are not known yet (before check-in). Green: all true.
+    ``check_in``: whether each check-in rule passed on what was recorded (rule id ->
+    passed), None before check-in. Red: a flag is false. Amber: some are not known yet
+    (before check-in). Green: all true.
     """
     if not procedure:
         return {"summary": "green", **dict.fromkeys(READINESS_FLAGS)}
-    escort: bool | None = True  # needed only with sedation
-    fasting: bool | None = True
-    if sedation:
-        escort = None if check_in is None else check_in.escort_name is not None
-        fasting = None if check_in is None else check_in.fasting_confirmed
-    flags = {
-        "eligibility": state in ELIGIBLE_OR_LATER,
-        "consent": None if check_in is None else check_in.consent_signed,
-        "escort": escort,
-        "fasting": fasting,
-        "anticoagulation": None if check_in is None else check_in.anticoagulation_reviewed,
-        "coverage": covered,
-    }
+    checked: dict[str, bool | None] = dict.fromkeys(CHECK_IN_RULES)
+    if check_in is not None:
+        checked = {flag: check_in[rule] for flag, rule in CHECK_IN_RULES.items()}
+    elif not sedation:  # escort and fasting are needed only with sedation
+        checked |= {"escort": True, "fasting": True}
+    known = {"eligibility": state in ELIGIBLE_OR_LATER, "coverage": covered, **checked}
+    flags = {flag: known[flag] for flag in READINESS_FLAGS}
     values = list(flags.values())
     summary = "red" if False in values else "amber" if None in values else "green"
     return {"summary": summary, **flags}

@@ -3,17 +3,20 @@
 A later, lower recovery score undoes an earlier pass: discharge needs the latest PADSS
 and the latest modified Aldrete at their thresholds, and phase I ends again only when
 the Aldrete is back up. Fasting passed at check-in against the booked start is judged
-again when the procedure actually starts.
+again when the procedure actually starts. The daily list's readiness flags after
+check-in are the check-in rules' verdicts, never a reading of their own.
 """
 
 from __future__ import annotations
 
+import copy
 from typing import Any
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from scheduler.clinical.models import DischargeRecord
+from scheduler.policies.services import builtin_document
 from tests.api.conftest import Clinic
 from tests.api.test_bad_input import arrange
 from tests.api.test_full_pathway import ALDRETE_OK, CHECK_IN_OK, PADSS_OK, state_of
@@ -138,3 +141,45 @@ def test_a_procedure_started_before_its_booked_time_must_still_be_fasted(
     assert state_after_refusal == "checked_in"
     assert started.status_code == 201
     assert state_of(api, world.pathway_id) == "in_procedure"
+
+
+def test_readiness_after_check_in_is_the_verdict_of_the_policys_check_in_rules(
+    api: Api, clinic: Clinic, clock: FrozenClock, db: Session
+) -> None:
+    """A policy that requires neither consent nor an escort checks a patient in without
+    them; the daily list must not then call the case not ready for lacking them."""
+    document = copy.deepcopy(builtin_document("medicare_facet"))
+    document["check_in"]["consent_required"] = False
+    document["check_in"]["escort_required_with_sedation"] = False
+    api.ok(
+        "POST",
+        "/policies",
+        "admin",
+        json={"name": "medicare_facet", "title": "No consent, no escort", "parameters": document},
+    )
+    world = arrange(api, clinic, clock, db, "procedure_scheduled")
+    api.ok(
+        "POST",
+        f"/appointments/{world.appointment_id}/check-in",
+        "nurse",
+        json={
+            "consent_signed": False,
+            "fasting_confirmed": True,
+            "anticoagulation_reviewed": True,
+            "anticoagulation_status": "not_anticoagulated",
+        },
+    )
+
+    (case,) = api.ok(
+        "GET", f"/clinicians/{clinic.clinician_id}/daily-list?date=2026-03-24", "nurse"
+    )["cases"]
+
+    assert case["readiness"] == {
+        "summary": "green",
+        "eligibility": True,
+        "consent": True,
+        "escort": True,
+        "fasting": True,
+        "anticoagulation": True,
+        "coverage": True,
+    }
