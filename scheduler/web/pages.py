@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
-from typing import Any
+from typing import Any, Final
 from zoneinfo import ZoneInfo
 
 from flask import (
@@ -22,6 +22,7 @@ from flask_limiter.errors import RateLimitExceeded
 from werkzeug.wrappers import Response
 
 from scheduler import context
+from scheduler.access import Actor
 from scheduler.auth import services as auth
 from scheduler.auth.permissions import roles_of
 from scheduler.clinicians import services as clinicians
@@ -76,7 +77,7 @@ def signin() -> Any:
     target = safe_next(request.values.get("next"))
     if request.method == "GET":
         if signed_in_user() is not None:
-            return redirect(target or url_for("web.start"))
+            return redirect(target or home_url(context.actor()))
         return render_template("web/signin.html", next=target, email="")
     email = request.form.get("email", "").strip()
     password = request.form.get("password", "")
@@ -95,7 +96,7 @@ def signin() -> Any:
     session.clear()  # a fresh session (and CSRF token) for the signed-in user
     session[TOKEN_KEY] = raw
     session.permanent = True
-    return redirect(target or url_for("web.start"))
+    return redirect(target or home_url(auth.actor_for(user)))
 
 
 @blp.post("/signout")
@@ -109,18 +110,28 @@ def signout() -> Response:
     return redirect(url_for("web.signin"))
 
 
+# Each role's home page, where signing in lands (README "Pages"); a clinician's is their
+# own list today, so a clinician login not linked to a clinician gets every list.
+HOMES: Final = {
+    Role.SCHEDULER: "web.board.queues",
+    Role.ADMIN: "web.board.queues",
+    Role.NURSE: "web.nurse.day",
+    Role.PATIENT: "web.my_appointments",
+}
+
+
+def home_url(actor: Actor) -> str:
+    """The actor's home page."""
+    if actor.role is Role.CLINICIAN and actor.clinician_id is not None:
+        return url_for("web.clinician_today", clinician_id=actor.clinician_id)
+    return url_for(HOMES.get(actor.role, "web.daily_lists"))
+
+
 @blp.get("/")
 @page()
 def start() -> Response:
     """Each role's own start page."""
-    actor = context.actor()
-    if actor.role is Role.CLINICIAN and actor.clinician_id is not None:
-        return redirect(url_for("web.clinician_today", clinician_id=actor.clinician_id))
-    if actor.role is Role.PATIENT:
-        return redirect(url_for("web.my_appointments"))
-    if actor.role in board.DESK:
-        return redirect(url_for("web.board.queues"))
-    return redirect(url_for("web.daily_lists"))
+    return redirect(home_url(context.actor()))
 
 
 # ---------------------------------------------------------------------------------------

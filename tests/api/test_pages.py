@@ -24,18 +24,18 @@ DAY = "2026-03-03"
 # Signing in
 
 
-@pytest.mark.parametrize(
-    ("role", "start"),
-    [
-        ("clinician", "/clinicians/{clinician}/today"),
-        ("scheduler", "/board/"),
-        ("nurse", "/clinicians"),
-        ("admin", "/board/"),
-        ("patient", "/me"),
-    ],
-)
-def test_each_role_lands_on_its_start_page_with_a_safe_session_cookie(
-    browser: Browser, people: dict[str, str], clinic: Clinic, role: str, start: str
+HOMES = [
+    ("clinician", "/clinicians/{clinician}/today"),
+    ("scheduler", "/board/"),
+    ("nurse", "/nurse/"),
+    ("admin", "/board/"),
+    ("patient", "/me"),
+]
+
+
+@pytest.mark.parametrize(("role", "home"), HOMES)
+def test_each_role_lands_on_its_home_page_with_a_safe_session_cookie(
+    browser: Browser, people: dict[str, str], clinic: Clinic, role: str, home: str
 ) -> None:
     signed_in = browser.sign_in(people[role])
 
@@ -44,8 +44,23 @@ def test_each_role_lands_on_its_start_page_with_a_safe_session_cookie(
     assert cookie.startswith("scheduler_session=")
     assert "HttpOnly" in cookie
     assert "SameSite=Lax" in cookie
+    assert signed_in.headers["Location"] == home.format(clinician=clinic.clinician_id)
     landing = browser.get(signed_in.headers["Location"])
-    assert landing.headers["Location"] == start.format(clinician=clinic.clinician_id)
+    assert landing.status_code == (302 if role == "clinician" else 200)  # today -> its date
+
+
+@pytest.mark.parametrize(("role", "home"), HOMES)
+def test_the_start_page_and_a_second_sign_in_lead_each_role_home(
+    browser: Browser, people: dict[str, str], clinic: Clinic, role: str, home: str
+) -> None:
+    browser.sign_in(people[role])
+
+    start = browser.get("/")
+    again = browser.get("/signin")
+
+    expected = home.format(clinician=clinic.clinician_id)
+    assert (start.status_code, start.headers["Location"]) == (302, expected)
+    assert (again.status_code, again.headers["Location"]) == (302, expected)
 
 
 def test_the_session_cookie_is_secure_when_configured(
@@ -79,7 +94,7 @@ def test_sign_in_never_sends_the_user_to_another_site(
     signed_in = browser.post(
         "/signin", {"email": people["nurse"], "password": PASSWORD, "next": target}
     )
-    assert signed_in.headers["Location"] == "/"
+    assert signed_in.headers["Location"] == "/nurse/"  # the nurse's home, nowhere else
 
 
 def test_a_wrong_password_says_so_and_signs_nobody_in(

@@ -242,7 +242,9 @@ def test_the_sign_in_page_is_usable_with_the_keyboard(
     page.keyboard.press("Tab")
     page.keyboard.type("demo-nurse-pass")
     page.keyboard.press("Enter")
-    page.wait_for_url("**/clinicians")
+    page.wait_for_url("**/nurse/")  # the nurse's home: the day's procedure patients
+    assert page.get_by_role("heading", name=re.compile(r"^Procedure patients")).is_visible()
+    page.goto(f"{served.base_url}/clinicians")
     assert page.get_by_role("heading", name="Daily lists").is_visible()
     shoot(page, screenshots, "daily-lists")
 
