@@ -2,7 +2,9 @@
 
 Each patient's story is replayed step by step with the clock set to the moment of that
 step, so the data passes the same rules a real clinic's would, and the step that is
-next for each patient lies in the near future. Running the seed twice changes nothing.
+next for each patient lies in the near future. The clinic works Monday to Friday, and
+every step of a story falls on a clinic day at an hour the clinic keeps, whatever day
+the seed runs. Running the seed twice changes nothing.
 """
 
 from __future__ import annotations
@@ -93,6 +95,10 @@ PROCEDURE_DAY_OFFSET = {
     PathwayState.CANCELLED: -35,
 }
 
+# The clinic's days (0 = Monday) and the surgeons' hours on each, site-local.
+CLINIC_DAYS = range(5)
+OPENS, CLOSES = time(8), time(17)
+
 # The procedure-day states happen around the time of seeding, so a nurse or surgeon
 # signing in sees them at once: how long before "now" that story's procedure started
 # (negative: it starts later). Every recorded step still lies in the past.
@@ -101,9 +107,10 @@ STARTED_BEFORE_NOW = {
     PathwayState.IN_PROCEDURE: timedelta(minutes=30),
     PathwayState.IN_RECOVERY: timedelta(hours=2),
 }
-# "Now" for those stories stays inside the demo clinicians' hours (07:00-18:00) so that
-# every procedure fits them: seeding at night uses the last afternoon instead.
-ANCHOR_EARLIEST, ANCHOR_LATEST = time(9, 30), time(16, 0)
+# "Now" for those stories stays where every one of those procedures fits the hours
+# (the earliest started two hours before, the latest ends two hours after): seeding
+# outside it, or on a weekend, uses the last clinic day's afternoon instead.
+ANCHOR_EARLIEST, ANCHOR_LATEST = time(10), time(15)
 
 
 @dataclass
@@ -153,7 +160,6 @@ def _clinic(session: Session, now: datetime) -> Clinic:
         )
         for given, family in (("Miriam", "Alvarez"), ("Thomas", "Becker"))
     ]
-    # The demo clinic runs seven days a week, so its stories work whatever today is.
     for surgeon in surgeons:
         clinicians.set_working_hours(
             session,
@@ -161,8 +167,8 @@ def _clinic(session: Session, now: datetime) -> Clinic:
             now,
             surgeon.id,
             [
-                {"site_id": site.id, "weekday": day, "start": time(7), "end": time(18)}
-                for day in range(7)
+                {"site_id": site.id, "weekday": day, "start": OPENS, "end": CLOSES}
+                for day in CLINIC_DAYS
             ],
         )
     actors = _staff_logins(session, now, surgeons)
@@ -269,20 +275,25 @@ def _patient_story(
     desk = clinic.actors[Role.SCHEDULER.value]
     nurse = clinic.actors[Role.NURSE.value]
     surgeon = clinic.actors[f"clinician-{clinician_id}"]
-    hour = 7 + index % 9  # one start hour per patient of a clinician: no overlaps
+    # One start hour per patient of a clinician (08:00-14:00, so that a procedure ends
+    # by 15:30): no overlaps.
+    hour = OPENS.hour + index % 7
 
-    # Day 0 is the procedure day; every step is placed relative to it, and day 0 is
-    # chosen so that the steps up to ``target`` are past and the next one is ahead.
+    # Day 0 is the procedure day, a clinic day; every step is placed relative to it (on
+    # the first clinic day from there), and day 0 is chosen so that the steps up to
+    # ``target`` are past and the next one is ahead. Visits are whole weeks from day 0.
     if target in STARTED_BEFORE_NOW:
         anchor = _procedure_day_anchor(now, zone)
         procedure_day = anchor.date()
         procedure_start = anchor - STARTED_BEFORE_NOW[target]
     else:
-        procedure_day = now.astimezone(zone).date() + timedelta(days=PROCEDURE_DAY_OFFSET[target])
+        today = now.astimezone(zone).date()
+        procedure_day = _clinic_day_from(today + timedelta(days=PROCEDURE_DAY_OFFSET[target]))
         procedure_start = datetime.combine(procedure_day, time(hour), zone)
 
     def at(days: int, hh: int, mm: int = 0) -> datetime:
-        return datetime.combine(procedure_day + timedelta(days=days), time(hh, mm), zone)
+        day = _clinic_day_from(procedure_day + timedelta(days=days))
+        return datetime.combine(day, time(hh, mm), zone)
 
     def after_start(minutes: int) -> datetime:
         return procedure_start + timedelta(minutes=minutes)
@@ -385,7 +396,7 @@ def _patient_story(
     add(at(-70, 9), PathwayState.REFERRED, register)
     if target is PathwayState.CANCELLED:
         add(
-            at(-69, 9),
+            at(-69, 11),
             PathwayState.CANCELLED,
             lambda t: cancellation.cancel_pathway(
                 session, desk, t, state["pathway"].id, "Patient chose to stop the pathway."
@@ -400,8 +411,8 @@ def _patient_story(
         add(at(-42, hour, 45), PathwayState.INELIGIBLE, block_result(relief_to=6))
     else:
         add(at(-42, hour, 45), None, block_result(relief_to=1))
-    add(at(-41, 9), None, book(AppointmentKind.DIAGNOSTIC_BLOCK, at(-25, hour)))
-    add(at(-25, hour, 45), PathwayState.ELIGIBLE, block_result(relief_to=0))
+    add(at(-41, 9), None, book(AppointmentKind.DIAGNOSTIC_BLOCK, at(-28, hour)))
+    add(at(-28, hour, 45), PathwayState.ELIGIBLE, block_result(relief_to=0))
     add(
         at(-20, 9),
         PathwayState.PROCEDURE_SCHEDULED,
@@ -492,12 +503,22 @@ def _patient_story(
     raise AssertionError(f"demo story never reached {target.value}")  # pragma: no cover
 
 
+def _clinic_day_from(day: date) -> date:
+    """``day`` if the clinic works then, else the next day it does."""
+    while day.weekday() not in CLINIC_DAYS:
+        day += timedelta(days=1)
+    return day
+
+
 def _procedure_day_anchor(now: datetime, zone: ZoneInfo) -> datetime:
-    """``now`` on the site's clock (to 5 minutes), or the last afternoon when outside hours."""
+    """``now`` on the site's clock (to 5 minutes) on a clinic day within the anchor's
+    hours, else the latest such moment before it (the last clinic day's afternoon)."""
     local = now.astimezone(zone)
     local = local.replace(minute=local.minute - local.minute % 5, second=0, microsecond=0)
-    if local.time() > ANCHOR_LATEST:
-        return datetime.combine(local.date(), ANCHOR_LATEST, zone)
-    if local.time() < ANCHOR_EARLIEST:
-        return datetime.combine(local.date() - timedelta(days=1), ANCHOR_LATEST, zone)
-    return local
+    day = local.date()
+    if day.weekday() in CLINIC_DAYS and local.time() >= ANCHOR_EARLIEST:
+        return min(local, datetime.combine(day, ANCHOR_LATEST, zone))
+    day -= timedelta(days=1)
+    while day.weekday() not in CLINIC_DAYS:
+        day -= timedelta(days=1)
+    return datetime.combine(day, ANCHOR_LATEST, zone)

@@ -1,20 +1,23 @@
 """``flask demo seed``: a demo clinic in every pathway state, valid whatever today is.
 
-The seed runs on fixed clocks: a summer day, and the days the US clocks change
-(2026-03-08 spring forward, 2026-11-01 fall back in America/New_York).
+The seed runs on fixed clocks: a summer weekday at several hours, a weekend, a Monday
+before opening, the days the US clocks change (2026-03-08 spring forward, 2026-11-01
+fall back in America/New_York, both Sundays), and every day of one week.
 """
 
 from __future__ import annotations
 
 from collections import defaultdict
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 import pytest
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from scheduler.auth.services import authenticate
-from scheduler.demo import SITE_NAME, STARTED_BEFORE_NOW, seed_demo
+from scheduler.clinicians.models import WorkingHours
+from scheduler.demo import SITE_NAME, STARTED_BEFORE_NOW, ZONE, seed_demo
 from scheduler.facilities.models import Site
 from scheduler.models import Base
 from scheduler.pathways.models import Pathway, PathwayEvent
@@ -28,7 +31,24 @@ NOWS = {
     "evening": datetime(2026, 6, 10, 23, 30, tzinfo=UTC),  # 19:30 in New York
     "fall_back": datetime(2026, 11, 1, 16, 0, tzinfo=UTC),
     "spring_forward": datetime(2026, 3, 8, 16, 0, tzinfo=UTC),
+    "saturday": datetime(2026, 6, 13, 16, 0, tzinfo=UTC),  # 12:00 in New York
+    "monday_small_hours": datetime(2026, 6, 15, 7, 0, tzinfo=UTC),  # 03:00 in New York
 }
+NEW_YORK = ZoneInfo(ZONE)
+# Each day of a week (Monday 2026-06-08 to Sunday), at an hour around the clinic's edges.
+WEEK = {
+    f"{day:%a}-{day:%H%M}": day.astimezone(UTC)
+    for day in (
+        datetime(2026, 6, 8, 3, 0, tzinfo=NEW_YORK),
+        datetime(2026, 6, 9, 9, 55, tzinfo=NEW_YORK),
+        datetime(2026, 6, 10, 10, 0, tzinfo=NEW_YORK),
+        datetime(2026, 6, 11, 12, 30, tzinfo=NEW_YORK),
+        datetime(2026, 6, 12, 15, 5, tzinfo=NEW_YORK),
+        datetime(2026, 6, 13, 8, 0, tzinfo=NEW_YORK),
+        datetime(2026, 6, 14, 23, 30, tzinfo=NEW_YORK),
+    )
+}
+ANY_DAY = NOWS | WEEK
 LIVE = (AppointmentStatus.BOOKED, AppointmentStatus.COMPLETED)
 
 
@@ -94,28 +114,66 @@ def test_demo_live_appointments_never_overlap_for_a_clinician_room_or_patient(
                     assert not overlap, (resource, first.id, second.id)
 
 
+def is_clinic_day(day: date) -> bool:
+    return day.weekday() < 5  # Monday to Friday
+
+
 @pytest.mark.usefixtures("logins")
-def test_demo_history_lies_in_the_past_and_the_procedure_day_is_on_the_list(
+def test_demo_history_lies_in_the_past_and_the_procedure_day_is_the_latest_clinic_day(
     db: Session, now: datetime
 ) -> None:
     latest = db.scalar(select(func.max(PathwayEvent.at)))
     assert latest is not None
     assert latest <= now
 
-    on_the_day = {
-        pathway.state for pathway in demo_pathways(db) if pathway.state in STARTED_BEFORE_NOW
-    }
-    procedures = list(
-        db.scalars(
-            select(Appointment).where(
+    on_the_day = list(
+        db.execute(
+            select(Pathway.state, Appointment.start_at)
+            .join(Appointment, Appointment.pathway_id == Pathway.id)
+            .where(
+                Pathway.state.in_(STARTED_BEFORE_NOW),
                 Appointment.kind == AppointmentKind.PROCEDURE,
-                Appointment.start_at > now - timedelta(hours=30),
-                Appointment.start_at < now + timedelta(hours=2),
+                Appointment.status == AppointmentStatus.BOOKED,
             )
         )
     )
-    assert on_the_day == set(STARTED_BEFORE_NOW)
-    assert len(procedures) == len(STARTED_BEFORE_NOW)
+    assert {state for state, _start in on_the_day} == set(STARTED_BEFORE_NOW)
+    assert len(on_the_day) == len(STARTED_BEFORE_NOW)
+    (day,) = {start.astimezone(NEW_YORK).date() for _state, start in on_the_day}
+    today = now.astimezone(NEW_YORK).date()
+    assert is_clinic_day(day)
+    assert day <= today
+    between = [day + timedelta(days=n) for n in range(1, (today - day).days)]
+    assert not any(is_clinic_day(other) for other in between), (day, today)
+
+
+@pytest.mark.parametrize("now", list(ANY_DAY.values()), ids=list(ANY_DAY))
+@pytest.mark.usefixtures("logins")
+def test_every_demo_appointment_is_on_a_weekday_within_its_clinicians_hours_at_the_site(
+    db: Session, now: datetime
+) -> None:
+    hours = defaultdict(list)
+    for row in db.scalars(select(WorkingHours)):
+        hours[row.clinician_id, row.site_id, row.weekday].append((row.start_time, row.end_time))
+    appointments = list(
+        db.execute(
+            select(Appointment, Site.timezone)
+            .join(Site, Site.id == Appointment.site_id)
+            .where(Site.name == SITE_NAME)
+        )
+    )
+    assert appointments
+
+    for appointment, timezone in appointments:
+        zone = ZoneInfo(timezone)
+        start, end = appointment.start_at.astimezone(zone), appointment.end_at.astimezone(zone)
+        where = (appointment.id, appointment.kind.value, start.isoformat())
+        assert is_clinic_day(start.date()), where
+        assert start.date() == end.date(), where
+        windows = hours[appointment.clinician_id, appointment.site_id, start.weekday()]
+        assert any(opens <= start.time() and end.time() <= closes for opens, closes in windows), (
+            where
+        )
 
 
 @pytest.mark.usefixtures("logins")
