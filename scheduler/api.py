@@ -21,7 +21,8 @@ from typing import Any, TypeVar, cast
 import flask_smorest
 import marshmallow as ma
 from flask import Flask, Response, json, request
-from flask_smorest.pagination import PaginationParameters
+from flask_smorest.pagination import PaginationMetadataSchema, PaginationParameters
+from flask_smorest.utils import prepare_response
 from sqlalchemy import Select, func, inspect, select
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.exc import TimeoutError as SATimeoutError
@@ -89,8 +90,14 @@ def _validation_problem(error: HTTPException) -> Response:
     )
 
 
+class UnmetRuleSchema(ma.Schema):
+    id = ma.fields.String()
+    message = ma.fields.String()
+
+
 class ProblemSchema(ma.Schema):
-    """RFC 9457 problem details, as every error response carries them."""
+    """RFC 9457 problem details, as every error response carries them, with the extension
+    members of each problem type (scheduler.errors)."""
 
     type = ma.fields.String(metadata={"description": "URI of the problem type"})
     title = ma.fields.String()
@@ -104,12 +111,38 @@ class ProblemSchema(ma.Schema):
     unmet = ma.fields.List(
         ma.fields.String(), metadata={"description": "Ids of unmet policy rules"}
     )
+    rules = ma.fields.List(
+        ma.fields.Nested(UnmetRuleSchema),
+        metadata={"description": "The unmet policy rules, with their messages"},
+    )
+    state = ma.fields.String(metadata={"description": "Pathway state (illegal transition)"})
+    trigger = ma.fields.String(metadata={"description": "Refused trigger (illegal transition)"})
+    resources = ma.fields.List(
+        ma.fields.String(), metadata={"description": "Resources already booked (slot taken)"}
+    )
+    appointment_ids = ma.fields.List(
+        ma.fields.Integer(),
+        metadata={"description": "Booked appointments a change would strand"},
+    )
 
 
 class Api(flask_smorest.Api):
     """flask-smorest's Api with problem+json for every HTTP error."""
 
     ERROR_SCHEMA = ProblemSchema
+
+    def _register_responses(self) -> None:
+        """The error responses every operation refers to (``default``, 404, 422 ...), as
+        they leave: problem+json (flask-smorest would document them as application/json)."""
+        for status in HTTPStatus:
+            response: dict[str, Any] = {"description": status.phrase}
+            if status >= 200 and status not in (204, 304):
+                response["schema"] = self.ERROR_SCHEMA
+            prepare_response(response, self.spec, PROBLEM_JSON)
+            self.spec.components.response(status.name, response, lazy=True)
+        default = {"description": "Default error response", "schema": self.ERROR_SCHEMA}
+        prepare_response(default, self.spec, PROBLEM_JSON)
+        self.spec.components.response("DEFAULT_ERROR", default, lazy=True)
 
     def handle_http_exception(self, error: HTTPException) -> Response:
         code = error.code or 500
@@ -147,6 +180,15 @@ class Blueprint(flask_smorest.Blueprint):
     ARGUMENTS_PARSER = Parser()
     DEFAULT_PAGINATION_PARAMETERS = {"page": 1, "page_size": 50, "max_page_size": 200}  # noqa: RUF012
 
+    def _document_pagination_metadata(self, spec: Any, resp_doc: dict[str, Any]) -> None:
+        """X-Pagination carries its metadata as a JSON object, so the header is documented
+        with JSON content (OpenAPI 3 header ``content``), not as a plain ``schema``, which
+        would mean the comma-separated ``simple`` style."""
+        resp_doc.setdefault("headers", {})[self.PAGINATION_HEADER_NAME] = {
+            "description": "Pagination metadata",
+            "content": {"application/json": {"schema": PaginationMetadataSchema}},
+        }
+
     def listing(
         self, schema: type[ma.Schema], query: type[ma.Schema] | None = None
     ) -> Callable[[Callable[..., Select[Any]]], Callable[..., list[Any]]]:
@@ -173,9 +215,18 @@ class Blueprint(flask_smorest.Blueprint):
         """A write: the request body loaded by ``body``, the answer dumped by ``schema``."""
 
         def decorate(view: F) -> F:
-            return cast(F, self.arguments(body)(self.response(status, schema)(retried(view))))
+            loads = self.arguments(body, required=body_required(body))
+            return cast(F, loads(self.response(status, schema)(retried(view))))
 
         return decorate
+
+
+def body_required(body: SchemaArg) -> bool:
+    """Whether the document marks the request body required: an empty body loads as ``{}``
+    (see :func:`require_json_body`), which only a list or a schema with a required field
+    refuses."""
+    schema = body() if isinstance(body, type) else body
+    return bool(schema.many) or any(field.required for field in schema.fields.values())
 
 
 class IdConverter(IntegerConverter):
