@@ -9,15 +9,19 @@ and everything is rolled back afterwards.
 from __future__ import annotations
 
 import os
+import shutil
+import tempfile
 from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import pytest
 from alembic import command
 from flask import Flask
 from flask.testing import FlaskClient
+from hypothesis.configuration import set_hypothesis_home_dir
 from sqlalchemy import Connection, Engine, event, text
 from sqlalchemy.orm import Session
 
@@ -43,6 +47,20 @@ def reset_postgresql(engine: Engine) -> None:
     with engine.begin() as connection:
         connection.execute(text("DROP SCHEMA public CASCADE"))
         connection.execute(text("CREATE SCHEMA public"))
+
+
+HYPOTHESIS_HOME = pytest.StashKey[Path]()
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Hypothesis keeps caches (Unicode tables, source constants, from collection on) in
+    ./.hypothesis unless told otherwise: a temp dir, removed at the end."""
+    config.stash[HYPOTHESIS_HOME] = Path(tempfile.mkdtemp(prefix="hypothesis-"))
+    set_hypothesis_home_dir(config.stash[HYPOTHESIS_HOME])
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    shutil.rmtree(config.stash[HYPOTHESIS_HOME], ignore_errors=True)
 
 
 @pytest.fixture(scope="session", params=BACKENDS)
