@@ -6,7 +6,7 @@ FLASK := $(BIN)/flask --app wsgi
 HOST ?= 127.0.0.1
 PORT ?= 5000
 
-.PHONY: run test lint format bench mail clean
+.PHONY: run test lint format fuzz bench mail clean
 
 $(BIN)/activate:
 	$(PYTHON) -m venv $(VENV)
@@ -51,6 +51,14 @@ $(CHROMIUM):
 		echo "The browser tests need Debian's chromium: sudo apt-get install -y chromium" >&2; \
 		exit 1; \
 	fi
+
+# The API fuzzed from its OpenAPI document (tests/e2e/test_fuzz.py) with more generated
+# cases per operation than `make test` sends; on PostgreSQL when TEST_DATABASE_URL is set.
+FUZZ_EXAMPLES ?= 100
+FUZZ_SEED ?= 20260302
+
+fuzz: $(VENV)/.installed-dev
+	FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) FUZZ_SEED=$(FUZZ_SEED) $(BIN)/pytest -q tests/e2e/test_fuzz.py
 
 # Slot search and daily list at 10k and 1M appointments, booking throughput under gunicorn,
 # on a scratch PostgreSQL database (BENCH_DATABASE_URL; see benchmarks/scheduling.py).
