@@ -16,10 +16,12 @@ from typing import Any
 
 import pytest
 from flask import Flask
+from flask.testing import FlaskClient
 from sqlalchemy import create_engine, func, select, text
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
+from scheduler import health
 from scheduler.api import RETRY_AFTER_SECONDS, WRITE_ATTEMPTS
 from scheduler.context import Database
 from scheduler.db import is_database_away, is_transient_conflict, make_engine, make_sessionmaker
@@ -188,3 +190,36 @@ def test_a_database_contention_is_retried_or_answered_without_a_500(
         database.sessionmaker = working
         waiting.dispose()
     assert stored_patients(db) == 0
+
+
+def test_a_connection_lost_mid_request_is_503_and_the_next_request_is_served(
+    client: FlaskClient,
+    app: Flask,
+    backend: str,
+    database_url: str,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The database drops the request's connection while it works (a restart, a failover):
+    the answer is 503 problem+json, not a 500 (nor gunicorn's HTML page when the rollback
+    in teardown fails too), and the next request gets a working connection."""
+    engine = make_engine(database_url)  # a real pool, not the test's own connection
+    database = Database.of(app)
+    working = database.sessionmaker
+    database.sessionmaker = make_sessionmaker(engine)
+    revisions = health.schema_revisions
+
+    def connection_lost(session: Session) -> frozenset[str]:
+        if backend == "postgresql":
+            session.execute(text("SELECT pg_terminate_backend(pg_backend_pid())"))
+        else:
+            session.connection().connection.dbapi_connection.close()  # type: ignore[union-attr]
+        return revisions(session)
+
+    monkeypatch.setattr(health, "schema_revisions", connection_lost)
+    try:
+        assert_unavailable(client.get("/readyz"))
+        monkeypatch.undo()
+        assert client.get("/readyz").status_code == 200
+    finally:
+        database.sessionmaker = working
+        engine.dispose()
