@@ -292,13 +292,16 @@ def handle_database_error(error: Exception) -> Response:
         request.method,
         loggable_path(request.path),
     )
-    return problem(
-        503,
+    return unavailable(
         "The database is briefly unavailable; try again in a few seconds.",
-        slug="database-unavailable",
-        title="Service unavailable",
-        headers={"Retry-After": str(RETRY_AFTER_SECONDS)},
+        "database-unavailable",
     )
+
+
+def unavailable(detail: str, slug: str, title: str = "Service unavailable") -> Response:
+    """503 with Retry-After: not the request's fault, and it passes by itself."""
+    headers = {"Retry-After": str(RETRY_AFTER_SECONDS)}
+    return problem(503, detail, slug=slug, title=title, headers=headers)
 
 
 def retried(view: F) -> F:

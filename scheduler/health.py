@@ -14,7 +14,7 @@ import hmac
 from flask import Blueprint, Response, current_app, jsonify, request
 
 from scheduler import metrics
-from scheduler.api import RETRY_AFTER_SECONDS, problem
+from scheduler.api import problem, unavailable
 from scheduler.auth.guard import bearer_token
 from scheduler.cli import migration_heads
 from scheduler.context import now, session
@@ -34,13 +34,8 @@ def healthz() -> Response:
 def readyz() -> Response:
     found = schema_revisions(session())
     if found != HEADS:
-        return problem(
-            503,
-            "The database is not migrated to this version: run `flask db upgrade`.",
-            slug="not-migrated",
-            title="Not ready",
-            headers={"Retry-After": str(RETRY_AFTER_SECONDS)},
-        )
+        detail = "The database is not migrated to this version: run `flask db upgrade`."
+        return unavailable(detail, "not-migrated", title="Not ready")
     return jsonify(status="ready", revision=",".join(sorted(found)))
 
 

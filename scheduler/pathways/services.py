@@ -211,22 +211,12 @@ def create_pathway(session: Session, actor: Actor, now: datetime, referral: Refe
     record = latest_policy(session, referral.policy or DEFAULT_POLICY)
     today = local_date(now, site.timezone)
     target = referral_target(record.name, policy_of(record).parameters, referral, today)
+    # The referral's fields are the pathway's columns, but for the policy (pinned by id).
+    columns = {name: value for name, value in vars(referral).items() if name != "policy"}
+    nerve = referral.target_nerve or target.target_nerve
+    columns |= {"levels": list(referral.levels), "target_nerve": nerve}
     pathway = Pathway(
-        patient_id=referral.patient_id,
-        clinician_id=referral.clinician_id,
-        site_id=referral.site_id,
-        policy_id=record.id,
-        indication=referral.indication,
-        region=referral.region,
-        side=referral.side,
-        levels=list(referral.levels),
-        target_nerve=referral.target_nerve or target.target_nerve,
-        method=referral.method,
-        sedation=referral.sedation,
-        pain_onset_date=referral.pain_onset_date,
-        state=PathwayState.REFERRED,
-        created_at=now,
-        updated_at=now,
+        **columns, policy_id=record.id, state=PathwayState.REFERRED, created_at=now, updated_at=now
     )
     saved(session, pathway)
     pinned = {"policy": record.name, "policy_version": record.version}
