@@ -224,9 +224,10 @@ class Blueprint(flask_smorest.Blueprint):
 def body_required(body: SchemaArg) -> bool:
     """Whether the document marks the request body required: an empty body loads as ``{}``
     (see :func:`require_json_body`), which only a list or a schema with a required field
-    refuses."""
+    refuses (a partial schema, as PATCH loads, requires none of its fields)."""
     schema = body() if isinstance(body, type) else body
-    return bool(schema.many) or any(field.required for field in schema.fields.values())
+    required = schema.partial is not True and any(f.required for f in schema.fields.values())
+    return bool(schema.many) or required
 
 
 class IdConverter(IntegerConverter):

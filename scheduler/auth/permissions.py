@@ -37,6 +37,7 @@ PERMISSIONS: Final[dict[str, frozenset[Role]]] = {
     "GET /sites": STAFF,
     "POST /sites": ADMIN,
     "GET /sites/{site_id}": STAFF,
+    "PATCH /sites/{site_id}": ADMIN,
     "GET /rooms": STAFF,
     "POST /rooms": ADMIN,
     "GET /equipment": STAFF,

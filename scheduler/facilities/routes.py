@@ -21,6 +21,7 @@ from scheduler.facilities.schemas import (
     SiteCreateArgs,
     SiteFilterArgs,
     SiteSchema,
+    SiteUpdateArgs,
 )
 
 blp = Blueprint("facilities", __name__, description="Sites, rooms, equipment, recovery bays")
@@ -45,6 +46,11 @@ class SiteById(MethodView):
     def get(self, site_id: int) -> Site:
         """Get a site"""
         return services.get_site(session(), site_id)
+
+    @blp.writing(SiteUpdateArgs(partial=True), SiteSchema, status=200)
+    def patch(self, changes: dict[str, Any], site_id: int) -> Site:
+        """Change a site's settings (e.g. its patient-facing display name); not its zone"""
+        return committed(services.update_site(session(), actor(), now(), site_id, changes))
 
 
 @blp.route("/rooms")

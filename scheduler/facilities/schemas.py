@@ -30,6 +30,21 @@ class SiteCreateArgs(Args):
     )
 
 
+class SiteUpdateArgs(SiteCreateArgs):
+    """Some of a site's settings, sent alone (PATCH). Not its time zone: every booked time
+    would move on its wall clock. ``display_name`` null: shown by its name again."""
+
+    class Meta:
+        exclude = ("timezone",)
+
+    display_name = Text(
+        120,
+        allow_none=True,
+        metadata={"description": "What patients see; null: the site's name"},
+    )
+    phone = Text(40, allow_none=True)
+
+
 class SiteSchema(Out):
     id = fields.Integer()
     name = fields.String()

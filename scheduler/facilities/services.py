@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import datetime
 from typing import TypeVar
 
@@ -79,6 +80,21 @@ def create_site(
             min_notice_minutes=min_notice_minutes,
         ),
     )
+
+
+def update_site(
+    session: Session, actor: Actor, now: datetime, site_id: int, changes: Mapping[str, object]
+) -> Site:
+    """Change the settings ``changes`` names (validated by the API's schema). Later
+    searches and bookings follow them; what is booked stays as it is."""
+    site = found(session.get(Site, site_id, with_for_update=True), "site", site_id)
+    name = changes.get("name", site.name)
+    if name != site.name:
+        unique(session, "A site with this name already exists.", Site.name == name)
+    for setting, value in changes.items():
+        setattr(site, setting, value)
+    session.flush()
+    return site
 
 
 def _unique_at_site(session: Session, model: type[AtSite], site_id: int, name: str) -> None:

@@ -78,6 +78,7 @@ class World:
 
     def path_params(self) -> dict[str, Any]:
         return {
+            "site_id": self.clinic.site_id,
             "message_id": self.message_id,
             "clinician_id": self.clinic.clinician_id,
             "pathway_id": self.pathway_id,
@@ -300,6 +301,9 @@ ENDPOINTS: dict[str, Endpoint] = {
             "phone": "+1 555 0177",
         },
     ),
+    "PATCH /sites/{site_id}": Endpoint(
+        "admin", "clinic", lambda w: {"display_name": "North clinic", "min_notice_minutes": 120}
+    ),
     "POST /rooms": Endpoint(
         "admin",
         "clinic",
@@ -455,7 +459,7 @@ def call(
     if method == "PATCH" and "If-Match" not in all_headers:
         # Send the current ETag, so that what is judged is the body.
         current = api.get(path, "scheduler")
-        if current.status_code == 200:
+        if current.status_code == 200 and "ETag" in current.headers:
             all_headers["If-Match"] = current.headers["ETag"]
     if data is not None:
         return api.call(
@@ -540,6 +544,7 @@ APPOINTMENT = "/appointments/{appointment_id}"
 
 USERS = "POST /users"
 SITES = "POST /sites"
+SITE = "PATCH /sites/{site_id}"
 ROOMS = "POST /rooms"
 EQUIPMENT = "POST /equipment"
 CLINICIANS = "POST /clinicians"
@@ -651,6 +656,21 @@ def body_cases() -> list[pytest.ParameterSet]:
             "sites display name too long",
             Bad(SITES, change(display_name="x" * 121), errors_on="display_name"),
         ),
+        unknown_field(SITE),
+        case("site zone cannot change", Bad(SITE, change(timezone="UTC"), errors_on="timezone")),
+        case("site blank name", Bad(SITE, change(name=" "), errors_on="name")),
+        case(
+            "site invisible display name",
+            Bad(SITE, change(display_name="\u200b"), errors_on="display_name"),
+        ),
+        case(
+            "site turnover too long",
+            Bad(SITE, change(turnover_minutes=241), errors_on="turnover_minutes"),
+        ),
+        case(
+            "site missing", Bad(SITE, params={"site_id": MISSING_ID}, status=404, slug="not-found")
+        ),
+        case("site as a scheduler", Bad(SITE, as_="scheduler", status=403, slug="forbidden")),
         unknown_field(ROOMS),
         case("rooms site_id as string", Bad(ROOMS, change(site_id="1"), errors_on="site_id")),
         *not_a_flag(ROOMS, "fluoroscopy"),

@@ -168,6 +168,37 @@ def test_a_site_without_a_display_name_is_shown_by_its_name(
     assert str(event["SUMMARY"]) == "Appointment at Riverside Spine & Pain Center"
 
 
+def test_an_admin_sets_and_clears_an_existing_site_s_display_name(
+    api: Api, clinic: Clinic, db: Session
+) -> None:
+    shown_as(db, clinic, None)
+    appointment = booked_block(api, clinic)
+    path = f"/sites/{clinic.site_id}"
+
+    changed = api.ok("PATCH", path, json={"display_name": "Riverside Clinic"})
+    assert changed["display_name"] == "Riverside Clinic"
+    invite = api.get(f"/appointments/{appointment['id']}/invite.ics", "patient")
+    assert str(parsed(invite.data).walk("VEVENT")[0]["SUMMARY"]) == (
+        "Appointment at Riverside Clinic"
+    )
+
+    cleared = api.ok("PATCH", path, json={"display_name": None})
+    assert cleared["display_name"] is None
+    assert cleared["name"] == changed["name"]  # nothing else changed
+    assert cleared["timezone"] == changed["timezone"]
+
+
+def test_a_site_cannot_take_another_site_s_name(api: Api, clinic: Clinic) -> None:
+    other = api.ok(
+        "POST",
+        "/sites",
+        json={"name": "North clinic", "timezone": "America/Chicago", "address": "1 North Road"},
+    )
+    response = api.call("PATCH", f"/sites/{clinic.site_id}", json={"name": "North clinic"})
+    assert response.status_code == 409
+    assert api.ok("GET", f"/sites/{other['id']}")["name"] == "North clinic"
+
+
 def test_the_patients_page_names_the_site_by_its_display_name(
     api: Api, browser: Browser, people: dict[str, str], clinic: Clinic, db: Session
 ) -> None:
