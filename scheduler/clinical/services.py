@@ -167,7 +167,10 @@ def record_block_result(
 def check_in(
     session: Session, actor: Actor, now: datetime, appointment_id: int, answers: CheckInAnswers
 ) -> tuple[CheckIn, Evaluation]:
-    """Consent, escort, fasting and anticoagulation reviewed against the policy."""
+    """Consent, escort, fasting and anticoagulation reviewed against the policy, and the
+    procedure still justified: what was recorded since booking (conservative care that
+    resolved the pain, say) can undo eligibility, so the booking rules are judged again
+    for the procedure's date, and every unmet rule of both is named at once."""
     step = _step(session, actor, appointment_id, PROCEDURE, Trigger.CHECK_IN)
     appointment, pathway = step.appointment, step.pathway
     if local_date(now, appointment.timezone) != local_date(
@@ -184,8 +187,12 @@ def check_in(
         sedation=pathway.sedation,
         procedure_start=appointment.start_at,
     )
+    on = local_date(appointment.start_at, appointment.timezone)
+    still = evaluate_gate(
+        session, pathway, Gate.BOOK_PROCEDURE, [on], appointment.method, exclude=appointment.id
+    )[on]
     evaluation = rules.evaluate(policy_of(pathway.policy), Gate.CHECK_IN, snapshot)
-    evaluation.require()
+    Evaluation(Gate.CHECK_IN, still.unmet + evaluation.results).require()
     record = CheckIn(
         appointment_id=appointment.id,
         checked_in_at=now,

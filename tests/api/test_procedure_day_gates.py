@@ -19,7 +19,13 @@ from scheduler.clinical.models import DischargeRecord
 from scheduler.policies.services import builtin_document
 from tests.api.conftest import Clinic
 from tests.api.test_bad_input import arrange
-from tests.api.test_full_pathway import ALDRETE_OK, CHECK_IN_OK, PADSS_OK, state_of
+from tests.api.test_full_pathway import (
+    ALDRETE_OK,
+    CHECK_IN_OK,
+    PADSS_OK,
+    conservative_care,
+    state_of,
+)
 from tests.support import Api, FrozenClock, local
 
 PADSS_10 = dict.fromkeys(PADSS_OK, 2)
@@ -183,3 +189,30 @@ def test_readiness_after_check_in_is_the_verdict_of_the_policys_check_in_rules(
         "anticoagulation": True,
         "coverage": True,
     }
+
+
+def test_check_in_refused_when_care_recorded_since_booking_undoes_eligibility(
+    api: Api, clinic: Clinic, clock: FrozenClock, db: Session
+) -> None:
+    """Booked while eligible; a course of medication that resolved the pain is recorded
+    afterwards: on the procedure's day the booking rules are judged again, and check-in
+    names the rule it no longer meets (with any check-in rule that fails too)."""
+    world = arrange(api, clinic, clock, db, "procedure_scheduled")
+    conservative_care(
+        api,
+        world.pathway_id,
+        kind="medication",
+        start_date="2026-01-05",
+        end_date="2026-02-20",
+        outcome="resolved",
+    )
+    unfasted = {**CHECK_IN_OK, "fasting_confirmed": False}
+
+    refused = api.post(f"/appointments/{world.appointment_id}/check-in", unfasted, "nurse")
+
+    problem = refused.get_json()
+    assert refused.status_code == 422, problem
+    assert problem["type"].endswith("/prerequisites-unmet")
+    assert problem["unmet"] == ["conservative_care", "check_in.fasting"]
+    assert problem["detail"].startswith("Cannot check the patient in:")
+    assert state_of(api, world.pathway_id) == "procedure_scheduled"
