@@ -110,20 +110,18 @@ def signout() -> Response:
     return redirect(url_for("web.signin"))
 
 
-# Each role's home page, where signing in lands (README "Pages"); a clinician's is their
-# own list today, so a clinician login not linked to a clinician gets every list.
-HOMES: Final = {
-    Role.SCHEDULER: "web.board.queues",
-    Role.ADMIN: "web.board.queues",
-    Role.NURSE: "web.nurse.day",
-    Role.PATIENT: "web.my_appointments",
-}
+# Each role's home page, where signing in lands (README "Pages"): whoever may book gets
+# the board; a clinician their own list today (a clinician login not linked to a
+# clinician gets every list).
+HOMES: Final = {Role.NURSE: "web.nurse.day", Role.PATIENT: "web.my_appointments"}
 
 
 def home_url(actor: Actor) -> str:
     """The actor's home page."""
     if actor.role is Role.CLINICIAN and actor.clinician_id is not None:
         return url_for("web.clinician_today", clinician_id=actor.clinician_id)
+    if actor.role in board.DESK:
+        return url_for("web.board.queues")
     return url_for(HOMES.get(actor.role, "web.daily_lists"))
 
 
