@@ -17,15 +17,14 @@ from sqlalchemy import Select, delete, select
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
 
-from scheduler.access import Actor, require_patient_access
-from scheduler.clock import local_date
-from scheduler.db import found, saved
-from scheduler.errors import IllegalTransition, InvalidInput
+from scheduler.access import Actor
+from scheduler.db import saved
+from scheduler.errors import InvalidInput
 from scheduler.outbox import services as outbox
 from scheduler.pathways import services as pathways
-from scheduler.pathways.models import Pathway
-from scheduler.pathways.states import Trigger, sources
+from scheduler.pathways.states import Trigger
 from scheduler.scheduling import checks, slots
+from scheduler.scheduling.checks import open_appointment
 from scheduler.scheduling.holds import allocate, claim_hold, release_expired_holds
 from scheduler.scheduling.models import Allocation, Appointment, Hold
 from scheduler.vocabulary import AppointmentKind, AppointmentStatus, Method
@@ -33,24 +32,9 @@ from scheduler.vocabulary import AppointmentKind, AppointmentStatus, Method
 # ---------------------------------------------------------------------------------------
 # Reading
 
-
-def get_appointment(
-    session: Session, actor: Actor, appointment_id: int, *, lock: bool = False
-) -> Appointment:
-    """The appointment, if ``actor`` may see it (patients: their own; same 403 otherwise)."""
-    # FOR UPDATE OF the appointment only: not the site row its relationship joins in.
-    lock_row = {"of": Appointment} if lock else None
-    appointment = session.get(Appointment, appointment_id, with_for_update=lock_row)
-    return require_visible(actor, appointment, appointment_id)
-
-
-def require_visible(
-    actor: Actor, appointment: Appointment | None, appointment_id: int
-) -> Appointment:
-    """``found`` if ``actor`` may see it. A patient asking for someone else's appointment
-    and for a missing one gets the same 403, so ids reveal nothing."""
-    require_patient_access(actor, appointment.patient_id if appointment else None)
-    return found(appointment, "appointment", appointment_id)
+# Reading one appointment is the checks' (holds and booking share it); read it here too.
+get_appointment = checks.get_appointment
+require_visible = checks.require_visible
 
 
 def list_statement(actor: Actor, filters: dict[str, Any]) -> Select[Appointment]:
@@ -66,21 +50,6 @@ def list_statement(actor: Actor, filters: dict[str, Any]) -> Select[Appointment]
     if "before" in filters:
         statement = statement.where(Appointment.start_at < filters["before"])
     return statement
-
-
-def open_appointment(
-    session: Session, actor: Actor, appointment_id: int
-) -> tuple[Appointment, Pathway]:
-    """A booked appointment and its pathway, both locked, for a change."""
-    appointment = get_appointment(session, actor, appointment_id, lock=True)
-    pathway = pathways.get_pathway(session, actor, appointment.pathway_id, lock=True)
-    if appointment.status is not AppointmentStatus.BOOKED:
-        raise IllegalTransition(
-            pathway.state.value,
-            "change_appointment",
-            detail=f"The appointment is {appointment.status.value}.",
-        )
-    return appointment, pathway
 
 
 # ---------------------------------------------------------------------------------------
@@ -134,6 +103,10 @@ def book_appointment(
     want = checks.wanted(session, actor, pathway_id, kind, method)
     hold = claim_hold(session, actor, hold_id, want.pathway, kind) if hold_id else None
     if hold is not None:
+        if hold.appointment_id is not None:
+            raise InvalidInput.field(
+                "hold_id", f"That hold moves appointment {hold.appointment_id}: send it there."
+            )
         start, room_id, clinician_id, held_method = _held_choice(
             hold, kind, start=start, room_id=room_id, clinician_id=clinician_id, method=want.method
         )
@@ -162,7 +135,12 @@ def book_appointment(
         actor,
         now,
         appointment_id=appointment.id,
-        data={"kind": kind.value, "start": start.isoformat(), "room_id": fitted.slot.room_id},
+        data={
+            "kind": kind.value,
+            "start": start.isoformat(),
+            "room_id": fitted.slot.room_id,
+            **({"hold_id": hold_id} if hold_id else {}),
+        },
     )
     return appointment
 
@@ -233,10 +211,12 @@ def reschedule_appointment(
     *,
     start: datetime | None = None,
     room_id: int | None = None,
+    hold_id: str | None = None,
     reminder_before: timedelta,
 ) -> Appointment:
-    """Move a booked appointment; it keeps its id (and its invite's UID), its version goes
-    up and the patient's updated invite is queued.
+    """Move a booked appointment (to ``start``, or to the slot of a hold placed for the
+    move, which the old time kept until now); it keeps its id (and its invite's UID), its
+    version goes up and the patient's updated invite is queued.
 
     The move is re-checked like a booking. A pathway has one booked appointment at a
     time (each step waits for the result of the one before, SPEC §2), so every step
@@ -244,30 +224,26 @@ def reschedule_appointment(
     the policy's interval after the first, a follow-up stays in its window.
     """
     appointment, pathway = open_appointment(session, actor, appointment_id)
-    if pathway.state not in sources(Trigger.RESCHEDULE_APPOINTMENT):
-        raise IllegalTransition(pathway.state.value, Trigger.RESCHEDULE_APPOINTMENT.value)
-    new_start = start or appointment.start_at
-    site = appointment.site
-    checks.check_notice(site, new_start, now)
-    checks.check_gate(
-        session,
-        pathway,
-        appointment.kind,
-        local_date(new_start, site.timezone),
-        appointment.method,
-        ignore=appointment.id,
-    )
     release_expired_holds(session, now)
-    want = checks.Wanted(pathway, site, appointment.kind, appointment.method)
-    slot, calendars = checks.fit_one(
+    hold = claim_hold(session, actor, hold_id, pathway, appointment.kind) if hold_id else None
+    if hold is not None:
+        if hold.appointment_id != appointment.id:
+            raise InvalidInput.field("hold_id", "That hold is not for moving this appointment.")
+        start, room_id, _clinician, _method = _held_choice(
+            hold, appointment.kind, start=start, room_id=room_id, clinician_id=None, method=None
+        )
+    slot, calendars = checks.fit_move(
         session,
         now,
-        want,
-        new_start,
-        clinician_id=appointment.clinician_id,
+        appointment,
+        pathway,
+        start or appointment.start_at,
         room_id=room_id,
-        ignore_appointment=appointment.id,
+        ignore_hold=hold.id if hold else None,
     )
+    if hold is not None:
+        session.delete(hold)  # its allocations go with it, before the moved ones are written
+        session.flush()
     before = appointment.start_at
     _move(session, appointment, slot, calendars, now)
     outbox.announce_booked(session, appointment, now, reminder_before=reminder_before)
@@ -278,6 +254,11 @@ def reschedule_appointment(
         actor,
         now,
         appointment_id=appointment.id,
-        data={"from": before.isoformat(), "to": slot.start.isoformat(), "room_id": slot.room_id},
+        data={
+            "from": before.isoformat(),
+            "to": slot.start.isoformat(),
+            "room_id": slot.room_id,
+            **({"hold_id": hold_id} if hold_id else {}),
+        },
     )
     return appointment

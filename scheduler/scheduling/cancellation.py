@@ -20,7 +20,7 @@ from scheduler.outbox import services as outbox
 from scheduler.pathways import services as pathways
 from scheduler.pathways.models import Pathway
 from scheduler.pathways.states import RETURNING, Trigger
-from scheduler.scheduling.booking import open_appointment
+from scheduler.scheduling.checks import open_appointment
 from scheduler.scheduling.models import Allocation, Appointment
 from scheduler.vocabulary import AppointmentStatus
 

@@ -15,10 +15,10 @@ from typing import Any
 
 from sqlalchemy.orm import Session, joinedload
 
-from scheduler.access import Actor
+from scheduler.access import Actor, require_patient_access
 from scheduler.clinicians.models import Clinician
 from scheduler.clock import local_date
-from scheduler.db import referenced
+from scheduler.db import found, referenced
 from scheduler.errors import IllegalTransition, InvalidInput, NotFound, SlotTaken
 from scheduler.facilities.models import Room, Site
 from scheduler.pathways import gates
@@ -26,7 +26,46 @@ from scheduler.pathways import services as pathways
 from scheduler.pathways.models import Pathway
 from scheduler.pathways.states import BEFORE_ELIGIBLE, BOOKING_TRIGGER, Trigger, sources
 from scheduler.scheduling import calendars, slots
-from scheduler.vocabulary import AppointmentKind, Method
+from scheduler.scheduling.models import Appointment
+from scheduler.vocabulary import AppointmentKind, AppointmentStatus, Method
+
+
+def get_appointment(
+    session: Session, actor: Actor, appointment_id: int, *, lock: bool = False
+) -> Appointment:
+    """The appointment, if ``actor`` may see it (patients: their own; same 403 otherwise)."""
+    # FOR UPDATE OF the appointment only: not the site row its relationship joins in.
+    lock_row = {"of": Appointment} if lock else None
+    appointment = session.get(Appointment, appointment_id, with_for_update=lock_row)
+    return require_visible(actor, appointment, appointment_id)
+
+
+def require_visible(
+    actor: Actor, appointment: Appointment | None, appointment_id: int
+) -> Appointment:
+    """``found`` if ``actor`` may see it. A patient asking for someone else's appointment
+    and for a missing one gets the same 403, so ids reveal nothing."""
+    require_patient_access(actor, appointment.patient_id if appointment else None)
+    return found(appointment, "appointment", appointment_id)
+
+
+def open_appointment(
+    session: Session, actor: Actor, appointment_id: int
+) -> tuple[Appointment, Pathway]:
+    """A booked appointment and its pathway, both locked, for a change."""
+    appointment = get_appointment(session, actor, appointment_id, lock=True)
+    pathway = pathways.get_pathway(session, actor, appointment.pathway_id, lock=True)
+    require_booked(appointment, pathway)
+    return appointment, pathway
+
+
+def require_booked(appointment: Appointment, pathway: Pathway) -> None:
+    if appointment.status is not AppointmentStatus.BOOKED:
+        raise IllegalTransition(
+            pathway.state.value,
+            "change_appointment",
+            detail=f"The appointment is {appointment.status.value}.",
+        )
 
 
 def site_of(session: Session, pathway: Pathway) -> Site:
@@ -196,6 +235,67 @@ def fit_one(
             raise SlotTaken(answer.taken)
         raise InvalidInput.field("start", answer.message)
     return answer, found
+
+
+def require_movable(
+    appointment: Appointment,
+    pathway: Pathway,
+    kind: AppointmentKind,
+    *,
+    method: Method | None = None,
+    clinician_id: int | None = None,
+) -> None:
+    """``appointment`` is a booked step of ``pathway`` that may move now; a search or hold
+    for its new time asks for its kind and keeps its method and clinician."""
+    require_booked(appointment, pathway)
+    if appointment.pathway_id != pathway.id or appointment.kind is not kind:
+        raise InvalidInput.field(
+            "appointment_id", f"Not a booked {kind.value.replace('_', ' ')} of this pathway."
+        )
+    if pathway.state not in sources(Trigger.RESCHEDULE_APPOINTMENT):
+        raise IllegalTransition(pathway.state.value, Trigger.RESCHEDULE_APPOINTMENT.value)
+    kept = (
+        ("method", method, appointment.method),
+        ("clinician_id", clinician_id, appointment.clinician_id),
+    )
+    changed = {
+        name: ["A move keeps it: leave it out."]
+        for name, sent, held in kept
+        if sent is not None and sent != held
+    }
+    if changed:
+        raise InvalidInput(changed)
+
+
+def fit_move(
+    session: Session,
+    now: datetime,
+    appointment: Appointment,
+    pathway: Pathway,
+    start: datetime,
+    *,
+    room_id: int | None,
+    ignore_hold: str | None = None,
+) -> tuple[slots.Slot, slots.Calendars]:
+    """Every check for moving a booked appointment to ``start``, as for booking its kind
+    there, judged as if the appointment were not booked (its own resources are free)."""
+    if pathway.state not in sources(Trigger.RESCHEDULE_APPOINTMENT):
+        raise IllegalTransition(pathway.state.value, Trigger.RESCHEDULE_APPOINTMENT.value)
+    site = appointment.site
+    check_notice(site, start, now)
+    on = local_date(start, site.timezone)
+    check_gate(session, pathway, appointment.kind, on, appointment.method, ignore=appointment.id)
+    want = Wanted(pathway, site, appointment.kind, appointment.method)
+    return fit_one(
+        session,
+        now,
+        want,
+        start,
+        clinician_id=appointment.clinician_id,
+        room_id=room_id,
+        ignore_appointment=appointment.id,
+        ignore_hold=ignore_hold,
+    )
 
 
 def _refuse_room(session: Session, room_id: int, site: Site, kind: AppointmentKind) -> None:

@@ -4,6 +4,7 @@ and the allocation rows that make any double booking impossible (SPEC §4)."""
 from __future__ import annotations
 
 import secrets
+from collections.abc import Iterable
 from datetime import datetime, timedelta
 
 from sqlalchemy import delete
@@ -15,8 +16,8 @@ from scheduler.db import saved
 from scheduler.errors import InvalidInput, NotFound, SlotTaken
 from scheduler.pathways.models import Pathway
 from scheduler.scheduling import checks, slots
-from scheduler.scheduling.models import Allocation, Hold
-from scheduler.vocabulary import AppointmentKind, Method
+from scheduler.scheduling.models import Allocation, Appointment, Hold
+from scheduler.vocabulary import AppointmentKind, Method, ResourceKind
 
 # The PostgreSQL exclusion constraints are named allocations_no_overlapping_<kind>.
 OVERLAP_CONSTRAINT = "allocations_no_overlapping_"
@@ -30,19 +31,29 @@ def allocate(
     *,
     appointment_id: int | None = None,
     hold_id: str | None = None,
+    beside: Iterable[Allocation] = (),
 ) -> list[Allocation]:
-    """Write the slot's allocations; the database refuses an overlap another request won."""
+    """Write the slot's allocations; the database refuses an overlap another request won.
+
+    ``beside`` are rows the same booking already holds (a move's hold keeps the old time
+    until it is confirmed): what they cover is left out, as it is already reserved.
+    """
+    kept: dict[tuple[ResourceKind, int], list[slots.Interval]] = {}
+    for row in beside:
+        key = (row.resource_kind, row.resource_id)
+        kept.setdefault(key, []).append(slots.Interval(row.start_at, row.end_at))
     rows = [
         Allocation(
             appointment_id=appointment_id,
             hold_id=hold_id,
             resource_kind=kind,
             resource_id=resource_id,
-            start_at=interval.start,
-            end_at=interval.end,
+            start_at=piece.start,
+            end_at=piece.end,
             active=True,
         )
         for kind, resource_id, interval in slot.allocations(calendars, patient_id)
+        for piece in interval.minus(kept.get((kind, resource_id), ()))
     ]
     session.add_all(rows)
     try:
@@ -99,29 +110,49 @@ def place_hold(
     method: Method | None = None,
     clinician_id: int | None = None,
     room_id: int | None = None,
+    appointment_id: int | None = None,
 ) -> tuple[Hold, slots.Slot, str]:
     """Reserve one slot's resources for ``ttl`` while the scheduler confirms: the same
-    checks as a booking, the same allocations, only shorter-lived."""
+    checks as a booking, the same allocations, only shorter-lived.
+
+    With ``appointment_id`` the hold is a new time for that booked appointment (a move):
+    the checks are the move's, and the appointment keeps its time until the move is
+    confirmed with this hold.
+    """
     release_expired_holds(session, now)
-    want = checks.wanted(session, actor, pathway_id, kind, method)
-    fitted = checks.fit_start(session, now, want, start, clinician_id=clinician_id, room_id=room_id)
-    slot = fitted.slot
+    moving: Appointment | None = None
+    if appointment_id is None:
+        want = checks.wanted(session, actor, pathway_id, kind, method)
+        fitted = checks.fit_start(
+            session, now, want, start, clinician_id=clinician_id, room_id=room_id
+        )
+        slot, found, clinician = fitted.slot, fitted.calendars, fitted.clinician_id
+        pathway, zone, method = want.pathway, want.site.timezone, want.method
+    else:
+        moving, pathway = checks.open_appointment(session, actor, appointment_id)
+        if pathway.id != pathway_id:
+            raise InvalidInput.field("appointment_id", "Not an appointment of this pathway.")
+        checks.require_movable(moving, pathway, kind, method=method, clinician_id=clinician_id)
+        slot, found = checks.fit_move(session, now, moving, pathway, start, room_id=room_id)
+        clinician, zone, method = moving.clinician_id, moving.timezone, moving.method
     hold = Hold(
         id=secrets.token_hex(16),
-        pathway_id=want.pathway.id,
+        pathway_id=pathway.id,
         kind=kind,
-        method=want.method,
-        clinician_id=fitted.clinician_id,
+        method=method,
+        clinician_id=clinician,
         room_id=slot.room_id,
         start_at=slot.start,
         end_at=slot.end,
+        appointment_id=appointment_id,
         created_by_id=actor.user_id,
         created_at=now,
         expires_at=now + ttl,
     )
     saved(session, hold)
-    allocate(session, slot, fitted.calendars, want.pathway.patient_id, hold_id=hold.id)
-    return hold, slot, want.site.timezone
+    beside = moving.allocations if moving else ()
+    allocate(session, slot, found, pathway.patient_id, hold_id=hold.id, beside=beside)
+    return hold, slot, zone
 
 
 def release_hold(session: Session, actor: Actor, hold_id: str) -> Hold:

@@ -188,7 +188,8 @@ class Holds(MethodView):
     @blp.alt_response(409, description="Slot taken")
     @blp.alt_response(422, description="Invalid input or prerequisites unmet")
     def post(self, data: dict[str, Any]) -> SimpleNamespace:
-        """Hold one slot's resources for a few minutes; book it with ``hold_id``"""
+        """Hold one slot's resources for a few minutes; book it with ``hold_id`` (or, held
+        with ``appointment_id``, move that appointment to it with PATCH)"""
         ttl = timedelta(seconds=current_app.config["HOLD_TTL_SECONDS"])
         hold, slot, timezone = holds.place_hold(session(), actor(), now(), ttl=ttl, **data)
         session().commit()
@@ -198,6 +199,7 @@ class Holds(MethodView):
             hold_id=hold.id,
             pathway_id=hold.pathway_id,
             kind=hold.kind,
+            appointment_id=hold.appointment_id,
             expires_at=hold.expires_at,
         )
 

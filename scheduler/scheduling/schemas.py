@@ -50,6 +50,13 @@ class HoldCreateArgs(Args):
     room_id = Id(load_default=None, metadata={"description": "Default: the first free room"})
     clinician_id = Id(load_default=None, metadata={"description": "Default: the pathway's"})
     method = Choice(Method, load_default=None, metadata={"description": "Procedures only"})
+    appointment_id = Id(
+        load_default=None,
+        metadata={
+            "description": "A new time for this booked appointment (a move): it keeps its "
+            "time until PATCH /appointments/{id} confirms the move with this hold_id"
+        },
+    )
 
 
 class SlotQueryArgs(Args):
@@ -63,6 +70,9 @@ class SlotQueryArgs(Args):
     )
     method = Choice(Method, metadata={"description": "Procedures only (default: the pathway's)"})
     clinician_id = QueryId(metadata={"description": "Default: the pathway's clinician"})
+    appointment_id = QueryId(
+        metadata={"description": "Slots this booked appointment could move to"}
+    )
 
 
 class SlotSchema(Out):
@@ -80,6 +90,9 @@ class SlotSchema(Out):
 class HoldSchema(SlotSchema):
     hold_id = fields.String()
     pathway_id = fields.Integer()
+    appointment_id = fields.Integer(
+        allow_none=True, metadata={"description": "The appointment a move's hold is for"}
+    )
     kind = Choice(AppointmentKind)
     expires_at = Instant()
 
@@ -87,11 +100,14 @@ class HoldSchema(SlotSchema):
 class AppointmentUpdateArgs(Args):
     start = Instant()
     room_id = Id()
+    hold_id = HoldId(
+        metadata={"description": "Move to the slot held by POST /holds with appointment_id"}
+    )
 
     @validates_schema
     def _needs_a_change(self, data: dict[str, Any], **_kwargs: Any) -> None:
         if not data:
-            raise ValidationError("Send start and/or room_id.")
+            raise ValidationError("Send start and/or room_id, or the hold_id of a held slot.")
 
 
 class AppointmentQueryArgs(Args):

@@ -37,6 +37,21 @@ class Interval:
     def overlaps(self, other: Interval) -> bool:
         return self.start < other.end and other.start < self.end
 
+    def minus(self, others: Iterable[Interval]) -> list[Interval]:
+        """The parts of this interval that none of ``others`` covers, in order."""
+        pieces = [self]
+        for other in sorted(others):
+            last = pieces.pop()
+            if not last.overlaps(other):
+                pieces.append(last)
+                continue
+            if last.start < other.start:
+                pieces.append(Interval(last.start, other.start))
+            if other.end >= last.end:
+                return pieces  # nothing of this interval is left after ``other``
+            pieces.append(Interval(other.end, last.end))
+        return pieces
+
 
 class Timeline:
     """The busy intervals of one resource, merged and sorted: "free during [s, e)?" by bisection."""

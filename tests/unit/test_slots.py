@@ -886,3 +886,30 @@ def test_working_windows_read_wall_times_as_documented_around_dst(data: st.DataO
     pattern = data.draw(day_patterns(at_wall_time))
     doc = clinician(hours=[WeeklyHours(day.weekday(), start, end) for start, end in pattern])
     assert slots.working_windows(doc.hours, day, zone) == reference_windows(doc, day, zone)
+
+
+@pytest.mark.parametrize(
+    ("others", "left"),
+    [
+        ([], [(9, 10)]),
+        ([(7, 8)], [(9, 10)]),
+        ([(8, 9)], [(9, 10)]),
+        ([(8, 12)], []),
+        ([(9, 10)], []),
+        ([(8, 9.5)], [(9.5, 10)]),
+        ([(9.5, 11)], [(9, 9.5)]),
+        ([(9.25, 9.5)], [(9, 9.25), (9.5, 10)]),
+        ([(9.5, 9.75), (9.1, 9.25)], [(9, 9.1), (9.25, 9.5), (9.75, 10)]),
+        ([(9.1, 9.25), (9.2, 10)], [(9, 9.1)]),
+    ],
+)
+def test_an_interval_minus_others_keeps_only_the_uncovered_parts(
+    others: list[tuple[float, float]], left: list[tuple[float, float]]
+) -> None:
+    def at(hours: float) -> datetime:
+        return datetime(2026, 12, 7, tzinfo=UTC) + timedelta(hours=hours)
+
+    def interval(pair: tuple[float, float]) -> Interval:
+        return Interval(at(pair[0]), at(pair[1]))
+
+    assert interval((9, 10)).minus(interval(o) for o in others) == [interval(p) for p in left]
