@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 from enum import StrEnum
+from typing import Final
 
 
 class Role(StrEnum):
@@ -208,3 +209,16 @@ def level_problem(level: str, region: Region) -> str | None:
     if not segments[0].startswith(_REGION_SEGMENTS[region]):
         return f"'{level}' is not in the {region.value} region"
     return None
+
+
+# The common reasons the desk gives for cancelling (a page offers them as choices; the
+# API takes any text). ``OTHER`` asks for the reason in words.
+CANCEL_REASONS: Final = (
+    "Patient asked to cancel",
+    "Patient unwell",
+    "Clinician unavailable",
+    "Room or equipment unavailable",
+    "Prerequisite no longer met",
+    "Booked in error",
+)
+OTHER: Final = "Other"

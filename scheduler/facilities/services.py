@@ -134,4 +134,9 @@ def create_recovery_bay(
 
 def room_names(session: Session, site_id: int) -> dict[int, str]:
     """Each room of the site by id (pages name rooms in slots and appointments)."""
-    return {room.id: room.name for room in session.scalars(at_site_statement(Room, site_id))}
+    return names_at_site(session, Room, site_id)
+
+
+def names_at_site(session: Session, model: type[AtSite], site_id: int) -> dict[int, str]:
+    """Each room, unit of equipment or recovery bay of the site, by id."""
+    return {row.id: row.name for row in session.scalars(at_site_statement(model, site_id))}

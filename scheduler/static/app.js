@@ -18,3 +18,27 @@ document.querySelectorAll("[data-countdown]").forEach((element) => {
   };
   setTimeout(tick, 1000);
 });
+
+// A form marked data-once sends once: a second click (or Enter) while the first request
+// is on its way does nothing, and the button says what is happening. The server copes
+// with a second request anyway (a consumed hold leads to its appointment).
+document.querySelectorAll("form[data-once]").forEach((form) => {
+  form.addEventListener("submit", (event) => {
+    if (form.dataset.sent) {
+      event.preventDefault();
+      return;
+    }
+    form.dataset.sent = "yes";
+    form.querySelectorAll("button[type=submit]").forEach((button) => {
+      button.setAttribute("aria-disabled", "true");
+      if (button.dataset.busy) button.textContent = button.dataset.busy;
+    });
+  });
+});
+// Back to a page kept in the browser's memory: its forms may be sent again.
+window.addEventListener("pageshow", (event) => {
+  if (!event.persisted) return;
+  document.querySelectorAll("form[data-sent]").forEach((form) => {
+    delete form.dataset.sent;
+  });
+});

@@ -9,23 +9,35 @@ page in the service's words (an unmet prerequisite shows its rule's message).
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any, Final
+from zoneinfo import ZoneInfo
 
-from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
+from flask import (
+    Blueprint,
+    current_app,
+    flash,
+    make_response,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
 from flask.typing import ResponseReturnValue
 from marshmallow import Schema, ValidationError
 
 from scheduler import context
-from scheduler.api import etag_of
 from scheduler.auth.permissions import roles_of
-from scheduler.errors import DomainError, NotFound, PreconditionFailed
+from scheduler.clinicians import services as clinicians
+from scheduler.errors import DomainError, NotFound
 from scheduler.pathways.queues import QUEUE_TITLES, work_queues
+from scheduler.pathways.states import Trigger
 from scheduler.patients.schemas import PatientQueryArgs
 from scheduler.scheduling import booking, cancellation, desk, holds
+from scheduler.scheduling.models import Appointment
 from scheduler.scheduling.schemas import (
     AppointmentCreateArgs,
-    AppointmentSchema,
     AppointmentUpdateArgs,
     HoldCreateArgs,
     ReasonArgs,
@@ -34,13 +46,12 @@ from scheduler.scheduling.schemas import (
 from scheduler.scheduling.search import search_slots
 from scheduler.scheduling.slots import Slot
 from scheduler.schemas import NoArgs
-from scheduler.vocabulary import AppointmentKind, AppointmentStatus, Method
+from scheduler.vocabulary import CANCEL_REASONS, OTHER, AppointmentKind, AppointmentStatus, Method
 from scheduler.web.forms import (
     Action,
     Done,
     Problem,
     form_input,
-    local_instant,
     problem_of,
     whole,
     write,
@@ -51,9 +62,21 @@ blp = Blueprint("board", __name__, url_prefix="/board")
 # The desk: whoever the API lets book.
 DESK: Final = roles_of("POST /appointments")
 SEARCH_LIMIT: Final = 50
-SLOTS_SHOWN: Final = 12
+# Slot search shows a week at a time (every free start of one clinician fits in the
+# limit); an empty week looks further for the next day with a free slot.
+WEEK_DAYS: Final = 7
+WEEK_LIMIT: Final = 500
+NEXT_FREE_DAYS: Final = 90
+NOON: Final = 12
+PARTS: Final = ("morning", "afternoon")
 # The board lists every error above the form it came from: its forms are one line each.
 ABOVE: Final = frozenset[str]()
+
+
+@blp.app_template_filter("instant")
+def instant(value: str) -> datetime:
+    """An RFC 3339 text an event recorded (its ``start``, ``from``, ``to``) as an instant."""
+    return datetime.fromisoformat(value)
 
 
 @blp.get("/")
@@ -91,84 +114,184 @@ def pathway_page(pathway_id: int) -> ResponseReturnValue:
 def _pathway(pathway_id: int, problem: Problem | None = None) -> ResponseReturnValue:
     """The pathway page; after a refusal, with the reason at the top (and its status)."""
     overview = desk.pathway_overview(context.session(), context.actor(), pathway_id, context.now())
-    booked = [a for a in overview.appointments if a.status is AppointmentStatus.BOOKED]
     return render_template(
         "web/pathway.html",
         overview=overview,
         pathway=overview.pathway,
         patient=overview.patient,
         zone=overview.zone,
-        etags={a.id: etag_of(a, AppointmentSchema) for a in booked},
         kinds=list(AppointmentKind),
         methods=list(Method),
         problem=problem,
     ), problem.status if problem else 200
 
 
+@dataclass(frozen=True)
+class Week:
+    """A week of slot search on the board: seven site-local days from ``first``."""
+
+    first: date
+    today: date
+    part: str  # "", "morning" or "afternoon"
+
+    @property
+    def days(self) -> list[date]:
+        return [self.first + timedelta(days=n) for n in range(WEEK_DAYS)]
+
+    @property
+    def earlier(self) -> date | None:
+        """The week before (from today at the earliest), unless this one starts today."""
+        if self.first <= self.today:
+            return None
+        return max(self.today, self.first - timedelta(days=WEEK_DAYS))
+
+    @property
+    def later(self) -> date:
+        return self.first + timedelta(days=WEEK_DAYS)
+
+    def in_part(self, start: datetime) -> bool:
+        """A slot starting at ``start`` (site-local) is in the part of the day asked for."""
+        return {"morning": start.hour < NOON, "afternoon": start.hour >= NOON}.get(self.part, True)
+
+    def shows(self, start: datetime) -> bool:
+        """A slot starting at ``start`` (site-local) is in this week and part of the day."""
+        return self.first <= start.date() < self.later and self.in_part(start)
+
+
 @blp.get("/pathways/<int:pathway_id>/slots")
 @page(*DESK)
 def slots(pathway_id: int) -> ResponseReturnValue:
-    """Slot search with the API's query schema; ``after`` is a site-local date here."""
+    """A week of free slots, by day, with the API's query schema (``after`` is a site-local
+    date here; ``move`` the booked appointment a new time is wanted for)."""
     session, actor, now = context.session(), context.actor(), context.now()
     overview = desk.pathway_overview(session, actor, pathway_id, now)
-    query: dict[str, Any] = form_input(request.args) | {"limit": SLOTS_SHOWN}
+    moving = _moving(overview, request.args.get("move", ""))
+    query: dict[str, Any] = form_input(request.args) | {"days": WEEK_DAYS}
+    part = query.pop("part", "")
+    query.pop("move", None)
+    if moving is not None:
+        query |= {"appointment_id": moving.id, "kind": moving.kind.value}
+        query.pop("clinician_id", None)
+    first = overview.today
     try:
-        after_day = date.fromisoformat(query.get("after", overview.today.isoformat()))
-        start_of_day = datetime.combine(after_day, datetime.min.time(), overview.zone)
-        query["after"] = max(now, start_of_day).isoformat()
+        first = max(overview.today, date.fromisoformat(query.get("after", first.isoformat())))
+        query["after"] = _start_of(first, overview.zone, now).isoformat()
     except ValueError:
-        after_day = overview.today  # the schema refuses the text as the API would
+        pass  # the schema refuses the text as the API would
     try:
         args = SlotQueryArgs().load(query)
     except ValidationError as error:
         return _pathway(pathway_id, problem_of("search", error, ABOVE))
+    week = Week(first, overview.today, part if part in PARTS else "")
     found: list[Slot] = []
+    next_free: date | None = None
     problem: Problem | None = None
     try:
-        found, _zone = search_slots(session, actor, now, pathway_id, **args)
+        week_args = args | {"limit": WEEK_LIMIT}
+        offered, _zone = search_slots(session, actor, now, pathway_id, **week_args)
+        found = [s for s in offered if week.shows(s.start.astimezone(overview.zone))]
+        if not found:
+            next_free = _next_free(pathway_id, args, week, overview.zone)
     except DomainError as error:
         problem = problem_of("search", error, ABOVE)
+    by_day: dict[date, list[Slot]] = {day: [] for day in week.days}
+    for slot in found:
+        by_day[slot.start.astimezone(overview.zone).date()].append(slot)
     return render_template(
         "web/slots.html",
+        overview=overview,
         pathway=overview.pathway,
+        patient=overview.patient,
         kind=args["kind"],
         method=args.get("method"),
+        clinician_id=args.get("clinician_id") or overview.pathway.clinician_id,
+        clinicians=clinicians.list_clinicians(session),
         zone=overview.zone,
-        slots=found,
+        week=week,
+        by_day=by_day,
+        count=len(found),
+        next_free=next_free,
+        moving=moving,
         problem=problem,
-        after=after_day,
-        rooms=overview.rooms,
+        resources=desk.site_resources(session, overview.site.id),
     ), problem.status if problem else 200
+
+
+def _moving(overview: desk.PathwayOverview, asked: str) -> Appointment | None:
+    """The booked appointment of this pathway a move is searching for (``?move=<id>``)."""
+    for appointment in overview.appointments:
+        if str(appointment.id) == asked and appointment.status is AppointmentStatus.BOOKED:
+            return appointment
+    if asked:
+        raise NotFound("appointment", asked)
+    return None
+
+
+def _start_of(day: date, zone: ZoneInfo, now: datetime) -> datetime:
+    """The first instant of a site-local day, not before now."""
+    return max(now, datetime.combine(day, datetime.min.time(), zone))
+
+
+def _next_free(pathway_id: int, args: dict[str, Any], week: Week, zone: ZoneInfo) -> date | None:
+    """The first day after ``week`` with a free slot (the same search, further on)."""
+    later = args | {
+        "after": _start_of(week.later, zone, context.now()),
+        "days": NEXT_FREE_DAYS,
+        "limit": WEEK_LIMIT,
+    }
+    offered, _zone = search_slots(
+        context.session(), context.actor(), context.now(), pathway_id, **later
+    )
+    starts = (slot.start.astimezone(zone) for slot in offered)
+    return next((start.date() for start in starts if week.in_part(start)), None)
 
 
 @blp.post("/pathways/<int:pathway_id>/holds")
 @page(*DESK)
 def hold(pathway_id: int) -> ResponseReturnValue:
     data = form_input(request.form) | {"pathway_id": pathway_id}
-    if "room_id" in data:
-        data["room_id"] = whole(data["room_id"])
+    for name in ("room_id", "appointment_id"):
+        if name in data:
+            data[name] = whole(data[name])
     ttl = timedelta(seconds=current_app.config["HOLD_TTL_SECONDS"])
 
     def place(args: dict[str, Any]) -> Done:
         placed, _slot, _zone = holds.place_hold(
             context.session(), context.actor(), context.now(), ttl=ttl, **args
         )
-        return Done(url_for("web.board.held", hold_id=placed.id))
+        return Done(url_for("web.board.held", pathway_id=pathway_id, hold_id=placed.id))
 
     return _write_on_pathway(pathway_id, "hold", HoldCreateArgs(), data, place)
 
 
-@blp.get("/holds/<hold_id>")
+@blp.get("/pathways/<int:pathway_id>/holds/<hold_id>")
 @page(*DESK)
-def held(hold_id: str) -> ResponseReturnValue:
+def held(pathway_id: int, hold_id: str) -> ResponseReturnValue:
     now = context.now()
     try:
         found = desk.held_slot(context.session(), context.actor(), hold_id, now)
     except NotFound:
-        flash("That hold has expired or was let go; search again.", "error")
-        return redirect(url_for("web.board.queues"))
+        return _gone(pathway_id, hold_id)
+    if found.pathway.id != pathway_id:
+        return _gone(pathway_id, hold_id)
     remaining = max(0, int((found.hold.expires_at - now).total_seconds()))
-    return render_template("web/hold.html", held=found, remaining=remaining)
+    response = make_response(render_template("web/hold.html", held=found, remaining=remaining))
+    # Back after confirming asks again (and learns the slot is booked), never a stale copy.
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+def _gone(pathway_id: int, hold_id: str, problem: Problem | None = None) -> ResponseReturnValue:
+    """A hold that is no longer there: already booked (or moved) with it, or let go."""
+    used = desk.consumed_by(context.session(), context.actor(), pathway_id, hold_id)
+    if used is not None:
+        done = "moved" if used.trigger is Trigger.RESCHEDULE_APPOINTMENT else "booked"
+        flash(f"Already {done}: the appointment is marked below.", "info")
+        return redirect(_pathway_url(pathway_id) + f"#appointment-{used.appointment_id}")
+    if problem is not None:
+        return _pathway(pathway_id, problem)
+    flash("That hold has expired or was let go; search again.", "error")
+    return redirect(_pathway_url(pathway_id))
 
 
 @blp.post("/pathways/<int:pathway_id>/holds/<hold_id>/book")
@@ -177,16 +300,67 @@ def book(pathway_id: int, hold_id: str) -> ResponseReturnValue:
     data = form_input(request.form) | {"pathway_id": pathway_id, "hold_id": hold_id}
 
     def confirm(args: dict[str, Any]) -> Done:
-        booking.book_appointment(
+        booked = booking.book_appointment(
             context.session(),
             context.actor(),
             context.now(),
             **args,
             reminder_before=context.reminder_before(),
         )
-        return Done(_pathway_url(pathway_id), "Booked. The patient's invitation is on its way.")
+        return Done(
+            _pathway_url(pathway_id) + f"#appointment-{booked.id}",
+            "Booked. The patient's invitation is on its way.",
+        )
 
-    return _write_on_pathway(pathway_id, "book", AppointmentCreateArgs(), data, confirm)
+    return write(
+        "book",
+        AppointmentCreateArgs(),
+        data,
+        confirm,
+        lambda problem: _gone(pathway_id, hold_id, problem),
+        inline=ABOVE,
+    )
+
+
+@blp.post("/pathways/<int:pathway_id>/holds/<hold_id>/move")
+@page(*DESK)
+def move(pathway_id: int, hold_id: str) -> ResponseReturnValue:
+    """Confirm a move with its hold: the appointment leaves its old time only now."""
+    data = form_input(request.form)
+    appointment_id = whole(data.pop("appointment_id", ""))
+    if not isinstance(appointment_id, int):
+        raise NotFound("appointment", appointment_id)
+
+    def confirm(args: dict[str, Any]) -> Done:
+        session = context.session()
+        before = booking.get_appointment(session, context.actor(), appointment_id).start_at
+        moved = booking.reschedule_appointment(
+            session,
+            context.actor(),
+            context.now(),
+            appointment_id,
+            **args,
+            reminder_before=context.reminder_before(),
+        )
+        zone = ZoneInfo(moved.timezone)
+        said = f"Moved from {_when(before, zone)} to {_when(moved.start_at, zone)}."
+        return Done(
+            _pathway_url(pathway_id) + f"#appointment-{moved.id}",
+            said + " The patient gets the updated invitation.",
+        )
+
+    return write(
+        "move",
+        AppointmentUpdateArgs(),
+        data | {"hold_id": hold_id},
+        confirm,
+        lambda problem: _gone(pathway_id, hold_id, problem),
+        inline=ABOVE,
+    )
+
+
+def _when(at: datetime, zone: ZoneInfo) -> str:
+    return at.astimezone(zone).strftime("%a %d %b %Y, %H:%M")
 
 
 @blp.post("/pathways/<int:pathway_id>/holds/<hold_id>/release")
@@ -199,37 +373,30 @@ def release(pathway_id: int, hold_id: str) -> ResponseReturnValue:
     return _write_on_pathway(pathway_id, "release", NoArgs(), form_input(request.form), let_go)
 
 
-@blp.post("/appointments/<int:appointment_id>/reschedule")
+@blp.get("/appointments/<int:appointment_id>/cancel")
 @page(*DESK)
-def reschedule(appointment_id: int) -> ResponseReturnValue:
-    """Move with the API's body and its If-Match check (the page sends the ETag it showed)."""
+def cancel_page(appointment_id: int) -> ResponseReturnValue:
+    """Cancelling asks first: the appointment, the patient, and why."""
+    return _cancel_form(appointment_id)
+
+
+def _cancel_form(
+    appointment_id: int, problem: Problem | None = None, typed: dict[str, str] | None = None
+) -> ResponseReturnValue:
     session, actor = context.session(), context.actor()
     appointment = booking.get_appointment(session, actor, appointment_id)
-    data = form_input(request.form)
-    sent_etag = data.pop("etag", None)
-    if "start" in data:
-        data["start"] = local_instant(data["start"], appointment.timezone)
-
-    def move(args: dict[str, Any]) -> Done:
-        current = booking.get_appointment(session, actor, appointment_id, lock=True)
-        if sent_etag != etag_of(current, AppointmentSchema):
-            raise PreconditionFailed(
-                "The appointment changed since this page was opened; look again."
-            )
-        booking.reschedule_appointment(
-            session,
-            actor,
-            context.now(),
-            appointment_id,
-            **args,
-            reminder_before=context.reminder_before(),
-        )
-        return Done(
-            _pathway_url(appointment.pathway_id),
-            "Moved. The patient gets the updated invitation.",
-        )
-
-    return _write_on_pathway(appointment.pathway_id, "move", AppointmentUpdateArgs(), data, move)
+    overview = desk.pathway_overview(session, actor, appointment.pathway_id, context.now())
+    return render_template(
+        "web/cancel.html",
+        appointment=appointment,
+        overview=overview,
+        pathway=overview.pathway,
+        patient=overview.patient,
+        zone=overview.zone,
+        reasons=CANCEL_REASONS,
+        problem=problem,
+        typed=typed or {},
+    ), problem.status if problem else 200
 
 
 @blp.post("/appointments/<int:appointment_id>/cancel")
@@ -237,8 +404,11 @@ def reschedule(appointment_id: int) -> ResponseReturnValue:
 def cancel(appointment_id: int) -> ResponseReturnValue:
     session, actor = context.session(), context.actor()
     appointment = booking.get_appointment(session, actor, appointment_id)
-    # The reason as typed: a blank one is refused as the API refuses it.
-    data = {"reason": request.form.get("reason", "")}
+    # A common reason as chosen, or "Other" as typed; none is refused as the API refuses it.
+    chosen = request.form.get("choice", "")
+    other = request.form.get("reason", "").strip()
+    reason = other if chosen in ("", OTHER) else chosen + (f": {other}" if other else "")
+    data = {"reason": reason if chosen in (*CANCEL_REASONS, OTHER, "") else ""}
 
     def take_off(args: dict[str, Any]) -> Done:
         cancellation.cancel_appointment(session, actor, context.now(), appointment_id, **args)
@@ -246,7 +416,14 @@ def cancel(appointment_id: int) -> ResponseReturnValue:
             _pathway_url(appointment.pathway_id), "Cancelled. The patient gets the cancellation."
         )
 
-    return _write_on_pathway(appointment.pathway_id, "cancel", ReasonArgs(), data, take_off)
+    return write(
+        "cancel",
+        ReasonArgs(),
+        data,
+        take_off,
+        lambda problem: _cancel_form(appointment_id, problem, request.form.to_dict()),
+        inline=ABOVE,
+    )
 
 
 def _pathway_url(pathway_id: int) -> str:

@@ -273,7 +273,7 @@ def test_the_scheduler_books_a_procedure_from_slot_search_and_the_surgeon_sees_i
     page.get_by_label("Appointment", exact=True).select_option("procedure")  # type: ignore[attr-defined]
     page.get_by_role("button", name="Find slots").click()  # type: ignore[attr-defined]
     shoot(page, screenshots, "slots")
-    page.locator("table.cases tbody tr").first.get_by_role("button").click()  # type: ignore[attr-defined]
+    page.locator("button.slot").first.click()  # type: ignore[attr-defined]
     assert page.get_by_role("timer").is_visible()  # type: ignore[attr-defined]
     when = page.locator("dt:has-text('When') + dd").inner_text()  # type: ignore[attr-defined]
     shoot(page, screenshots, "hold")
