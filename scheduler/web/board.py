@@ -380,23 +380,19 @@ def cancel_page(appointment_id: int) -> ResponseReturnValue:
     return _cancel_form(appointment_id)
 
 
-def _cancel_form(
-    appointment_id: int, problem: Problem | None = None, typed: dict[str, str] | None = None
-) -> ResponseReturnValue:
+def _cancel_form(appointment_id: int, problem: Problem | None = None) -> ResponseReturnValue:
+    """The cancel page; refused, with the reason and the choice and words as sent."""
     session, actor = context.session(), context.actor()
     appointment = booking.get_appointment(session, actor, appointment_id)
     overview = desk.pathway_overview(session, actor, appointment.pathway_id, context.now())
-    return render_template(
+    page = render_template(
         "web/cancel.html",
         appointment=appointment,
         overview=overview,
-        pathway=overview.pathway,
-        patient=overview.patient,
-        zone=overview.zone,
-        reasons=CANCEL_REASONS,
+        reasons=(*CANCEL_REASONS, OTHER),
         problem=problem,
-        typed=typed or {},
-    ), problem.status if problem else 200
+    )
+    return page, problem.status if problem else 200
 
 
 @blp.post("/appointments/<int:appointment_id>/cancel")
@@ -421,7 +417,7 @@ def cancel(appointment_id: int) -> ResponseReturnValue:
         ReasonArgs(),
         data,
         take_off,
-        lambda problem: _cancel_form(appointment_id, problem, request.form.to_dict()),
+        lambda problem: _cancel_form(appointment_id, problem),
         inline=ABOVE,
     )
 
