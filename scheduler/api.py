@@ -95,6 +95,13 @@ class UnmetRuleSchema(ma.Schema):
     message = ma.fields.String()
 
 
+class StrandedBookingSchema(ma.Schema):
+    appointment_id = ma.fields.Integer()
+    start = ma.fields.String(metadata={"description": "RFC 3339 instant"})
+    kind = ma.fields.String()
+    patient_name = ma.fields.String(metadata={"description": '"Family, Given"'})
+
+
 class ProblemSchema(ma.Schema):
     """RFC 9457 problem details, as every error response carries them, with the extension
     members of each problem type (scheduler.errors)."""
@@ -123,6 +130,13 @@ class ProblemSchema(ma.Schema):
     appointment_ids = ma.fields.List(
         ma.fields.Integer(),
         metadata={"description": "Booked appointments a change would strand"},
+    )
+    stranded = ma.fields.List(
+        ma.fields.Nested(StrandedBookingSchema),
+        metadata={
+            "description": "The booked appointments a change would strand, with their "
+            "patients (bookings-stranded): confirm the change to mark them for rebooking"
+        },
     )
 
 
@@ -211,12 +225,20 @@ class Blueprint(flask_smorest.Blueprint):
 
         return decorate
 
-    def writing(self, body: SchemaArg, schema: SchemaArg, status: int = 201) -> Callable[[F], F]:
-        """A write: the request body loaded by ``body``, the answer dumped by ``schema``."""
+    def writing(
+        self,
+        body: SchemaArg,
+        schema: SchemaArg,
+        status: int = 201,
+        headers: Mapping[str, Any] | None = None,
+    ) -> Callable[[F], F]:
+        """A write: the request body loaded by ``body``, the answer dumped by ``schema``
+        (with the response ``headers`` documented, if it sets any)."""
 
         def decorate(view: F) -> F:
             loads = self.arguments(body, required=body_required(body))
-            return cast(F, loads(self.response(status, schema)(retried(view))))
+            responds = self.response(status, schema, headers=headers)
+            return cast(F, loads(responds(retried(view))))
 
         return decorate
 

@@ -1,7 +1,8 @@
 """Domain errors. Services raise them; one handler turns each into problem+json (RFC 9457).
 
 Messages here reach API clients and logs, so they never carry patient data (names, MRN,
-dates of birth): they speak of ids, states, rules and resource kinds.
+dates of birth): they speak of ids, states, rules and resource kinds. Only an extension
+member meant for the client that may see the records names a patient (``stranded``).
 Pure module: no Flask, no SQLAlchemy.
 """
 
@@ -9,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from datetime import date, datetime
 from typing import Any, ClassVar
 
 
@@ -82,19 +84,50 @@ class SlotTaken(Conflict):
         return {"resources": self.resources}
 
 
+@dataclass(frozen=True)
+class StrandedBooking:
+    """A booked appointment a change of the clinician's hours or time off would leave
+    without its clinician: what the person confirming the change needs to see."""
+
+    appointment_id: int
+    start: datetime
+    timezone: str  # the site's zone, in which the page shows ``start``
+    kind: str
+    patient_name: str  # "Family, Given", as the pages write it
+    patient_mrn: str
+    patient_birth_date: date
+
+
 class BookingsStranded(Conflict):
+    """The change would leave booked appointments outside the clinician's hours. The
+    problem names them (``stranded``: id, start, patient, kind) for the admin who must
+    confirm; the detail, which reaches logs, keeps to counts and ids."""
+
     slug = "bookings-stranded"
     title = "Booked appointments would be stranded"
 
-    def __init__(self, appointment_ids: Iterable[int], change: str) -> None:
-        self.appointment_ids = list(appointment_ids)
+    def __init__(self, stranded: Iterable[StrandedBooking], change: str) -> None:
+        self.stranded = list(stranded)
+        self.appointment_ids = [s.appointment_id for s in self.stranded]
         super().__init__(
             f"{len(self.appointment_ids)} booked appointment(s) would fall outside {change}: "
-            "move or cancel them first."
+            "move or cancel them first, or confirm the change (confirm_stranded) to send "
+            "them to the Rebook queue."
         )
 
     def extensions(self) -> dict[str, Any]:
-        return {"appointment_ids": self.appointment_ids}
+        return {
+            "appointment_ids": self.appointment_ids,
+            "stranded": [
+                {
+                    "appointment_id": s.appointment_id,
+                    "start": s.start.isoformat(),
+                    "kind": s.kind,
+                    "patient_name": s.patient_name,
+                }
+                for s in self.stranded
+            ],
+        }
 
 
 class InviteLinkUnavailable(Conflict):

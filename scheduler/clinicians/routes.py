@@ -17,6 +17,7 @@ from scheduler.clinicians.schemas import (
     TimeOffCreateArgs,
     TimeOffSchema,
     WorkingHoursArgs,
+    WorkingHoursQueryArgs,
     WorkingHoursSchema,
 )
 from scheduler.context import actor, committed, now, session
@@ -46,6 +47,9 @@ class ClinicianById(MethodView):
         return services.get_clinician(session(), clinician_id)
 
 
+STRANDED_HEADER = "Stranded-Appointments"
+
+
 @blp.route("/clinicians/<int:clinician_id>/working-hours")
 class ClinicianWorkingHours(MethodView):
     @blp.response(200, WorkingHoursSchema(many=True))
@@ -53,12 +57,33 @@ class ClinicianWorkingHours(MethodView):
         """Weekly working hours (site-local wall-clock times)"""
         return services.working_hours(session(), clinician_id)
 
-    @blp.writing(WorkingHoursArgs(many=True), WorkingHoursSchema(many=True), status=200)
-    def put(self, intervals: list[dict[str, Any]], clinician_id: int) -> list[WorkingHours]:
-        """Replace the weekly working hours (a list of site_id, weekday, start, end)"""
-        return committed(
-            services.set_working_hours(session(), actor(), now(), clinician_id, intervals)
+    @blp.arguments(WorkingHoursQueryArgs, location="query", as_kwargs=True)
+    @blp.writing(
+        WorkingHoursArgs(many=True),
+        WorkingHoursSchema(many=True),
+        status=200,
+        headers={
+            STRANDED_HEADER: {
+                "description": "Ids of the booked appointments the confirmed hours left "
+                "outside them, now marked for rebooking (comma-separated; absent if none)",
+                "schema": {"type": "string"},
+            }
+        },
+    )
+    def put(
+        self, intervals: list[dict[str, Any]], clinician_id: int, confirm_stranded: bool
+    ) -> tuple[list[WorkingHours], dict[str, str]]:
+        """Replace the weekly hours (a list of site_id, weekday, start, end)
+
+        Hours that would leave booked appointments outside them are refused (409
+        bookings-stranded, naming them) unless sent with ``?confirm_stranded=true``.
+        """
+        hours, stranded = services.replace_working_hours(
+            session(), actor(), now(), clinician_id, intervals, confirm_stranded=confirm_stranded
         )
+        session().commit()
+        marked = ", ".join(str(s.appointment_id) for s in stranded)
+        return hours, {STRANDED_HEADER: marked} if marked else {}
 
 
 @blp.route("/clinicians/<int:clinician_id>/time-off")
@@ -71,8 +96,13 @@ class ClinicianTimeOff(MethodView):
 
     @blp.writing(TimeOffCreateArgs, TimeOffSchema)
     def post(self, data: dict[str, Any], clinician_id: int) -> dict[str, Any]:
-        """Record time off; the response lists booked appointments that now need rebooking"""
-        time_off, conflicts = add_time_off(session(), actor(), now(), clinician_id, **data)
+        """Record time off
+
+        Time off over booked appointments is refused (409 bookings-stranded, naming them)
+        unless the body says ``"confirm_stranded": true``; then the response lists them,
+        marked for rebooking.
+        """
+        time_off, stranded = add_time_off(session(), actor(), now(), clinician_id, **data)
         session().commit()
         return {
             "id": time_off.id,
@@ -80,7 +110,8 @@ class ClinicianTimeOff(MethodView):
             "start_at": time_off.start_at,
             "end_at": time_off.end_at,
             "reason": time_off.reason,
-            "conflicting_appointment_ids": conflicts,
+            "conflicting_appointment_ids": [s.appointment_id for s in stranded],
+            "stranded": stranded,
         }
 
 

@@ -47,6 +47,28 @@ class WorkingHoursArgs(Args):
             raise ValidationError("Must be after start.", "end")
 
 
+CONFIRM_STRANDED = (
+    "true: save even though booked appointments would be left without the clinician; "
+    "they are marked for rebooking (rebook_reason) and go to the desk's Rebook queue. "
+    "Without it such a change is refused with 409 bookings-stranded naming them."
+)
+
+
+class WorkingHoursQueryArgs(Args):
+    confirm_stranded = fields.Boolean(
+        load_default=False, metadata={"description": CONFIRM_STRANDED}
+    )
+
+
+class StrandedSchema(Out):
+    """A booked appointment a confirmed change marked for rebooking."""
+
+    appointment_id = fields.Integer()
+    start = Instant()
+    kind = fields.String()
+    patient_name = fields.String(metadata={"description": '"Family, Given"'})
+
+
 class WorkingHoursSchema(Out):
     id = fields.Integer()
     site_id = fields.Integer()
@@ -59,6 +81,9 @@ class TimeOffCreateArgs(Args):
     start = Instant(required=True)
     end = Instant(required=True)
     reason = Text(200, load_default=None)
+    confirm_stranded = fields.Boolean(
+        load_default=False, metadata={"description": CONFIRM_STRANDED}
+    )
 
     @validates_schema
     def _end_after_start(self, data: dict[str, Any], **_kwargs: Any) -> None:
@@ -76,6 +101,11 @@ class TimeOffSchema(Out):
         fields.Integer(),
         dump_only=True,
         metadata={"description": "Booked appointments inside this time off, to rebook"},
+    )
+    stranded = fields.List(
+        fields.Nested(StrandedSchema),
+        dump_only=True,
+        metadata={"description": "The same appointments, now marked for rebooking"},
     )
 
 

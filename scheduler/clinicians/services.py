@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
 from itertools import pairwise
-from typing import Any
+from typing import Any, Final
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import Select, delete, select
@@ -14,8 +14,9 @@ from sqlalchemy.orm import Session
 from scheduler.access import Actor
 from scheduler.clinicians.models import Clinician, ClinicianDuration, TimeOff, WorkingHours
 from scheduler.db import found, saved
-from scheduler.errors import BookingsStranded, InvalidInput
+from scheduler.errors import BookingsStranded, InvalidInput, StrandedBooking
 from scheduler.facilities.models import Site
+from scheduler.patients.models import Patient
 from scheduler.scheduling.models import Appointment
 from scheduler.scheduling.slots import WeeklyHours, within_hours
 from scheduler.vocabulary import DEFAULT_MINUTES, AppointmentKind, AppointmentStatus
@@ -37,6 +38,10 @@ def create_clinician(
     return saved(session, Clinician(given_name=given_name, family_name=family_name, email=email))
 
 
+# Why an appointment left outside new weekly hours needs a new time (the Rebook queue).
+OUTSIDE_NEW_HOURS: Final = "outside new working hours"
+
+
 def set_working_hours(
     session: Session,
     actor: Actor,
@@ -44,7 +49,26 @@ def set_working_hours(
     clinician_id: int,
     intervals: Iterable[Mapping[str, Any]],
 ) -> list[WorkingHours]:
-    """Replace the clinician's weekly hours; intervals of one weekday must not overlap."""
+    """Replace the clinician's weekly hours, refusing any that would strand a booking."""
+    hours, _stranded = replace_working_hours(session, actor, now, clinician_id, intervals)
+    return hours
+
+
+def replace_working_hours(
+    session: Session,
+    actor: Actor,
+    now: datetime,
+    clinician_id: int,
+    intervals: Iterable[Mapping[str, Any]],
+    *,
+    confirm_stranded: bool = False,
+) -> tuple[list[WorkingHours], list[StrandedBooking]]:
+    """Replace the clinician's weekly hours; intervals of one weekday must not overlap.
+
+    Hours that leave booked appointments still to come outside them are refused
+    (:class:`BookingsStranded`, naming them) unless ``confirm_stranded``: then they are
+    saved and those appointments marked for rebooking (returned with the hours).
+    """
     get_clinician(session, clinician_id)
     # Errors name each interval by its position in the request, not in weekday order.
     sent = list(enumerate(intervals))
@@ -60,9 +84,14 @@ def set_working_hours(
             errors[f"{index}.start"] = ["Overlaps another interval of the same weekday."]
     if errors:
         raise InvalidInput(errors)
-    stranded = _outside_hours(session, clinician_id, now, [i for _, i in ordered])
-    if stranded:
-        raise BookingsStranded(stranded, "the new working hours")
+    stranded = strand(
+        session,
+        now,
+        _outside_hours(session, clinician_id, now, [i for _, i in ordered]),
+        change="the new working hours",
+        reason=OUTSIDE_NEW_HOURS,
+        confirmed=confirm_stranded,
+    )
     session.execute(delete(WorkingHours).where(WorkingHours.clinician_id == clinician_id))
     hours = [
         WorkingHours(
@@ -76,7 +105,58 @@ def set_working_hours(
     ]
     session.add_all(hours)
     session.flush()
-    return hours
+    return hours, stranded
+
+
+def stranded_bookings(session: Session, appointment_ids: Sequence[int]) -> list[StrandedBooking]:
+    """The appointments with their patients, as a change that strands them names them."""
+    if not appointment_ids:
+        return []
+    rows = session.execute(
+        select(Appointment, Patient)
+        .join(Patient, Patient.id == Appointment.patient_id)
+        .where(Appointment.id.in_(appointment_ids))
+        .order_by(Appointment.start_at, Appointment.id)
+    ).all()
+    return [
+        StrandedBooking(
+            appointment_id=appointment.id,
+            start=appointment.start_at,
+            timezone=appointment.timezone,
+            kind=appointment.kind.value,
+            patient_name=f"{patient.family_name}, {patient.given_name}",
+            patient_mrn=patient.mrn,
+            patient_birth_date=patient.birth_date,
+        )
+        for appointment, patient in rows
+    ]
+
+
+def strand(
+    session: Session,
+    now: datetime,
+    appointment_ids: Sequence[int],
+    *,
+    change: str,
+    reason: str,
+    confirmed: bool,
+) -> list[StrandedBooking]:
+    """Booked appointments a change of the clinician's availability leaves without them:
+    refused (naming them) unless the change is ``confirmed``; then each is marked as
+    needing a new time, with ``reason``, so that the desk's Rebook queue and every list
+    show it until it is moved or taken off. Waiting counts from the first mark."""
+    stranded = stranded_bookings(session, appointment_ids)
+    if not stranded:
+        return []
+    if not confirmed:
+        raise BookingsStranded(stranded, change)
+    for appointment in session.scalars(
+        select(Appointment).where(Appointment.id.in_(appointment_ids))
+    ):
+        appointment.rebook_reason = reason
+        appointment.rebook_since = appointment.rebook_since or now
+    session.flush()
+    return stranded
 
 
 def _outside_hours(

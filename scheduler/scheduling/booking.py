@@ -199,6 +199,7 @@ def _move(
     )
     appointment.version += 1
     appointment.updated_at = now
+    appointment.rebook_reason = appointment.rebook_since = None  # it has a time again
     session.flush()
     _allocate_for(session, appointment, slot, calendars)
 

@@ -36,6 +36,7 @@ def _withdraw(
     for appointment in appointments:
         appointment.status = status
         appointment.cancel_reason = reason
+        appointment.rebook_reason = appointment.rebook_since = None
         appointment.version += 1
         appointment.updated_at = now
         outbox.announce_released(session, appointment, now)

@@ -51,6 +51,10 @@ class Appointment(Base):
     levels: Mapped[list[str]]
     version: Mapped[int] = mapped_column(default=1)
     cancel_reason: Mapped[str | None] = mapped_column(Text)
+    # Set when time off or new working hours leave the booked time without its clinician
+    # (the admin confirmed it); cleared when the appointment is moved or taken off.
+    rebook_reason: Mapped[str | None] = mapped_column(Text)
+    rebook_since: Mapped[datetime | None]
     created_at: Mapped[datetime]
     updated_at: Mapped[datetime]
     booked_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="RESTRICT"))

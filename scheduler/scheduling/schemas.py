@@ -149,6 +149,15 @@ class AppointmentSchema(Out):
     recovery_bay_id = fields.Integer(allow_none=True)
     version = fields.Integer()
     cancel_reason = fields.String(allow_none=True)
+    rebook_reason = fields.String(
+        allow_none=True,
+        dump_only=True,
+        metadata={
+            "description": "Set while the appointment needs a new time: time off or new "
+            "working hours left it without its clinician (cleared by a move or a cancel)"
+        },
+    )
+    rebook_since = Instant(allow_none=True, dump_only=True)
 
 
 class DailyListQueryArgs(Args):

@@ -9,10 +9,11 @@ form comes back with the reason and what was typed (passwords excepted).
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import time
 from typing import Any, Final
+from urllib.parse import urlencode
 from zoneinfo import ZoneInfo
 
 import marshmallow as ma
@@ -45,6 +46,11 @@ blp = Blueprint("admin", __name__, url_prefix="/admin")
 # Whoever the API lets manage users and set-up (admins).
 ADMINS: Final = roles_of("POST /users")
 WEEKDAYS: Final = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
+# The weekly hours form's fields: one site, then each weekday's from and until.
+HOURS_FIELDS: Final = (
+    "site_id",
+    *(f"{end}-{day}" for day in range(len(WEEKDAYS)) for end in ("start", "end")),
+)
 # Admin forms list every error above the form, each with its field's name.
 ABOVE: Final = frozenset[str]()
 Choices = Callable[[], list[tuple[str, str]]]
@@ -70,6 +76,8 @@ class Form:
     inputs: tuple[Input, ...]
     back: str  # the page the form lives on
     per_clinician: bool = False  # posted to /admin/clinicians/<id>/forms/<key>
+    # Saving may strand booked patients: the page asks to confirm (confirm_stranded).
+    confirmable: bool = False
 
 
 def _sites() -> list[tuple[str, str]]:
@@ -94,14 +102,19 @@ def _by(service: Callable[..., object]) -> Save:
 
 def _time_off(data: dict[str, Any], clinician_id: int | None) -> object:
     assert clinician_id is not None  # noqa: S101 (a per-clinician form)
-    time_off, conflicts = add_time_off(
+    time_off, stranded = add_time_off(
         context.session(), context.actor(), context.now(), clinician_id, **data
     )
-    if conflicts:
-        flash(
-            f"{len(conflicts)} booked appointment(s) fall in this time off: rebook them.", "error"
-        )
+    if stranded:
+        flash(_sent_to_rebook(len(stranded)), "info")
     return time_off
+
+
+def _sent_to_rebook(count: int) -> str:
+    return (
+        f"{count} booked appointment(s) now need a new time: they are in the board's "
+        "Rebook queue and flagged on every list until moved."
+    )
 
 
 FORMS: Final[dict[str, Form]] = {
@@ -194,6 +207,7 @@ FORMS: Final[dict[str, Form]] = {
         ),
         "web.admin.clinician",
         per_clinician=True,
+        confirmable=True,
     ),
     "policy": Form(
         "Publish a new version",
@@ -238,13 +252,16 @@ def _form_values(form: Form, zone: str) -> dict[str, Any]:
 def _refused(
     key: str, form: Form, problem: Problem, clinician_id: int | None
 ) -> ResponseReturnValue:
-    """The form again, with the reason above it and what was typed (never a password)."""
+    """The form again, with the reason above it and what was typed (never a password);
+    or, when saving would strand booked patients, the confirmation naming them."""
     typed = {
         field.name: request.form.get(field.name, "")
         for field in form.inputs
         if field.kind != "password"
     }
     action = url_for("web.admin.submit", key=key, clinician_id=clinician_id)
+    if problem.stranded and clinician_id is not None:
+        return _confirm_stranded(clinician_id, form.title, action, problem, typed)
     back = (
         url_for(form.back, clinician_id=clinician_id) if form.per_clinician else url_for(form.back)
     )
@@ -276,6 +293,8 @@ def submit(key: str, clinician_id: int | None = None) -> ResponseReturnValue:
         data = _form_values(form, zone)
     except InvalidInput as error:
         return _refused(key, form, problem_of(key, error, ABOVE), clinician_id)
+    if form.confirmable and request.form.get("confirm_stranded") == "true":
+        data["confirm_stranded"] = True
 
     def save(args: dict[str, Any]) -> Done:
         form.save(args, clinician_id)
@@ -340,22 +359,50 @@ def clinician(clinician_id: int) -> ResponseReturnValue:
     return _clinician_page(clinician_id)
 
 
-def _clinician_page(clinician_id: int, problem: Problem | None = None) -> ResponseReturnValue:
+def _clinician_page(
+    clinician_id: int, problem: Problem | None = None, typed: Mapping[str, str] | None = None
+) -> ResponseReturnValue:
+    """The clinician's hours and time off; ``typed`` (default: the query, as "Go back" from
+    a confirmation sends it) fills the forms with what was typed instead."""
     session = context.session()
     person = clinicians.get_clinician(session, clinician_id)
     hours = clinicians.working_hours(session, clinician_id)
+    typed = request.args if typed is None else typed
+    typed_hours = (
+        {name: typed.get(name, "") for name in HOURS_FIELDS} if "site_id" in typed else None
+    )
+    typed_time_off = {i.name: typed[i.name] for i in FORMS["time_off"].inputs if i.name in typed}
     return render_template(
         "web/admin/clinician.html",
         clinician=person,
         by_day={row.weekday: row for row in hours},
         weekdays=WEEKDAYS,
         sites=_sites(),
-        site_id=hours[0].site_id if hours else None,
+        site_id=typed_hours["site_id"] if typed_hours else hours[0].site_id if hours else None,
+        typed_hours=typed_hours,
+        typed_time_off=typed_time_off,
         time_off=clinicians.time_off_ahead(session, clinician_id, context.now()),
         zone=ZoneInfo(clinicians.home_zone(session, clinician_id)),
         forms=FORMS,
         problem=problem,
     ), problem.status if problem else 200
+
+
+def _confirm_stranded(
+    clinician_id: int, change: str, action: str, problem: Problem, typed: Mapping[str, str]
+) -> ResponseReturnValue:
+    """Saving would leave booked patients without the clinician: name them, and offer to
+    save anyway (they go to the Rebook queue) or to go back to the form as typed."""
+    return render_template(
+        "web/admin/stranded.html",
+        clinician=clinicians.get_clinician(context.session(), clinician_id),
+        change=change,
+        action=action,
+        back=url_for("web.admin.clinician", clinician_id=clinician_id) + "?" + urlencode(typed),
+        problem=problem,
+        rows=[(s, s.start.astimezone(ZoneInfo(s.timezone))) for s in problem.stranded],
+        typed=typed,
+    ), problem.status
 
 
 @blp.post("/clinicians/<int:clinician_id>/hours")
@@ -373,20 +420,33 @@ def set_hours(clinician_id: int) -> ResponseReturnValue:
         if request.form.get(f"start-{day}") or request.form.get(f"end-{day}")
     ]
 
+    confirmed = request.form.get("confirm_stranded") == "true"
+    typed = {name: request.form.get(name, "") for name in HOURS_FIELDS}
+
     def save(loaded: list[dict[str, Any]]) -> Done:
-        clinicians.set_working_hours(
-            context.session(), context.actor(), context.now(), clinician_id, loaded
+        _hours, stranded = clinicians.replace_working_hours(
+            context.session(),
+            context.actor(),
+            context.now(),
+            clinician_id,
+            loaded,
+            confirm_stranded=confirmed,
         )
-        return Done(
-            url_for("web.admin.clinician", clinician_id=clinician_id), "Weekly hours saved."
-        )
+        said = "Weekly hours saved." + (f" {_sent_to_rebook(len(stranded))}" if stranded else "")
+        return Done(url_for("web.admin.clinician", clinician_id=clinician_id), said)
+
+    def refused(problem: Problem) -> ResponseReturnValue:
+        if problem.stranded:
+            action = url_for("web.admin.set_hours", clinician_id=clinician_id)
+            return _confirm_stranded(clinician_id, "Weekly hours", action, problem, typed)
+        return _clinician_page(clinician_id, problem, typed)
 
     return write(
         "hours",
         WorkingHoursArgs(many=True),
         intervals,
         save,
-        lambda problem: _clinician_page(clinician_id, problem),
+        refused,
         inline=ABOVE,
         # An interval's errors name its weekday ("Tuesday end: ..."), not its position.
         labels={str(index): interval["weekday"] for index, interval in enumerate(intervals)},

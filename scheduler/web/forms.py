@@ -24,11 +24,13 @@ from scheduler import context, metrics
 from scheduler.access import Actor, require_case_write
 from scheduler.auth.permissions import roles_of
 from scheduler.errors import (
+    BookingsStranded,
     DomainError,
     Forbidden,
     IllegalTransition,
     InvalidInput,
     PrerequisitesUnmet,
+    StrandedBooking,
     flatten_errors,
 )
 from scheduler.scheduling.models import Appointment
@@ -48,6 +50,9 @@ class Problem:
     messages: list[str] = field(default_factory=list)
     fields: dict[str, list[str]] = field(default_factory=dict)
     status: int = UNPROCESSABLE
+    # Booked patients the change would leave without their clinician: the page asks to
+    # confirm, naming them, instead of showing a refusal.
+    stranded: tuple[StrandedBooking, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -129,6 +134,12 @@ def problem_of(
         metrics.refused(error)
         messages = [rule.message for rule in error.unmet]
         return Problem(form, f"Cannot {error.action}:", messages, status=error.status)
+    if isinstance(error, BookingsStranded):
+        title = "Nothing was saved yet: booked patients would be left without their clinician."
+        advice = (
+            "Check the patients below, then save and send them to the Rebook queue, or go back."
+        )
+        return Problem(form, title, [advice], status=error.status, stranded=tuple(error.stranded))
     if isinstance(error, IllegalTransition):
         title = "Not possible in the pathway's current state:"
         return Problem(form, title, [error.detail], status=error.status)

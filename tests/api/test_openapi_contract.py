@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import re
+from datetime import UTC, date, datetime
 from typing import Any
 
 import pytest
@@ -24,6 +25,7 @@ from scheduler.errors import (
     InvalidInput,
     PrerequisitesUnmet,
     SlotTaken,
+    StrandedBooking,
     UnmetRule,
 )
 from scheduler.vocabulary import Role
@@ -91,7 +93,20 @@ def test_the_pagination_header_is_documented_as_the_json_it_carries(
     [
         IllegalTransition("referred", "start_procedure"),
         SlotTaken(["clinician", "room"]),
-        BookingsStranded([5], "the new working hours"),
+        BookingsStranded(
+            [
+                StrandedBooking(
+                    5,
+                    datetime(2026, 3, 3, 14, tzinfo=UTC),
+                    "America/New_York",
+                    "diagnostic_block",
+                    "Doe, Jane",
+                    "MRN1",
+                    date(1960, 1, 2),
+                )
+            ],
+            "the new working hours",
+        ),
         InvalidInput.field("start", "Not a valid datetime."),
         PrerequisitesUnmet("book", [UnmetRule("two_positive_blocks", "Two blocks first.")]),
     ],
