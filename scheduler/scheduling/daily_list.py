@@ -77,6 +77,9 @@ def case_readiness(
         and coverage_satisfied(
             policy.parameters.coverage, pathway.indication, method, acknowledgments
         ),
+        rebook=appointment.rebook_reason
+        if appointment.status is AppointmentStatus.BOOKED
+        else None,
     )
 
 

@@ -41,13 +41,31 @@ def readiness(
     sedation: bool,
     check_in: Mapping[str, bool] | None,
     covered: bool,
+    rebook: str | None = None,
 ) -> dict[str, Any]:
     """Readiness flags and a red/amber/green summary (procedures; other visits are green).
 
     ``check_in``: whether each check-in rule passed on what was recorded (rule id ->
-    passed), None before check-in. Red: a flag is false. Amber: some are not known yet
-    (before check-in). Green: all true.
+    passed), None before check-in. Red: a flag is false, or the case needs a new time
+    (``rebook``: why; its clinician will not be there), whatever its kind. Amber: some
+    are not known yet (before check-in). Green: all true.
     """
+    flags = _flags(
+        procedure=procedure, state=state, sedation=sedation, check_in=check_in, covered=covered
+    )
+    if rebook is not None:
+        return flags | {"summary": "red", "rebook": rebook}
+    return flags | {"rebook": None}
+
+
+def _flags(
+    *,
+    procedure: bool,
+    state: PathwayState,
+    sedation: bool,
+    check_in: Mapping[str, bool] | None,
+    covered: bool,
+) -> dict[str, Any]:
     if not procedure:
         return {"summary": "green", **dict.fromkeys(READINESS_FLAGS)}
     checked: dict[str, bool | None] = dict.fromkeys(CHECK_IN_RULES)

@@ -191,6 +191,10 @@ class ReadinessSchema(Out):
     fasting = fields.Boolean(allow_none=True)
     anticoagulation = fields.Boolean(allow_none=True)
     coverage = fields.Boolean(allow_none=True)
+    rebook = fields.String(
+        allow_none=True,
+        metadata={"description": "Why the case needs a new time (then red), or null"},
+    )
 
 
 class CaseSchema(Out):

@@ -371,6 +371,7 @@ def test_daily_list_shows_equipment_bay_and_readiness_of_a_procedure(
         "fasting": True,
         "anticoagulation": True,
         "coverage": True,
+        "rebook": None,
     }
 
 

@@ -1,6 +1,6 @@
 """Time off and working hours that would strand booked patients (issue: nobody left
 without a new time): refused naming them unless confirmed; confirmed, each booking is
-marked for rebooking until it is moved or taken off."""
+marked for rebooking until it is moved or taken off, and shows red on the daily list."""
 
 from __future__ import annotations
 
@@ -14,6 +14,7 @@ from tests.api.conftest import Clinic
 from tests.api.test_admin_pages import admin, post, refused
 from tests.api.test_bad_input import Snapshot, assert_nothing_written, assert_problem
 from tests.api.test_full_pathway import book, refer
+from tests.api.test_nurse_pages import PROCEDURE_DAY, scheduled_procedure
 from tests.support import FROZEN_NOW, Api, Browser, FrozenClock, flashes, local, text_of
 
 DAY = "2026-03-03"
@@ -149,6 +150,64 @@ def test_cancelling_the_appointment_clears_the_mark(api: Api, clinic: Clinic) ->
     )
 
     assert (cancelled["rebook_reason"], cancelled["rebook_since"]) == (None, None)
+
+
+def test_a_marked_case_is_red_with_its_reason_on_the_daily_list_not_ready(
+    api: Api, browser: Browser, people: dict[str, str], clinic: Clinic
+) -> None:
+    booked_block(api, clinic)
+    away(api, clinic)
+
+    listed = api.ok(
+        "GET",
+        f"/clinicians/{clinic.clinician_id}/daily-list",
+        "scheduler",
+        query_string={"date": DAY},
+    )
+    browser.sign_in(people["scheduler"])
+    html = text_of(browser.get(f"/clinicians/{clinic.clinician_id}/days/{DAY}"))
+
+    assert listed["cases"][0]["readiness"]["summary"] == "red"
+    assert listed["cases"][0]["readiness"]["rebook"] == AWAY
+    assert f'<span class="rag rag-red">Needs rebooking: {AWAY}</span>' in html
+    assert ">Ready<" not in html
+
+
+def test_the_pathway_page_flags_a_booking_that_needs_rebooking(
+    api: Api, browser: Browser, people: dict[str, str], clinic: Clinic
+) -> None:
+    booked = booked_block(api, clinic)
+    away(api, clinic)
+    browser.sign_in(people["scheduler"])
+
+    html = text_of(browser.get(f"/board/pathways/{booked['pathway_id']}"))
+
+    assert f"Needs rebooking: {AWAY}" in html
+
+
+def test_the_nurse_day_and_the_procedure_day_flag_a_procedure_that_needs_rebooking(
+    api: Api, browser: Browser, people: dict[str, str], clinic: Clinic, clock: FrozenClock
+) -> None:
+    procedure = scheduled_procedure(api, clinic, clock)
+    api.ok(
+        "POST",
+        f"/clinicians/{clinic.clinician_id}/time-off",
+        "scheduler",
+        json={
+            "start": local(PROCEDURE_DAY, 8).isoformat(),
+            "end": local(PROCEDURE_DAY, 12).isoformat(),
+            "confirm_stranded": True,
+        },
+    )
+    browser.sign_in(people["nurse"])
+
+    day = text_of(browser.get(f"/nurse/?date={PROCEDURE_DAY}"))
+    case = text_of(browser.get(f"/nurse/appointments/{procedure['id']}"))
+
+    flag = "Needs rebooking: Dr Doe away 10 Mar 08:00\N{EN DASH}12:00"
+    assert flag in day
+    assert flag in case
+    assert ">Ready<" not in day
 
 
 # ---------------------------------------------------------------------------------------

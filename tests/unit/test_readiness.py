@@ -62,3 +62,17 @@ def test_eligibility_and_coverage_flags_are_red_when_not_met(
     result = flags(check_in=ALL_PASSED, **changes)
 
     assert (result["summary"], result[flag]) == ("red", False)
+
+
+@pytest.mark.parametrize(
+    "changes",
+    [{"check_in": ALL_PASSED}, {"procedure": False}, {}],
+    ids=["procedure ready", "other visit", "procedure before check-in"],
+)
+def test_a_case_that_needs_rebooking_is_red_with_the_reason_whatever_else(
+    changes: dict[str, Any],
+) -> None:
+    result = flags(rebook="Dr Okafor away 3\u20135 Dec", **changes)
+
+    assert (result["summary"], result["rebook"]) == ("red", "Dr Okafor away 3\u20135 Dec")
+    assert flags(**changes)["rebook"] is None
