@@ -1,10 +1,11 @@
 """Time off and working hours that would strand booked patients (issue: nobody left
 without a new time): refused naming them unless confirmed; confirmed, each booking is
-marked for rebooking until it is moved or taken off, and shows red on the daily list."""
+marked for rebooking until it is moved or taken off, sits in the board's Rebook queue
+with its reason, and shows red on the daily list."""
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from typing import Any
 
 from sqlalchemy.orm import Session
@@ -208,6 +209,29 @@ def test_the_nurse_day_and_the_procedure_day_flag_a_procedure_that_needs_rebooki
     assert flag in day
     assert flag in case
     assert ">Ready<" not in day
+
+
+def test_the_rebook_queue_lists_marked_and_cancelled_pathways_with_reason_and_wait(
+    api: Api, browser: Browser, people: dict[str, str], clinic: Clinic, clock: FrozenClock
+) -> None:
+    marked = booked_block(api, clinic)
+    cancelled = booked_block(api, clinic, 11, side="left")
+    # 21:30 on 2 March in New York is already 3 March in UTC: the queue says 02 Mar.
+    clock.set(local("2026-03-02", 21, 30).astimezone(UTC))
+    api.ok("POST", f"/appointments/{cancelled['id']}/cancel", "scheduler", json={"reason": "Flu"})
+    away(api, clinic)
+    clock.advance(days=12)
+    browser.sign_in(people["scheduler"])
+
+    html = text_of(browser.get("/board/"))
+
+    rebook = html[html.index("Cancelled or no-show") : html.index("Needs a diagnostic block")]
+    cancelled_item = rebook[rebook.index(f"/board/pathways/{cancelled['pathway_id']}") :]
+    marked_item = rebook[rebook.index(f"/board/pathways/{marked['pathway_id']}") :]
+    assert "since 02 Mar · waiting 12 days" in cancelled_item
+    assert '<span class="queue-reason">Flu</span>' in cancelled_item
+    assert '<span class="queue-reason">Dr Doe away 3 Mar</span>' in marked_item
+    assert "Needs a diagnostic block" not in rebook
 
 
 # ---------------------------------------------------------------------------------------
