@@ -6,7 +6,7 @@ when, until it is moved or taken off. Existing rows have no mark. The downgrade 
 the two columns (the marks are lost; the bookings stay).
 
 Revision ID: e332330cdde9
-Revises: 5e2b7c9d41a8
+Revises: da9f125e25c7
 Create Date: 2026-12-02 12:15:37.621496
 """
 
@@ -16,7 +16,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "e332330cdde9"
-down_revision: str | None = "5e2b7c9d41a8"
+down_revision: str | None = "da9f125e25c7"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
