@@ -71,7 +71,11 @@ class ProcedureRecord(OnAppointment, Base):
 
 
 class RecoveryScore(Recorded, Base):
-    """One scoring of a recovery scale; items are 0-2 each, total 0-10."""
+    """One scoring of a recovery scale; items are 0-2 each, total 0-10.
+
+    ``observed_at`` is when the nurse assessed the patient (what "latest" means);
+    ``recorded_at`` when it was saved, which at a busy bay can be minutes later.
+    """
 
     __tablename__ = "recovery_scores"
     __table_args__ = (
@@ -84,6 +88,7 @@ class RecoveryScore(Recorded, Base):
     scale: Mapped[RecoveryScale] = mapped_column(enum_type(RecoveryScale, "scale"))
     items: Mapped[dict[str, Any]]
     total: Mapped[int]
+    observed_at: Mapped[datetime]
 
 
 class DischargeRecord(OnAppointment, RecordedBy, Base):

@@ -111,6 +111,10 @@ class RecoveryScoreArgs(Args):
             + " (0-2 each)"
         },
     )
+    observed_at = Instant(
+        load_default=None,
+        metadata={"description": "When the patient was assessed; default now, never later"},
+    )
 
     @validates_schema
     def _items_of_scale(self, data: dict[str, Any], **_kwargs: Any) -> None:
@@ -128,6 +132,7 @@ class RecoveryScoreSchema(RecordSchema):
     scale = Choice(RecoveryScale)
     items = fields.Dict()
     total = fields.Integer()
+    observed_at = Instant()
     recorded_at = Instant()
     phase_one_complete = fields.Boolean(
         metadata={"description": "Aldrete at or above the policy's threshold (PADSS may start)"}

@@ -317,11 +317,11 @@ def recovery_status(policy: Policy, latest: Mapping[RecoveryScale, int]) -> Reco
 
 
 def scores_statement(appointment_id: int) -> Select[RecoveryScore]:
-    """A procedure's recovery scores, oldest first."""
+    """A procedure's recovery scores, oldest observation first."""
     return (
         select(RecoveryScore)
         .where(RecoveryScore.appointment_id == appointment_id)
-        .order_by(RecoveryScore.recorded_at, RecoveryScore.id)
+        .order_by(RecoveryScore.observed_at, RecoveryScore.recorded_at, RecoveryScore.id)
     )
 
 
@@ -337,11 +337,20 @@ def record_recovery_score(
     *,
     scale: RecoveryScale,
     items: dict[str, int],
+    observed_at: datetime | None = None,
 ) -> tuple[RecoveryScore, RecoveryStatus]:
     """Score recovery; PADSS starts only once phase I has ended (Aldrete at threshold).
 
+    ``observed_at`` is when the patient was assessed (default: now); a score written up
+    after the fact keeps its place among the others, and a time still to come is refused.
     Returns the score and where recovery stands with it.
     """
+    if observed_at is not None and observed_at > now:
+        raise InvalidInput.field(
+            "observed_at",
+            "The observation time is in the future: enter the time the patient was "
+            "assessed, now or earlier.",
+        )
     step = _step(
         session,
         actor,
@@ -359,6 +368,7 @@ def record_recovery_score(
         scale=scale,
         items=dict(items),
         total=sum(items.values()),
+        observed_at=observed_at or now,
         recorded_at=now,
         recorded_by_id=actor.user_id,
     )
