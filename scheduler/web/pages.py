@@ -38,7 +38,7 @@ from scheduler.scheduling.daily_list import daily_list as cases_of_day
 from scheduler.scheduling.models import Appointment
 from scheduler.scheduling.readiness import READINESS_FLAGS
 from scheduler.schemas import NoArgs
-from scheduler.vocabulary import AppointmentStatus, Method, Role
+from scheduler.vocabulary import AppointmentKind, AppointmentStatus, Method, Role
 from scheduler.web import admin, board, clinical, nurse
 from scheduler.web.forms import Done, form_input, write
 from scheduler.web.security import error_page, protect_form
@@ -217,6 +217,14 @@ def clinician_today(clinician_id: int) -> Response:
     return redirect(url_for("web.daily_list", clinician_id=clinician_id, day=day.isoformat()))
 
 
+# Each kind of visit as the timeline's bars name it (short: a bar is narrow).
+KIND_WORDS: Final = {
+    AppointmentKind.DIAGNOSTIC_BLOCK: "block",
+    AppointmentKind.PROCEDURE: "procedure",
+    AppointmentKind.FOLLOW_UP: "follow-up",
+}
+
+
 @dataclass(frozen=True)
 class Lane:
     """One room's row on the day's time axis."""
@@ -257,6 +265,17 @@ class Row:
     age: int
 
 
+@blp.get("/clinicians/<int:clinician_id>/days")
+@page(*LIST_READERS)
+def pick_day(clinician_id: int) -> ResponseReturnValue:
+    """The date picker's GET form (``?day=YYYY-MM-DD``): on to that day's list."""
+    try:
+        on = date.fromisoformat(request.args.get("day", ""))
+    except ValueError:
+        return error_page(400, "Choose a date, such as 2026-03-10, then Go.")
+    return redirect(url_for("web.daily_list", clinician_id=clinician_id, day=on.isoformat()))
+
+
 @blp.get("/clinicians/<int:clinician_id>/days/<day>")
 @page(*LIST_READERS)
 def daily_list(clinician_id: int, day: str) -> str:
@@ -285,6 +304,7 @@ def daily_list(clinician_id: int, day: str) -> str:
     last = max([19, *(row.end.hour + (1 if row.end.minute else 0) for row in rows)])
     actor = context.actor()
     may_manage_feed = actor.role is Role.ADMIN or actor.clinician_id == clinician_id
+    sites = list(dict.fromkeys(case.appointment.site.name for case in cases))
     return render_template(
         "web/daily_list.html",
         clinician=clinician,
@@ -297,6 +317,9 @@ def daily_list(clinician_id: int, day: str) -> str:
         previous_day=on - timedelta(days=1),
         next_day=on + timedelta(days=1),
         today=_today(zone),
+        sites=sites,
+        printed_at=context.now().astimezone(ZoneInfo(zone)),
+        kinds=KIND_WORDS,
         may_manage_feed=may_manage_feed,
         feed_created_at=clinician.feed_token_created_at,
     )
