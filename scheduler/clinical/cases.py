@@ -25,14 +25,14 @@ from scheduler.clinical.services import (
 )
 from scheduler.clinicians.models import Clinician
 from scheduler.errors import NotFound
-from scheduler.facilities.models import Room, Site
+from scheduler.facilities.models import RecoveryBay, Room, Site
 from scheduler.pathways.models import CoverageAcknowledgment, Pathway
 from scheduler.patients.models import Patient
 from scheduler.policies.services import policy_of
 from scheduler.scheduling.booking import require_visible
 from scheduler.scheduling.daily_list import Case, case_readiness, cases_on
 from scheduler.scheduling.models import Appointment
-from scheduler.vocabulary import AppointmentKind
+from scheduler.vocabulary import AppointmentKind, AppointmentStatus, DischargeOutcome
 
 
 def arrival_of(appointment: Appointment, pathway: Pathway) -> datetime:
@@ -46,6 +46,51 @@ def arrival_of(appointment: Appointment, pathway: Pathway) -> datetime:
 
 
 @dataclass(frozen=True)
+class Bedside:
+    """Where a procedure patient is in their day, as the nurses' board shows it:
+    ``state`` one of expected, checked_in, in_procedure, in_recovery, discharged,
+    admitted (or the appointment's status when it was missed or cancelled), and the
+    recovery's start and end (site-local; ``recovery_end`` None while it goes on)."""
+
+    state: str
+    recovery_start: datetime | None = None
+    recovery_end: datetime | None = None
+
+    def minutes_in_recovery(self, now: datetime) -> int | None:
+        """Whole minutes from the end of the procedure to discharge or admission (or now)."""
+        if self.recovery_start is None:
+            return None
+        until = self.recovery_end or now
+        return max(0, int((until - self.recovery_start).total_seconds() // 60))
+
+
+def bedside_of(
+    appointment: Appointment,
+    check_in: records.CheckIn | None,
+    procedure: records.ProcedureRecord | None,
+    closing: records.DischargeRecord | None,
+    zone: ZoneInfo,
+) -> Bedside:
+    """A procedure's state on the day, from what was recorded on it (not the pathway's
+    state, which moves on to follow-up after discharge)."""
+    finished = (
+        procedure.finished_at.astimezone(zone) if procedure and procedure.finished_at else None
+    )
+    if closing is not None:
+        state = "discharged" if closing.outcome is DischargeOutcome.DISCHARGED else "admitted"
+        return Bedside(state, finished, closing.at.astimezone(zone))
+    if finished is not None:
+        return Bedside("in_recovery", finished)
+    if procedure is not None:
+        return Bedside("in_procedure")
+    if check_in is not None:
+        return Bedside("checked_in")
+    if appointment.status is not AppointmentStatus.BOOKED:
+        return Bedside(appointment.status.value)
+    return Bedside("expected")
+
+
+@dataclass(frozen=True)
 class Arrival:
     """One procedure patient of the day, with site-local arrival and procedure times."""
 
@@ -55,10 +100,20 @@ class Arrival:
     start: datetime
     end: datetime
     age: int
+    bedside: Bedside
+
+
+def _records_of(
+    session: Session, model: type[records.OnAppointment], appointment_ids: list[int]
+) -> dict[int, Any]:
+    """The ``model`` records written on these appointments, by appointment id."""
+    rows = session.scalars(select(model).where(model.appointment_id.in_(appointment_ids)))
+    return {row.appointment_id: row for row in rows}
 
 
 def procedure_patients(session: Session, site: Site, on: date) -> list[Arrival]:
-    """The site's procedures on ``on`` (site-local), every clinician's, by arrival time.
+    """The site's procedures on ``on`` (site-local), every clinician's, by arrival time,
+    each with where the patient is in their day (checked in, in recovery, discharged...).
 
     The cases are the daily list's (the same readiness flags the surgeons see), read for
     the whole site at once: a fixed number of queries.
@@ -76,6 +131,10 @@ def procedure_patients(session: Session, site: Site, on: date) -> list[Arrival]:
         )
     }
     zone = ZoneInfo(site.timezone)
+    ids = [case.appointment.id for case in cases]
+    check_ins = _records_of(session, records.CheckIn, ids)
+    procedures = _records_of(session, records.ProcedureRecord, ids)
+    closings = _records_of(session, records.DischargeRecord, ids)
     arrivals = [
         Arrival(
             case=case,
@@ -84,6 +143,13 @@ def procedure_patients(session: Session, site: Site, on: date) -> list[Arrival]:
             start=case.appointment.start_at.astimezone(zone),
             end=case.appointment.end_at.astimezone(zone),
             age=case.patient.age_on(on),
+            bedside=bedside_of(
+                case.appointment,
+                check_ins.get(case.appointment.id),
+                procedures.get(case.appointment.id),
+                closings.get(case.appointment.id),
+                zone,
+            ),
         )
         for case in cases
     ]
@@ -103,6 +169,7 @@ class ProcedureDay:
     patient: Patient
     clinician: Clinician
     room: Room
+    recovery_bay: RecoveryBay | None
     check_in: records.CheckIn | None
     procedure: records.ProcedureRecord | None
     closing: records.DischargeRecord | None  # discharge or admission
@@ -159,6 +226,11 @@ def procedure_day(session: Session, actor: Actor, appointment_id: int) -> Proced
         patient=patient,
         clinician=clinician,
         room=room,
+        recovery_bay=(
+            session.get(RecoveryBay, appointment.recovery_bay_id)
+            if appointment.recovery_bay_id is not None
+            else None
+        ),
         check_in=check_in,
         procedure=procedure,
         closing=closing,

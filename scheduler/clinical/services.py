@@ -325,6 +325,17 @@ def scores_statement(appointment_id: int) -> Select[RecoveryScore]:
     )
 
 
+def latest_score(
+    session: Session, actor: Actor, appointment_id: int, scale: RecoveryScale
+) -> RecoveryScore | None:
+    """The procedure's latest observed score on ``scale`` (to repeat it), if any."""
+    appointment = get_appointment(session, actor, appointment_id)
+    scores = session.scalars(
+        scores_statement(appointment.id).where(RecoveryScore.scale == scale)
+    ).all()
+    return scores[-1] if scores else None
+
+
 def _latest_scores(session: Session, appointment_id: int) -> dict[RecoveryScale, int]:
     return latest_totals(session.scalars(scores_statement(appointment_id)))
 

@@ -9,15 +9,15 @@ table's; the others (admins) see the page without its forms.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import date, timedelta
-from functools import partial
 from typing import Any, Final
 from zoneinfo import ZoneInfo
 
-from flask import Blueprint, render_template, request
+from flask import Blueprint, render_template, request, url_for
 from flask.typing import ResponseReturnValue
+from marshmallow import Schema
 from werkzeug.exceptions import BadRequest
 
 from scheduler import context
@@ -37,6 +37,7 @@ from scheduler.facilities import services as facilities
 from scheduler.pathways.states import PathwayState
 from scheduler.policies.services import policy_of
 from scheduler.scheduling.booking import get_appointment
+from scheduler.scheduling.models import Appointment
 from scheduler.scheduling.readiness import READINESS_FLAGS
 from scheduler.vocabulary import (
     RECOVERY_ITEMS,
@@ -49,14 +50,17 @@ from scheduler.vocabulary import (
     Role,
 )
 from scheduler.web.forms import (
+    Action,
+    Done,
     Problem,
     api_roles,
     form_input,
     local_instant,
     may_record,
-    record_on_page,
     recording,
+    then,
     whole,
+    write,
 )
 from scheduler.web.signin import page
 
@@ -92,6 +96,35 @@ CHECK_IN_TIMES: Final = ("last_clear_fluids_at", "last_light_meal_at", "last_hea
 DISCHARGE_FLAGS: Final = ("escort_present", "written_instructions_given")
 
 SCALE_NAMES: Final = {RecoveryScale.ALDRETE: "Modified Aldrete", RecoveryScale.PADSS: "PADSS"}
+
+# The page's sections, by the id each step's form sits under (where saving goes next).
+CHECK_IN_STEP: Final = "check-in"
+PROCEDURE_STEP: Final = "procedure"
+DISCHARGE_STEP: Final = "discharge"
+SCORE_STEPS: Final = {scale: f"score-{scale.value}" for scale in RecoveryScale}
+# The step each form's refusal sends the reader back to (the top lists what to fix).
+FORM_STEPS: Final = {
+    "check_in": CHECK_IN_STEP,
+    "start": PROCEDURE_STEP,
+    "finish": PROCEDURE_STEP,
+    "discharge": DISCHARGE_STEP,
+    "admit": DISCHARGE_STEP,
+    **{scale.value: step for scale, step in SCORE_STEPS.items()},
+}
+# A procedure patient's state on the nurse's day, in words.
+BEDSIDE_STATES: Final = {
+    "expected": "Expected",
+    "checked_in": "Checked in",
+    "in_procedure": "In procedure",
+    "in_recovery": "In recovery",
+    "discharged": "Discharged",
+    "admitted": "Admitted",
+    "no_show": "Did not attend",
+    "cancelled": "Cancelled",
+    "completed": "Completed",
+}
+# How the datetime-local fields show a site's wall clock.
+WALL_CLOCK: Final = "%Y-%m-%dT%H:%M"
 
 # What each score of each item means (index = score), shown beside its choice: the
 # modified Aldrete score (Aldrete, J Clin Anesth 1995;7:89-91) and Chung's Post-Anesthetic
@@ -170,6 +203,8 @@ def day() -> str:
         previous_day=on - timedelta(days=1),
         next_day=on + timedelta(days=1),
         arrivals=procedure_patients(session, site, on) if site else [],
+        now=context.now(),
+        states=BEDSIDE_STATES,
     )
 
 
@@ -213,6 +248,31 @@ def score_form(scale: RecoveryScale, values: Mapping[str, str]) -> ScoreForm:
     )
 
 
+def _came_from_list() -> bool:
+    """Whether the page was opened from a daily list (``?from=list``), and so leads back."""
+    return request.args.get("from") == "list"
+
+
+def _here() -> dict[str, str]:
+    """The query that keeps where the reader came from across the page's forms."""
+    return {"from": "list"} if _came_from_list() else {}
+
+
+def back_link(appointment: Appointment, day: date) -> tuple[str, str]:
+    """Where "back" leads: the daily list the case was opened from (a surgeon's own by
+    default), else the nurse's day at the case's site."""
+    if _came_from_list() or (context.actor().role is Role.CLINICIAN and "from" not in request.args):
+        url = url_for("web.daily_list", clinician_id=appointment.clinician_id, day=day.isoformat())
+        return url, "Daily list"
+    url = url_for("web.nurse.day", site_id=appointment.site_id, date=day.isoformat())
+    return url, "Nurse day"
+
+
+def _case_url(appointment_id: int, step: str) -> str:
+    query: dict[str, Any] = _here()
+    return url_for("web.nurse.case", appointment_id=appointment_id, _anchor=step, **query)
+
+
 def _render_case(
     appointment_id: int,
     problem: Problem | None = None,
@@ -230,6 +290,8 @@ def _render_case(
     refill = values or {}
     zone = ZoneInfo(appointment.timezone)
     latest = {score.scale: score for score in day.scores}
+    start = appointment.start_at.astimezone(zone)
+    wall_now = context.now().astimezone(zone).strftime(WALL_CLOCK)
     return render_template(
         "web/nurse_case.html",
         appointment=appointment,
@@ -240,7 +302,14 @@ def _render_case(
         zone=appointment.timezone,
         local=lambda at: at.astimezone(zone),
         arrive=day.arrive.astimezone(zone),
-        start=appointment.start_at.astimezone(zone),
+        start=start,
+        back=back_link(appointment, start.date()),
+        here=_here(),
+        recovery_bay=day.recovery_bay,
+        wall_now=wall_now,
+        last_scores=latest,
+        score_steps={scale.value: step for scale, step in SCORE_STEPS.items()},
+        problem_step=FORM_STEPS.get(problem.form) if problem else None,
         end=appointment.end_at.astimezone(zone),
         age=day.patient.age_on(appointment.start_at.astimezone(zone).date()),
         readiness=day.readiness,
@@ -279,8 +348,30 @@ def case(appointment_id: int) -> ResponseReturnValue:
 # Recording: each form through the API's schema and service
 
 
-# Each form of the page: the API's schema and service, back to this page either way.
-_record = partial(record_on_page, "web.nurse.case", _render_case)
+def _record(
+    appointment_id: int,
+    form: str,
+    schema: Schema,
+    data: Any,
+    action: Action,
+    *,
+    inline: frozenset[str] | None = None,
+) -> ResponseReturnValue:
+    """Each form of the page: the API's schema and service; done, on to the next step of
+    the page (its anchor), refused, the page again with the reason at the top."""
+    return write(
+        form,
+        schema,
+        data,
+        action,
+        lambda problem: _render_case(appointment_id, problem, request.form.to_dict()),
+        inline=inline,
+    )
+
+
+def _next(appointment_id: int, step: str, record: Callable[[Any], str]) -> Action:
+    """Record, then go on to ``step`` of the page (not its top)."""
+    return then(_case_url(appointment_id, step), record)
 
 
 @blp.post("/appointments/<int:appointment_id>/check-in")
@@ -295,7 +386,7 @@ def record_check_in(appointment_id: int) -> ResponseReturnValue:
         if name in data:
             data[name] = local_instant(data[name], appointment.timezone)
     said = "Checked in: every check-in rule of the policy is met."
-    step = recording(records.check_in, appointment_id, said)
+    step = _next(appointment_id, PROCEDURE_STEP, recording(records.check_in, appointment_id, said))
     return _record(appointment_id, "check_in", CheckInArgs(), data, step)
 
 
@@ -303,7 +394,8 @@ def record_check_in(appointment_id: int) -> ResponseReturnValue:
 @page(*api_roles("start"))
 def record_start(appointment_id: int) -> ResponseReturnValue:
     """The treating clinician starts the procedure (the method as booked, or another)."""
-    step = recording(records.start_procedure, appointment_id, "Procedure started.")
+    started = recording(records.start_procedure, appointment_id, "Procedure started.")
+    step = _next(appointment_id, PROCEDURE_STEP, started)
     return _record(appointment_id, "start", StartArgs(), form_input(request.form), step)
 
 
@@ -316,34 +408,63 @@ def record_finish(appointment_id: int) -> ResponseReturnValue:
         "complications": request.form.getlist("complications"),
     }
     said = "Procedure finished: the patient is in recovery."
-    step = recording(records.finish_procedure, appointment_id, said)
+    finished = recording(records.finish_procedure, appointment_id, said)
+    step = _next(appointment_id, SCORE_STEPS[RecoveryScale.ALDRETE], finished)
     return _record(appointment_id, "finish", FinishArgs(), data, step)
 
 
 @blp.post("/appointments/<int:appointment_id>/recovery-scores")
 @page(*api_roles("recovery-scores"))
 def record_recovery_score(appointment_id: int) -> ResponseReturnValue:
+    """A score as chosen, or "same as last" (the latest score of the scale, observed
+    again); the observation time is the site's wall clock (blank: now)."""
+    appointment = get_appointment(context.session(), context.actor(), appointment_id)
     chosen = form_input(request.form)
     scale = chosen.pop("scale", None)
+    observed = chosen.pop("observed_at", None)
+    repeat = chosen.pop("same_as_last", None) is not None
     data: dict[str, Any] = {"items": {name: whole(value) for name, value in chosen.items()}}
     if scale is not None:
         data["scale"] = scale
-
-    step = recording(
-        records.record_recovery_score,
-        appointment_id,
-        lambda recorded: f"{SCALE_NAMES[recorded[0].scale]} score recorded.",
-    )
+    if observed is not None:
+        data["observed_at"] = local_instant(observed, appointment.timezone)
     form = scale if scale in set(RecoveryScale) else RecoveryScale.ALDRETE.value
-    # Every error of a score form is shown above it: its items are radio groups.
-    return _record(appointment_id, form, RecoveryScoreArgs(), data, step, inline=frozenset())
+    if repeat and scale in set(RecoveryScale):
+        last = records.latest_score(
+            context.session(), context.actor(), appointment_id, RecoveryScale(scale)
+        )
+        if last is None:
+            name = SCALE_NAMES[RecoveryScale(scale)]
+            problem = Problem(
+                form,
+                "Nothing was recorded:",
+                [f"There is no earlier {name} score to repeat: choose a score for each item."],
+            )
+            return _render_case(appointment_id, problem, request.form.to_dict())
+        data["items"] = dict(last.items)
+
+    def action(body: dict[str, Any]) -> Done:
+        score, status = records.record_recovery_score(
+            context.session(), context.actor(), context.now(), appointment_id, **body
+        )
+        if score.scale is RecoveryScale.ALDRETE and status.phase_one_complete:
+            step = SCORE_STEPS[RecoveryScale.PADSS]
+        elif score.scale is RecoveryScale.PADSS and status.ready_for_discharge:
+            step = DISCHARGE_STEP
+        else:
+            step = SCORE_STEPS[score.scale]
+        return Done(_case_url(appointment_id, step), f"{SCALE_NAMES[score.scale]} score recorded.")
+
+    # The items are radio groups: their errors are listed at the top; the time's beside it.
+    inline = frozenset({"observed_at"})
+    return _record(appointment_id, form, RecoveryScoreArgs(), data, action, inline=inline)
 
 
 @blp.post("/appointments/<int:appointment_id>/discharge")
 @page(*api_roles("discharge"))
 def record_discharge(appointment_id: int) -> ResponseReturnValue:
     said = "Discharged home: the discharge criteria are met."
-    step = recording(records.discharge, appointment_id, said)
+    step = _next(appointment_id, DISCHARGE_STEP, recording(records.discharge, appointment_id, said))
     data = form_input(request.form, DISCHARGE_FLAGS)
     return _record(appointment_id, "discharge", DischargeArgs(), data, step)
 
@@ -351,5 +472,6 @@ def record_discharge(appointment_id: int) -> ResponseReturnValue:
 @blp.post("/appointments/<int:appointment_id>/admit")
 @page(*api_roles("admit"))
 def record_admission(appointment_id: int) -> ResponseReturnValue:
-    step = recording(records.admit, appointment_id, "Admission recorded.")
+    admitted = recording(records.admit, appointment_id, "Admission recorded.")
+    step = _next(appointment_id, DISCHARGE_STEP, admitted)
     return _record(appointment_id, "admit", AdmitArgs(), form_input(request.form), step)

@@ -205,7 +205,10 @@ def test_check_in_through_the_form_moves_the_pathway_to_checked_in(
     done = browser.post(case_path(appointment, "check-in"), CHECK_IN_FORM)
     page = text_of(browser.get(done.headers["Location"]))
 
-    assert (done.status_code, done.headers["Location"]) == (302, case_path(appointment))
+    assert (done.status_code, done.headers["Location"]) == (
+        302,
+        case_path(appointment) + "#procedure",
+    )
     assert state_of(api, appointment["pathway_id"]) == "checked_in"
     assert "Checked in: every check-in rule of the policy is met." in page
     assert "Sam Escort · +1 555 0123" in page
@@ -533,7 +536,8 @@ def test_nurse_pages_label_every_field_and_have_no_inline_script_or_style(
             assert f'<label for="{ident.group(1)}">' in html, ident.group(1)
             fields += 1
         assert html.count('name="csrf_token"') == html.count("<form")
-    assert fields == 9 + len(RecoveryScale) * 5 * 3 + 2 + 1  # check-in, scores, closing
+    # check-in; per score form its time and 5 items of 3; closing
+    assert fields == 9 + len(RecoveryScale) * (1 + 5 * 3) + 2 + 1
 
 
 def test_the_treating_clinician_starts_and_finishes_the_procedure_on_the_page(
