@@ -7,7 +7,7 @@ written before this revision were saved as they were observed, so they take thei
 ``recorded_at``; then the column is required.
 
 Revision ID: 7b4a4e8a4b8b
-Revises: 5e2b7c9d41a8
+Revises: e332330cdde9
 Create Date: 2026-12-02 12:13:03.475217
 """
 
@@ -17,7 +17,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "7b4a4e8a4b8b"
-down_revision: str | None = "5e2b7c9d41a8"
+down_revision: str | None = "e332330cdde9"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
