@@ -57,6 +57,9 @@ def test_a_referred_pathway_waits_in_the_block_queue_and_a_cancelled_one_in_rebo
     assert f"/board/pathways/{waiting}" in block_queue
     assert f"/board/pathways/{cancelled}" in rebook_queue
     assert f"/board/pathways/{cancelled}" not in block_queue
+    # The side stands out in the lists as on every page of the pathway.
+    assert '<strong class="side side-left">LEFT</strong>' in rebook_queue
+    assert '<strong class="side side-right">RIGHT</strong>' in block_queue
 
 
 def test_patient_search_finds_by_mrn_and_links_their_pathways(

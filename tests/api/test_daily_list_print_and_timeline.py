@@ -96,7 +96,7 @@ def test_the_printed_list_repeats_clinician_date_site_and_printed_time_in_its_he
     site = re.search(r'<p class="zone">([^<]+) · Times in', html)
     assert site is not None
     assert site.group(1) in head.group(1)
-    assert '<strong class="side">RIGHT</strong>' in html  # the side stands out, on paper too
+    assert '<strong class="side side-right">RIGHT</strong>' in html  # the side stands out, on paper too
     assert ".cases thead { display: table-header-group; }" in css
 
 
