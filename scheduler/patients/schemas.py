@@ -15,7 +15,14 @@ class PatientCreateArgs(Args):
 
 
 class PatientQueryArgs(Args):
-    q = Text(80, metadata={"description": "MRN, or the start of given and/or family name"})
+    q = Text(
+        80,
+        metadata={
+            "description": "Words that all match: part of the MRN, the start of the given or "
+            'family name ("Smith, Ann" too), or the date of birth (1960-05-17, 5/17/1960 '
+            "or 17.05.1960)"
+        },
+    )
 
 
 class PatientSchema(Out):

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import re
 from datetime import date, datetime
+from typing import Final
 
 from sqlalchemy import Select, func, or_, select
 from sqlalchemy.orm import Session
@@ -47,18 +49,57 @@ def register_patient(
     )
 
 
+# Dates of birth as a search may type them: ISO (1960-05-17), the US month first with
+# slashes (5/17/1960) and the European day first with dots (17.05.1960). The separator
+# tells the order, so none is ambiguous; two-digit years are (1920 or 2020?), so no.
+BIRTH_DATES: Final = (
+    re.compile(r"(?P<y>\d{4})-(?P<m>\d{2})-(?P<d>\d{2})"),
+    re.compile(r"(?P<m>\d{1,2})/(?P<d>\d{1,2})/(?P<y>\d{4})"),
+    re.compile(r"(?P<d>\d{1,2})\.(?P<m>\d{1,2})\.(?P<y>\d{4})"),
+)
+LIKE_ESCAPE: Final = "\\"
+
+
+def birth_date_in(token: str) -> date | None:
+    """The date ``token`` spells in one of the layouts of :data:`BIRTH_DATES`, if any."""
+    for pattern in BIRTH_DATES:
+        spelled = pattern.fullmatch(token)
+        if spelled is None:
+            continue
+        try:
+            return date(int(spelled["y"]), int(spelled["m"]), int(spelled["d"]))
+        except ValueError:
+            return None
+    return None
+
+
+def _literal(token: str) -> str:
+    """``token`` for a LIKE pattern: its own ``%``, ``_`` and escape match themselves."""
+    return "".join(LIKE_ESCAPE + c if c in {"%", "_", LIKE_ESCAPE} else c for c in token)
+
+
 def search_statement(actor: Actor, query: str | None) -> Select[Patient]:
-    """Patients matching an MRN or name prefixes ("ann smi" finds Ann Smith), by name."""
+    """Patients matching every word of ``query``, by name.
+
+    A word is a date of birth (see :data:`BIRTH_DATE_FORMATS`), or the start of the given
+    or family name ("ann smi" finds Ann Smith; "Smith, Ann", the pages' own way to write a
+    name, too), or a part of the MRN ("0042" finds MRN00042). What is typed is matched
+    literally: ``%`` and ``_`` are no wildcards.
+    """
     if actor.is_patient:
         raise Forbidden("Patients cannot search patients.")
     statement = select(Patient).order_by(Patient.family_name, Patient.given_name, Patient.id)
-    for token in (query or "").split():
-        prefix = token.lower().replace("\\", "").replace("%", "").replace("_", "") + "%"
+    for token in (query or "").replace(",", " ").split():
+        born = birth_date_in(token)
+        if born is not None:
+            statement = statement.where(Patient.birth_date == born)
+            continue
+        word = _literal(token.lower())
         statement = statement.where(
             or_(
-                func.lower(Patient.mrn) == token.lower(),
-                func.lower(Patient.family_name).like(prefix),
-                func.lower(Patient.given_name).like(prefix),
+                func.lower(Patient.mrn).like(f"%{word}%", escape=LIKE_ESCAPE),
+                func.lower(Patient.family_name).like(word + "%", escape=LIKE_ESCAPE),
+                func.lower(Patient.given_name).like(word + "%", escape=LIKE_ESCAPE),
             )
         )
     return statement
