@@ -20,7 +20,7 @@ from flask.typing import ResponseReturnValue
 from marshmallow import Schema, ValidationError
 from werkzeug.datastructures import MultiDict
 
-from scheduler import context, metrics
+from scheduler import context, metrics, wording
 from scheduler.access import Actor, require_case_write
 from scheduler.auth.permissions import roles_of
 from scheduler.errors import (
@@ -91,11 +91,6 @@ def then(url: str, step: Callable[[dict[str, Any]], str]) -> Action:
     return action
 
 
-def field_label(name: str) -> str:
-    """``escort_phone`` -> ``Escort phone``, as the ``label`` template filter writes it."""
-    return name.replace("_", " ").capitalize()
-
-
 def _invalid(
     form: str,
     errors: Mapping[str, list[str]],
@@ -103,20 +98,35 @@ def _invalid(
     labels: Mapping[str, str],
 ) -> Problem:
     """Field errors beside their fields; the rest (and item errors) above the form, each
-    named by its field ("Escort phone: ..."; "Tuesday end: ..." with ``labels``)."""
+    named by its field ("Escort phone: ..."; "Tuesday end: ..." with ``labels``); all in
+    plain words (``wording.plain_message``), the API's own messages staying the API's."""
+    plain = {
+        name: [wording.plain_message(name.rsplit(".", 1)[-1], m) for m in field_messages]
+        for name, field_messages in errors.items()
+    }
     messages = []
-    for name, field_messages in errors.items():
+    for name, field_messages in plain.items():
         if name in inline:
             continue
         parts = [labels.get(p, p) for p in name.split(".") if p not in {"items", "value", "key"}]
-        prefix = "" if name in GENERAL_ERRORS or not parts else field_label(" ".join(parts)) + ": "
+        named = wording.field_name(" ".join(parts).replace(" ", "_")) if parts else ""
+        prefix = "" if name in GENERAL_ERRORS or not parts else named + ": "
         messages += [prefix + message for message in field_messages]
     return Problem(
         form=form,
         title="Nothing was recorded: please correct the form.",
         messages=messages,
-        fields={name: list(m) for name, m in errors.items() if name in inline},
+        fields={name: m for name, m in plain.items() if name in inline},
     )
+
+
+def _illegal(error: IllegalTransition) -> tuple[str, list[str]]:
+    """A refused step in words: what was refused, why (a service's own plain sentence,
+    never the API's detail naming the trigger and state) and what to do next."""
+    default = IllegalTransition(error.state, error.trigger).detail
+    said = [] if error.detail == default or error.detail.startswith("'") else [error.detail]
+    next_step = wording.situation(error.state)
+    return wording.cannot(error.trigger), said + ([next_step] if next_step else [])
 
 
 def problem_of(
@@ -141,8 +151,7 @@ def problem_of(
         )
         return Problem(form, title, [advice], status=error.status, stranded=tuple(error.stranded))
     if isinstance(error, IllegalTransition):
-        title = "Not possible in the pathway's current state:"
-        return Problem(form, title, [error.detail], status=error.status)
+        return Problem(form, *_illegal(error), status=error.status)
     return Problem(form, "Nothing was recorded:", [error.detail], status=error.status)
 
 

@@ -21,7 +21,7 @@ from flask.typing import ResponseReturnValue
 from flask_limiter.errors import RateLimitExceeded
 from werkzeug.wrappers import Response
 
-from scheduler import context
+from scheduler import context, wording
 from scheduler.access import Actor
 from scheduler.auth import services as auth
 from scheduler.auth.permissions import roles_of
@@ -56,6 +56,12 @@ blp.register_blueprint(clinical.blp)
 def label(value: str) -> str:
     """A vocabulary value as words: ``diagnostic_block`` -> ``Diagnostic block``."""
     return value.replace("_", " ").capitalize()
+
+
+@blp.app_template_filter("field_name")
+def field_name(value: str) -> str:
+    """A form field as a label: ``patient_id`` -> ``Patient``."""
+    return wording.field_name(value)
 
 
 @blp.app_template_filter("method_name")

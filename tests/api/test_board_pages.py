@@ -154,9 +154,7 @@ def test_a_hold_that_expired_unused_says_so_and_books_nothing(
     shown = browser.get(f"/board/pathways/{pathway}/holds/{hold_id}")
 
     assert confirm.status_code == 422
-    assert "Hold id: No such hold for this pathway and kind; it may have expired." in refusal(
-        confirm
-    )
+    assert "Hold: No such hold for this pathway and kind; it may have expired." in refusal(confirm)
     assert shown.headers["Location"] == f"/board/pathways/{pathway}"
     assert appointments(db) == 0
 

@@ -1,8 +1,9 @@
-"""The board refuses what the API refuses, with the same status and the API's own words.
+"""The board refuses what the API refuses, with the same status and the same reasons.
 
 One table drives the test: each case is a bad form on the scheduler's board and the same
 bad input sent to the API. Both answers carry the same HTTP status; every message of the
-API's problem appears in the page's refusal box; and neither wrote anything.
+API's problem appears in the page's refusal box (as the page words it: plain words for
+marshmallow's messages); and neither wrote anything.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from sqlalchemy.orm import Session
 from scheduler.outbox.models import OutboxMessage
 from scheduler.pathways.models import PathwayEvent
 from scheduler.scheduling.models import Appointment, Hold
+from scheduler.wording import plain_message
 from tests.api.conftest import Clinic
 from tests.api.test_full_pathway import book, refer
 from tests.support import Api, Browser, local, refusal
@@ -185,9 +187,13 @@ def written(db: Session) -> tuple[int, ...]:
 
 
 def api_messages(problem: dict[str, Any]) -> list[str]:
-    """What the API says is wrong: each field's messages, or the detail."""
+    """What the API says is wrong, as a page says it: each field's messages, or the detail."""
     if "errors" in problem:
-        return [message for messages in problem["errors"].values() for message in messages]
+        return [
+            plain_message(name.rsplit(".", 1)[-1], message)
+            for name, messages in problem["errors"].items()
+            for message in messages
+        ]
     if "rules" in problem:
         return [rule["message"] for rule in problem["rules"]]
     return [problem["detail"]]

@@ -279,8 +279,10 @@ def test_a_check_in_twice_is_a_409_that_names_the_pathways_state(
     again = browser.post(case_path(appointment, "check-in"), CHECK_IN_FORM)
 
     assert again.status_code == 409
-    assert "Not possible in the pathway&#39;s current state:" in text_of(again)
-    assert "while the pathway is &#39;checked_in&#39;" in text_of(again)
+    assert "Cannot check the patient in now." in text_of(again)
+    assert "The patient is already checked in: the surgeon starts the procedure next." in (
+        text_of(again)
+    )
     assert count(db, CheckIn) == 1
 
 
@@ -347,12 +349,12 @@ def test_recovery_scores_recorded_through_the_forms_show_their_totals(
         ),
         pytest.param(
             form_of({k: v for k, v in ALDRETE_OK.items() if k != "circulation"}, "aldrete"),
-            "Missing item &#39;circulation&#39;.",
+            "Score every item: circulation has no score.",
             id="item-missing",
         ),
         pytest.param(
             {**form_of(ALDRETE_OK, "aldrete"), "activity": "3"},
-            "Activity: Must be greater than or equal to 0 and less than or equal to 2.",
+            "Activity: Enter a number from 0 to 2.",
             id="score-out-of-range",
         ),
     ],
@@ -456,7 +458,7 @@ def test_admission_through_the_form_needs_and_records_a_reason(
     page = text_of(browser.get(case_path(appointment)))
 
     assert blank.status_code == 422
-    assert "Missing data for required field." in text_of(blank)
+    assert "Required: fill it in." in text_of(blank)
     assert admitted.status_code == 302
     assert state_of(api, appointment["pathway_id"]) == "admitted"
     assert "Admitted at 10:45: Persistent numbness" in page

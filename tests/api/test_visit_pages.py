@@ -68,8 +68,8 @@ def test_a_wrong_block_result_is_explained_and_records_nothing(
     assert refused.status_code == 422
     assert "Nothing was recorded" in text_of(refused)
     page = text_of(refused)
-    assert "Pre block pain: Must be greater than or equal to 1" in page
-    assert "Relief duration hours: Not a valid number." in page
+    assert "Pre block pain: Enter a number from 1 to 10." in page
+    assert "Relief duration hours: Enter a number, in digits." in page
     assert 'value="six" aria-invalid="true"' in page  # what was typed stays, marked
     assert db.scalar(select(func.count()).select_from(BlockResult)) == 0
     assert state_of(api, block["pathway_id"]) == "block_scheduled"
