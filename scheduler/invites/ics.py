@@ -19,6 +19,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from urllib.parse import urlencode
 from zoneinfo import ZoneInfo
 
 import icalendar
@@ -149,7 +150,7 @@ def preparation_text(invite: Invite, clinic: Clinic) -> str:
         "clinic": clinic,
         "preparation": preparation,
         "start": invite.start.astimezone(zone),
-        "arrival": before(timedelta(minutes=preparation.arrival_minutes_before)),
+        "arrival": arrival(invite),
         "heavy_meal_until": before(timedelta(hours=preparation.heavy_meal_hours)),
         "light_meal_until": before(timedelta(hours=preparation.light_meal_hours)),
         "clear_fluids_until": before(timedelta(hours=preparation.clear_fluids_hours)),
@@ -157,6 +158,63 @@ def preparation_text(invite: Invite, clinic: Clinic) -> str:
     if invite.cancelled:
         return render("invites/cancelled.txt", **context)
     return render(f"invites/preparation/{invite.kind.value}.txt", **context)
+
+
+def arrival(invite: Invite) -> datetime:
+    """When the patient should arrive: the preparation's "Please arrive by", site-local."""
+    minutes = timedelta(minutes=invite.preparation.arrival_minutes_before)
+    return (invite.start - minutes).astimezone(ZoneInfo(invite.timezone))
+
+
+def zone_words(timezone: str) -> str:
+    """The site's zone as patients say it: ``America/New_York`` -> ``New York time``."""
+    return timezone.rsplit("/", 1)[-1].replace("_", " ") + " time"
+
+
+# ---------------------------------------------------------------------------------------
+# Links that add the appointment to a web calendar (Google, Outlook.com): their public
+# "new event" templates, filled with what the invite shows anyone (the neutral title, the
+# place, the arrival time), times in UTC. Nothing about the patient or the treatment.
+
+GOOGLE_TEMPLATE = "https://calendar.google.com/calendar/render"
+OUTLOOK_COMPOSE = "https://outlook.live.com/calendar/0/deeplink/compose"
+
+
+def _web_event(invite: Invite, clinic: Clinic) -> dict[str, str]:
+    return {
+        "title": summary(clinic),
+        "details": f"Please arrive by {clock(arrival(invite))}.",
+        "location": location(invite, clinic),
+    }
+
+
+def _utc(moment: datetime) -> datetime:
+    return moment.astimezone(UTC)
+
+
+def google_calendar_url(invite: Invite, clinic: Clinic) -> str:
+    """Google Calendar's event template (``dates`` as UTC basic format, start/end)."""
+    event = _web_event(invite, clinic)
+    dates = f"{_utc(invite.start):%Y%m%dT%H%M%SZ}/{_utc(invite.end):%Y%m%dT%H%M%SZ}"
+    query = {"action": "TEMPLATE", "text": event["title"], "dates": dates}
+    return f"{GOOGLE_TEMPLATE}?" + urlencode(
+        query | {"details": event["details"], "location": event["location"]}
+    )
+
+
+def outlook_calendar_url(invite: Invite, clinic: Clinic) -> str:
+    """Outlook.com's compose deep link (``startdt``/``enddt`` as UTC ISO 8601)."""
+    event = _web_event(invite, clinic)
+    query = {
+        "path": "/calendar/action/compose",
+        "rru": "addevent",
+        "subject": event["title"],
+        "startdt": f"{_utc(invite.start):%Y-%m-%dT%H:%M:%SZ}",
+        "enddt": f"{_utc(invite.end):%Y-%m-%dT%H:%M:%SZ}",
+        "body": event["details"],
+        "location": event["location"],
+    }
+    return f"{OUTLOOK_COMPOSE}?" + urlencode(query)
 
 
 def location(invite: Invite, clinic: Clinic) -> str:

@@ -30,7 +30,13 @@ from scheduler.clock import local_date
 from scheduler.downloads import invite_download
 from scheduler.errors import NotFound, Unauthorized
 from scheduler.feeds import services as feeds
-from scheduler.invites.ics import preparation_text
+from scheduler.invites.ics import (
+    arrival,
+    google_calendar_url,
+    outlook_calendar_url,
+    preparation_text,
+    zone_words,
+)
 from scheduler.invites.services import clinic_of, invite_for, link_url
 from scheduler.scheduling.booking import get_appointment, list_statement
 from scheduler.scheduling.daily_list import Case
@@ -62,6 +68,12 @@ def label(value: str) -> str:
 def field_name(value: str) -> str:
     """A form field as a label: ``patient_id`` -> ``Patient``."""
     return wording.field_name(value)
+
+
+@blp.app_template_filter("tel")
+def tel(phone: str) -> str:
+    """A phone number as a ``tel:`` link (RFC 3966): its digits and a leading +."""
+    return "tel:" + "".join(c for c in phone if c.isdigit() or c == "+")
 
 
 @blp.app_template_filter("method_name")
@@ -151,9 +163,13 @@ def _visit(appointment: Appointment) -> dict[str, Any]:
         "appointment": appointment,
         "start": appointment.start_at.astimezone(zone),
         "end": appointment.end_at.astimezone(zone),
+        "arrival": arrival(invite),
+        "zone": zone_words(appointment.timezone),
         "clinic": clinic,
         "room": invite.room,
         "preparation": preparation_text(invite, clinic),
+        "google": google_calendar_url(invite, clinic),
+        "outlook": outlook_calendar_url(invite, clinic),
     }
 
 

@@ -310,7 +310,8 @@ def test_a_patient_sees_their_own_appointment_with_preparation_and_its_invite(
     detail = browser.get(f"/me/appointments/{appointment['id']}")
     invite = browser.get(f"/me/appointments/{appointment['id']}/invite.ics")
 
-    assert "Tuesday 03 March 2026, 09:30" in listing
+    assert "Tuesday 03 March 2026</strong></a>:" in listing
+    assert "appointment at 09:30 (New York time)" in listing
     assert detail.status_code == 200
     assert "How to prepare" in text_of(detail)
     assert "/i/" in text_of(detail)

@@ -207,7 +207,7 @@ def test_the_patient_sees_only_their_appointments_and_downloads_the_invite(
     shoot(page, screenshots, "patient")
 
     with page.expect_download() as download_info:  # type: ignore[attr-defined]
-        page.get_by_role("link", name="Add to calendar (.ics)").first.click()  # type: ignore[attr-defined]
+        page.get_by_role("link", name="Add to calendar (Apple, Outlook desktop)").first.click()  # type: ignore[attr-defined]
     saved = tmp_path / "invite.ics"
     download_info.value.save_as(saved)
     invite = saved.read_bytes()
