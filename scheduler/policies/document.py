@@ -1,4 +1,5 @@
-"""The policy document format: validation with field-level errors, and parsing.
+"""The policy document format: validation with field-level errors, parsing, and how two
+versions differ.
 
 A document is the JSON an admin publishes (``POST /policies``) and the database stores.
 Every value of SPEC §3's table is a field here; every rule needs a source text. A bad
@@ -9,8 +10,11 @@ Pure module: no Flask, no SQLAlchemy.
 
 from __future__ import annotations
 
+import difflib
+import json
 from collections.abc import Callable, Mapping
-from typing import Any, ClassVar
+from dataclasses import dataclass
+from typing import Any, ClassVar, Final
 
 from marshmallow import (
     RAISE,
@@ -248,3 +252,47 @@ def parse_parameters(document: Mapping[str, Any]) -> PolicyParameters:
 
 def parse_policy(name: str, version: int, document: Mapping[str, Any]) -> Policy:
     return Policy(name, version, parse_parameters(document))
+
+
+# ---------------------------------------------------------------------------------------
+# How two versions of a document differ, for the admin reading a version
+
+
+def pretty(document: Mapping[str, Any]) -> str:
+    """A document as the admin reads and edits it: keys sorted, two-space indent."""
+    return json.dumps(document, indent=2, sort_keys=True)
+
+
+@dataclass(frozen=True)
+class DiffLine:
+    """One line of a change: ``added``, ``removed`` or ``same`` (context), with its line
+    number in the newer document (``added``/``same``) or the older one (``removed``)."""
+
+    change: str
+    number: int
+    text: str
+
+
+CONTEXT_LINES: Final = 2
+
+
+def document_diff(
+    before: Mapping[str, Any] | None, after: Mapping[str, Any]
+) -> list[list[DiffLine]]:
+    """The changes from ``before`` to ``after`` as groups of nearby lines (each with a few
+    unchanged lines around it), compared as :func:`pretty` writes them. No ``before``
+    (a first version): every line is added. Nothing changed: no group."""
+    old = pretty(before).splitlines() if before is not None else []
+    new = pretty(after).splitlines()
+    groups = []
+    matcher = difflib.SequenceMatcher(a=old, b=new, autojunk=False)
+    for opcodes in matcher.get_grouped_opcodes(CONTEXT_LINES):
+        group = []
+        for tag, i1, i2, j1, j2 in opcodes:
+            if tag == "equal":
+                group += [DiffLine("same", j + 1, new[j]) for j in range(j1, j2)]
+                continue
+            group += [DiffLine("removed", i + 1, old[i]) for i in range(i1, i2)]
+            group += [DiffLine("added", j + 1, new[j]) for j in range(j1, j2)]
+        groups.append(group)
+    return groups

@@ -34,9 +34,14 @@ from scheduler.facilities.schemas import (
     RecoveryBayCreateArgs,
     RoomCreateArgs,
     SiteCreateArgs,
+    SiteUpdateArgs,
 )
+from scheduler.patients.models import Patient
+from scheduler.patients.services import get_patient
 from scheduler.policies import services as policies
+from scheduler.policies.document import document_diff, pretty
 from scheduler.policies.schemas import PolicyCreateArgs
+from scheduler.scheduling.desk import find_patients
 from scheduler.scheduling.time_off import add_time_off
 from scheduler.vocabulary import EquipmentKind, Role, RoomKind
 from scheduler.web.forms import Done, Problem, local_instant, problem_of, whole, write
@@ -53,6 +58,8 @@ HOURS_FIELDS: Final = (
 )
 # Admin forms list every error above the form, each with its field's name.
 ABOVE: Final = frozenset[str]()
+# Patients a search on the users page offers to link to a new login.
+PATIENT_RESULTS: Final = 20
 Choices = Callable[[], list[tuple[str, str]]]
 Save = Callable[[dict[str, Any], int | None], object]
 
@@ -63,7 +70,7 @@ class Input:
 
     name: str
     label: str
-    kind: str = "text"  # an <input> type, or "select" / "textarea"
+    kind: str = "text"  # an <input> type, or "select" / "textarea" / "patient" (radios)
     choices: Choices | None = None
     required: bool = False
 
@@ -89,8 +96,18 @@ def _clinicians() -> list[tuple[str, str]]:
     return [("", "—")] + [(str(c.id), f"{c.family_name}, {c.given_name}") for c in rows]
 
 
-def _enum(values: Any) -> Choices:
-    return lambda: [(v.value, v.value.replace("_", " ")) for v in values]
+def _enum(values: Any, *, pick: str | None = None) -> Choices:
+    """An enum's values as choices; with ``pick``, a first empty choice (no default)."""
+    first = [("", pick)] if pick else []
+    return lambda: first + [(v.value, v.value.replace("_", " ")) for v in values]
+
+
+def patient_choice(patient: Patient) -> tuple[str, str]:
+    """A patient as a choice: the record id and what the admin recognises them by."""
+    born = patient.birth_date.isoformat()
+    return str(
+        patient.id
+    ), f"{patient.family_name}, {patient.given_name} · MRN {patient.mrn} · born {born}"
 
 
 def _by(service: Callable[..., object]) -> Save:
@@ -130,9 +147,9 @@ FORMS: Final[dict[str, Form]] = {
                 "password",
                 required=True,
             ),
-            Input("role", "Role", "select", _enum(Role), required=True),
+            Input("role", "Role", "select", _enum(Role, pick="Choose a role"), required=True),
             Input("clinician_id", "Clinician (clinician logins)", "select", _clinicians),
-            Input("patient_id", "Patient record id (patient logins)", "number"),
+            Input("patient_id", "Patient (patient logins)", "patient"),
         ),
         "web.admin.users",
     ),
@@ -223,6 +240,24 @@ FORMS: Final[dict[str, Form]] = {
 }
 
 
+# Changing a site (PATCH /sites/{id}): posted to /admin/sites/<id>, not to /admin/forms.
+SITE_FORM: Final = Form(
+    "Change this site",
+    SiteUpdateArgs,
+    lambda _data, _clinician_id: None,  # edit_site saves it: it knows which site
+    (
+        Input("name", "Name", required=True),
+        Input("display_name", "Name shown to patients (blank: the name)"),
+        Input("address", "Address", "textarea", required=True),
+        Input("phone", "Phone", "tel"),
+        Input("turnover_minutes", "Room turnover after a procedure (minutes)", "number"),
+        Input("recovery_minutes", "Recovery bay time after a procedure (minutes)", "number"),
+        Input("min_notice_minutes", "Minimum notice for a booking (minutes)", "number"),
+    ),
+    "web.admin.facilities_overview",
+)
+
+
 def _form_values(form: Form, zone: str) -> dict[str, Any]:
     """The posted fields as the API would receive them: blanks left out, checkboxes as
     booleans, local date-times with the site's offset, the JSON field parsed."""
@@ -249,17 +284,34 @@ def _form_values(form: Form, zone: str) -> dict[str, Any]:
     return values
 
 
+def _linkable_patients(chosen: str) -> list[tuple[str, str]]:
+    """The patient already chosen on a refused user form, to offer it again."""
+    if not chosen.isdecimal():
+        return []
+    try:
+        return [patient_choice(get_patient(context.session(), context.actor(), int(chosen)))]
+    except NotFound:
+        return []
+
+
 def _refused(
-    key: str, form: Form, problem: Problem, clinician_id: int | None
+    key: str,
+    form: Form,
+    problem: Problem,
+    clinician_id: int | None,
+    *,
+    action: str | None = None,
 ) -> ResponseReturnValue:
     """The form again, with the reason above it and what was typed (never a password);
     or, when saving would strand booked patients, the confirmation naming them."""
-    typed = {
+    typed: dict[str, Any] = {
         field.name: request.form.get(field.name, "")
         for field in form.inputs
         if field.kind != "password"
     }
-    action = url_for("web.admin.submit", key=key, clinician_id=clinician_id)
+    if any(field.kind == "patient" for field in form.inputs):
+        typed["patients"] = _linkable_patients(typed.get("patient_id", ""))
+    action = action or url_for("web.admin.submit", key=key, clinician_id=clinician_id)
     if problem.stranded and clinician_id is not None:
         return _confirm_stranded(clinician_id, form.title, action, problem, typed)
     back = (
@@ -320,11 +372,46 @@ def index() -> str:
     return render_template("web/admin/index.html")
 
 
+@blp.post("/sites/<int:site_id>")
+@page(*ADMINS)
+def edit_site(site_id: int) -> ResponseReturnValue:
+    """Change a site's settings as ``PATCH /sites/{id}`` does (not its zone); a blank
+    patient-facing name or phone clears it."""
+    facilities.get_site(context.session(), site_id)
+    form = SITE_FORM
+    action = url_for("web.admin.edit_site", site_id=site_id)
+    data = {"display_name": None, "phone": None} | _form_values(form, "UTC")
+
+    def save(changes: dict[str, Any]) -> Done:
+        facilities.update_site(context.session(), context.actor(), context.now(), site_id, changes)
+        return Done(url_for(form.back), "Site saved.")
+
+    return write(
+        "site_edit",
+        SiteUpdateArgs(partial=True),
+        data,
+        save,
+        lambda problem: _refused("site_edit", form, problem, None, action=action),
+        inline=ABOVE,
+    )
+
+
 @blp.get("/users")
 @page(*ADMINS)
 def users() -> str:
-    rows = auth.users_by_role(context.session())
-    return render_template("web/admin/users.html", users=rows, forms=FORMS, keys=["user"])
+    """Users, and the form to add one; ``?patient=`` searches the patients a patient
+    login may be linked to (by name, MRN or date of birth), offered as choices."""
+    session = context.session()
+    query = request.args.get("patient", "").strip()[:80]
+    found = find_patients(session, context.actor(), query, limit=PATIENT_RESULTS) if query else []
+    return render_template(
+        "web/admin/users.html",
+        users=auth.users_by_role(session),
+        forms=FORMS,
+        keys=["user"],
+        patient_query=query,
+        patients=[patient_choice(each.patient) for each in found],
+    )
 
 
 @blp.get("/facilities")
@@ -338,6 +425,7 @@ def facilities_overview() -> str:
         equipment=facilities.by_site(session, Equipment),
         bays=facilities.by_site(session, RecoveryBay),
         forms=FORMS,
+        site_form=SITE_FORM,
         keys=["site", "room", "equipment", "recovery_bay"],
     )
 
@@ -463,10 +551,19 @@ def policy_list() -> str:
 @blp.get("/policies/<name>/<int:version>")
 @page(*ADMINS)
 def policy(name: str, version: int) -> str:
-    record = policies.get_policy(context.session(), name, version)
-    document = json.dumps(record.parameters, indent=2, sort_keys=True)
+    """A version's document, what changed since the version before, and the form that
+    publishes the next one from an edited copy."""
+    session = context.session()
+    record = policies.get_policy(session, name, version)
+    previous = policies.get_policy(session, name, version - 1) if version > 1 else None
+    changes = document_diff(previous.parameters if previous else None, record.parameters)
     return render_template(
-        "web/admin/policy.html", policy=record, document=document, form=FORMS["policy"]
+        "web/admin/policy.html",
+        policy=record,
+        document=pretty(record.parameters),
+        previous=previous,
+        changes=changes,
+        form=FORMS["policy"],
     )
 
 
