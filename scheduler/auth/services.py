@@ -91,6 +91,26 @@ def users_by_role(session: Session) -> list[User]:
     return list(session.scalars(select(User).order_by(User.role, User.email)))
 
 
+def linked_records(session: Session, users: list[User]) -> dict[int, str]:
+    """Each linked login's record in words, by user id: "Schmidt, David (MRN DEMO-1004)"
+    or "Miriam Alvarez" (clinician); two queries, however many users."""
+    patient_ids = {u.patient_id for u in users if u.patient_id is not None}
+    clinician_ids = {u.clinician_id for u in users if u.clinician_id is not None}
+    patients = {
+        p.id: f"{p.family_name}, {p.given_name} (MRN {p.mrn})"
+        for p in session.scalars(select(Patient).where(Patient.id.in_(patient_ids)))
+    }
+    clinicians = {
+        c.id: f"{c.given_name} {c.family_name}"
+        for c in session.scalars(select(Clinician).where(Clinician.id.in_(clinician_ids)))
+    }
+    return {
+        u.id: patients.get(u.patient_id or 0) or clinicians.get(u.clinician_id or 0, "")
+        for u in users
+        if u.patient_id is not None or u.clinician_id is not None
+    }
+
+
 def get_user(session: Session, user_id: int | None) -> User:
     user = session.get(User, user_id) if user_id is not None else None
     return found(user, "user", user_id)

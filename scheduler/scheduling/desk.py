@@ -41,7 +41,8 @@ class Found:
 
 
 def find_patients(session: Session, actor: Actor, query: str, *, limit: int) -> list[Found]:
-    """Patients matching an MRN or name prefixes, each with their pathways (two queries)."""
+    """Patients the search finds (names as the pages write them, a date of birth, part of
+    an MRN: patients.services.search_statement), each with their pathways (two queries)."""
     patients = list(session.scalars(search_statement(actor, query).limit(limit)))
     by_patient = pathways.pathways_of_patients(session, (p.id for p in patients))
     return [Found(patient, by_patient.get(patient.id, [])) for patient in patients]

@@ -404,9 +404,11 @@ def users() -> str:
     session = context.session()
     query = request.args.get("patient", "").strip()[:80]
     found = find_patients(session, context.actor(), query, limit=PATIENT_RESULTS) if query else []
+    everyone = auth.users_by_role(session)
     return render_template(
         "web/admin/users.html",
-        users=auth.users_by_role(session),
+        users=everyone,
+        records=auth.linked_records(session, everyone),
         forms=FORMS,
         keys=["user"],
         patient_query=query,

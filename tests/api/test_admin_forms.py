@@ -157,6 +157,9 @@ def test_a_patient_login_is_linked_to_a_patient_found_by_name_mrn_or_birth_date(
     assert flashes(linked) == ["Add a user: saved."]
     user = db.scalars(select(User).where(User.email == "p@b.example")).one()
     assert (user.role, user.patient_id) == (Role.PATIENT, patient["id"])
+    # The users table names the record a login is linked to, not its internal id.
+    listed = browser.get("/admin/users").get_data(as_text=True)
+    assert "Patient: Schmidt, David (MRN LINK-20417)" in listed
 
 
 def test_a_refused_login_offers_the_chosen_patient_again(

@@ -96,7 +96,8 @@ def test_the_printed_list_repeats_clinician_date_site_and_printed_time_in_its_he
     site = re.search(r'<p class="zone">([^<]+) · Times in', html)
     assert site is not None
     assert site.group(1) in head.group(1)
-    assert '<strong class="side side-right">RIGHT</strong>' in html  # the side stands out, on paper too
+    # The side stands out, on paper too.
+    assert '<strong class="side side-right">RIGHT</strong>' in html
     assert ".cases thead { display: table-header-group; }" in css
 
 
