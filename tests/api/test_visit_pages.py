@@ -35,7 +35,12 @@ def test_the_treating_clinician_records_a_block_result_and_the_policy_decides(
 ) -> None:
     block = booked_block(api, clinic, clock)
     browser.sign_in(people["clinician"])
-    assert "Record block result" in text_of(browser.get(f"/cases/{block['id']}"))
+    form = text_of(browser.get(f"/cases/{block['id']}"))
+    assert "Record block result" in form
+    # The patient banner: who this is, born when, which MRN, which side.
+    assert '<section class="patient-banner" aria-label="Patient">' in form
+    assert "<dt>Born</dt>" in form
+    assert '<strong class="side side-right">RIGHT</strong>' in form
 
     done = browser.post(
         f"/cases/{block['id']}/block-result",
