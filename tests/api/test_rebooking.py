@@ -258,6 +258,8 @@ def test_time_off_over_bookings_on_the_admin_page_asks_to_confirm_naming_the_pat
     assert "Diagnostic block" in row
     assert "Tue 03 Mar 2026, 09:00" in row
     assert "Save and send them to the Rebook queue" in html
+    assert "1 booked appointment would fall in " in html
+    assert "time off." in html
     back = f'href="/admin/clinicians/{clinic.clinician_id}?start=2026-03-03T00%3A00&amp;end='
     assert back in html  # "Go back" keeps what was typed
     assert_nothing_written(db, before)
@@ -296,6 +298,8 @@ def test_weekly_hours_over_bookings_ask_to_confirm_then_save_and_mark(
 
     html = text_of(asked)
     assert "Weekly hours for" in html
+    assert "would fall outside " in html
+    assert "new hours." in html
     assert "Tue 03 Mar 2026, 09:00" in html
     assert 'name="start-0" value="08:00"' in html  # sent again with the confirmation
     assert "start-0=08%3A00" in html  # and kept by "Go back"
