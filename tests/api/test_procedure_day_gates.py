@@ -188,6 +188,7 @@ def test_readiness_after_check_in_is_the_verdict_of_the_policys_check_in_rules(
         "fasting": True,
         "anticoagulation": True,
         "coverage": True,
+        "rebook": None,
     }
 
 
