@@ -52,6 +52,9 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     _register_blueprints(app, api)
     app.permanent_session_lifetime = timedelta(hours=app.config["TOKEN_TTL_HOURS"])
     web_security.init_app(app)
+    from scheduler.fhir.routes import init_app as fhir_errors
+
+    fhir_errors(app)  # after the pages': every error under /fhir/R4 is an OperationOutcome
 
     from scheduler.cli import register_commands
 
@@ -116,8 +119,9 @@ def _register_blueprints(app: Flask, api: Api) -> None:
         outbox_blp,
     ):
         api.register_blueprint(blp, url_prefix="/api/v1")
+    from scheduler.fhir.routes import blp as fhir_blp
     from scheduler.health import blp as health_blp
     from scheduler.web.pages import blp as web_blp
 
-    for plain in (health_blp, docs_blp, invite_links, feeds_public, web_blp):
+    for plain in (health_blp, docs_blp, invite_links, feeds_public, web_blp, fhir_blp):
         app.register_blueprint(plain)

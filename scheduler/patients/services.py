@@ -103,3 +103,37 @@ def search_statement(actor: Actor, query: str | None) -> Select[Patient]:
             )
         )
     return statement
+
+
+def match_statement(
+    actor: Actor,
+    *,
+    mrn: str | None = None,
+    family: str | None = None,
+    given: str | None = None,
+    born: tuple[str, date] | None = None,
+) -> Select[Patient]:
+    """Patients by field, as a standard search asks (FHIR Patient): the MRN exactly, the
+    family and given names by their start in any case, the birth date compared by
+    ``born`` = (eq|ne|gt|lt|ge|le, day). A patient finds only themselves."""
+    statement = select(Patient).order_by(Patient.family_name, Patient.given_name, Patient.id)
+    if actor.is_patient:
+        statement = statement.where(Patient.id == actor.patient_id)
+    if mrn is not None:
+        statement = statement.where(Patient.mrn == mrn)
+    for column, start in ((Patient.family_name, family), (Patient.given_name, given)):
+        if start is not None:
+            pattern = _literal(start.lower()) + "%"
+            statement = statement.where(func.lower(column).like(pattern, escape=LIKE_ESCAPE))
+    if born is not None:
+        op, day = born
+        compared = {
+            "eq": Patient.birth_date == day,
+            "ne": Patient.birth_date != day,
+            "gt": Patient.birth_date > day,
+            "lt": Patient.birth_date < day,
+            "ge": Patient.birth_date >= day,
+            "le": Patient.birth_date <= day,
+        }
+        statement = statement.where(compared[op])
+    return statement

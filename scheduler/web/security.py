@@ -38,7 +38,7 @@ SECURITY_HEADERS = {
 # The pages' blueprint; each group of pages is a blueprint nested in it ("web.board").
 PAGE_BLUEPRINT = "web"
 # The JSON API and the calendar links answer errors in their own formats.
-NON_PAGE_PREFIXES = ("/api/", "/feeds/", "/i/", "/static/")
+NON_PAGE_PREFIXES = ("/api/", "/feeds/", "/fhir/", "/i/", "/static/")
 
 ErrorHandler = Callable[[Any], Any]
 

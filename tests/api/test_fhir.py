@@ -1,0 +1,164 @@
+"""The FHIR R4 face: the CapabilityStatement, Patient read and search, and every refusal
+as an OperationOutcome with the v1 API's status (SPEC §8).
+
+What the server emits is parsed back by the ``fhir.resources`` R4B models, so a test
+fails on invalid FHIR as well as on a wrong value.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from fhir.resources.R4B.bundle import Bundle
+from fhir.resources.R4B.capabilitystatement import CapabilityStatement
+from fhir.resources.R4B.operationoutcome import OperationOutcome
+from fhir.resources.R4B.patient import Patient as FhirPatient
+from flask.testing import FlaskClient
+from sqlalchemy.orm import Session
+
+from scheduler.api import RETRY_AFTER_SECONDS
+from scheduler.fhir.resources import MRN_SYSTEM
+from scheduler.patients.models import Patient
+from tests.api.conftest import Clinic
+from tests.support import Api
+
+FHIR = "application/fhir+json"
+
+
+def fhir(api: Api, path: str, as_: str | None = "scheduler", method: str = "GET") -> Any:
+    headers = {"Authorization": f"Bearer {api.tokens[as_]}"} if as_ else {}
+    return api.client.open("/fhir/R4" + path, method=method, headers=headers)
+
+
+def outcome_of(response: Any, status: int, code: str) -> OperationOutcome:
+    assert response.status_code == status, response.get_data(as_text=True)
+    assert response.mimetype == FHIR
+    parsed = OperationOutcome.model_validate(response.get_json())
+    assert parsed.issue[0].code == code
+    return parsed
+
+
+def test_the_capability_statement_lists_exactly_what_is_implemented(client: FlaskClient) -> None:
+    response = client.get("/fhir/R4/metadata")
+
+    assert response.status_code == 200
+    assert response.mimetype == FHIR
+    statement = CapabilityStatement.model_validate(response.get_json())
+    assert statement.fhirVersion == "4.0.1"
+    [rest] = statement.rest
+    [patient] = rest.resource
+    assert patient.type == "Patient"
+    assert {i.code for i in patient.interaction} == {"read", "search-type"}
+    assert {p.name for p in patient.searchParam} == {
+        "identifier",
+        "family",
+        "given",
+        "birthdate",
+        "_count",
+    }
+
+
+def test_a_patient_is_read_with_the_mrn_as_identifier(
+    api: Api, clinic: Clinic, db: Session
+) -> None:
+    record = db.get(Patient, clinic.patient_id)
+    assert record is not None
+
+    response = fhir(api, f"/Patient/{clinic.patient_id}")
+
+    assert response.status_code == 200, response.get_json()
+    assert response.mimetype == FHIR
+    patient = FhirPatient.model_validate(response.get_json())
+    assert patient.id == str(record.id)
+    assert (patient.identifier[0].system, patient.identifier[0].value) == (MRN_SYSTEM, record.mrn)
+    assert patient.name[0].family == record.family_name
+    assert patient.birthDate == record.birth_date
+
+
+def search(api: Api, query: str, as_: str = "scheduler") -> list[str]:
+    response = fhir(api, "/Patient?" + query, as_)
+    assert response.status_code == 200, response.get_json()
+    bundle = Bundle.model_validate(response.get_json())
+    assert bundle.type == "searchset"
+    return [entry.resource.id for entry in bundle.entry or []]  # type: ignore[union-attr]
+
+
+def test_patients_are_searched_by_identifier_names_and_birth_date(
+    api: Api, clinic: Clinic, db: Session
+) -> None:
+    record = db.get(Patient, clinic.patient_id)
+    other = db.get(Patient, clinic.other_patient_id)
+    assert record is not None
+    assert other is not None
+    mine = str(record.id)
+    born = record.birth_date.isoformat()
+
+    assert search(api, f"identifier={MRN_SYSTEM}|{record.mrn}") == [mine]
+    assert search(api, f"identifier={record.mrn}") == [mine]
+    assert search(api, f"identifier=urn:other|{record.mrn}") == []
+    assert search(api, f"family={record.family_name[:4].upper()}&given={record.given_name}") == [
+        mine
+    ]
+    assert mine in search(api, f"birthdate={born}")
+    assert mine in search(api, f"birthdate=ge{born}&family={record.family_name}")
+    assert search(api, f"birthdate=lt{born}&family={record.family_name}") == []
+    assert search(api, "family=%25") == []  # a literal percent sign, not a wildcard
+
+
+def test_search_pages_with_count_and_a_next_link(api: Api, clinic: Clinic) -> None:
+    response = fhir(api, "/Patient?_count=1")
+    bundle = Bundle.model_validate(response.get_json())
+
+    assert len(bundle.entry or []) == 1
+    links = {link.relation: link.url for link in bundle.link or []}
+    assert "_offset=1" in links["next"]
+    second = fhir(api, links["next"].split("/fhir/R4", 1)[1])
+    assert Bundle.model_validate(second.get_json()).entry[0].resource.id != (  # type: ignore[index]
+        bundle.entry[0].resource.id  # type: ignore[index]
+    )
+
+
+def test_a_patient_token_reads_and_finds_only_that_patient(api: Api, clinic: Clinic) -> None:
+    own = fhir(api, f"/Patient/{clinic.patient_id}", "patient")
+    other = fhir(api, f"/Patient/{clinic.other_patient_id}", "patient")
+
+    assert own.status_code == 200
+    outcome_of(other, 403, "forbidden")
+    assert search(api, "", "patient") == [str(clinic.patient_id)]
+
+
+@pytest.mark.parametrize(
+    ("path", "as_", "method", "status", "code"),
+    [
+        ("/Patient/1", None, "GET", 401, "login"),
+        ("/Patient/999999", "scheduler", "GET", 404, "not-found"),
+        ("/Patient/abc", "scheduler", "GET", 404, "not-found"),
+        ("/Appointmentx", "scheduler", "GET", 404, "not-found"),
+        ("/Patient/1", "scheduler", "DELETE", 405, "not-supported"),
+        ("/Patient?name=x", "scheduler", "GET", 400, "invalid"),
+        ("/Patient?birthdate=01.02.1960", "scheduler", "GET", 400, "invalid"),
+        ("/Patient?birthdate=1960-02-30", "scheduler", "GET", 400, "invalid"),
+        ("/Patient?_count=many", "scheduler", "GET", 400, "invalid"),
+        ("/Patient?family=a%00b", "scheduler", "GET", 400, "invalid"),
+        ("/Patient?family=a%07b", "scheduler", "GET", 400, "invalid"),
+        ("/Patient?given=" + "x" * 201, "scheduler", "GET", 400, "invalid"),
+    ],
+)
+def test_every_refusal_is_an_operation_outcome(
+    api: Api, clinic: Clinic, path: str, as_: str | None, method: str, status: int, code: str
+) -> None:
+    parsed = outcome_of(fhir(api, path, as_, method), status, code)
+    assert parsed.issue[0].diagnostics
+
+
+def test_the_database_away_is_a_transient_outcome_with_retry_after(
+    api: Api, database_away: None
+) -> None:
+    response = fhir(api, "/Patient?family=a")
+
+    parsed = outcome_of(response, 503, "transient")
+    assert response.headers["Retry-After"] == str(RETRY_AFTER_SECONDS)
+    assert parsed.issue[0].diagnostics == (
+        "The database is briefly unavailable; try again in a few seconds."
+    )
