@@ -12,9 +12,13 @@ from typing import Any, Final
 
 from fhir.resources.R4B.bundle import Bundle
 from fhir.resources.R4B.capabilitystatement import CapabilityStatement
+from fhir.resources.R4B.location import Location
 from fhir.resources.R4B.operationoutcome import OperationOutcome
 from fhir.resources.R4B.patient import Patient as FhirPatient
+from fhir.resources.R4B.practitioner import Practitioner
 
+from scheduler.clinicians.models import Clinician
+from scheduler.facilities.models import Room, Site
 from scheduler.patients.models import Patient
 
 FHIR_VERSION: Final = "4.0.1"
@@ -29,7 +33,17 @@ PATIENT_SEARCH: Final = {
     "given": "string",
     "birthdate": "date",
 }
+PRACTITIONER_SEARCH: Final = {"family": "string", "given": "string"}
+LOCATION_SEARCH: Final = {"name": "string", "partof": "reference"}
 PAGING: Final = {"_count": "number"}
+# What each resource type offers (the CapabilityStatement is made from this).
+SEARCHES: Final = {
+    "Patient": PATIENT_SEARCH,
+    "Practitioner": PRACTITIONER_SEARCH,
+    "Location": LOCATION_SEARCH,
+}
+TIMEZONE_EXTENSION: Final = "http://hl7.org/fhir/StructureDefinition/timezone"
+PHYSICAL_TYPE: Final = "http://terminology.hl7.org/CodeSystem/location-physical-type"
 # The OperationOutcome issue code for an HTTP status (FHIR issue-type value set).
 ISSUE_CODES: Final = {
     400: "invalid",
@@ -63,6 +77,55 @@ def patient(record: Patient) -> dict[str, Any]:
             ],
             "birthDate": record.birth_date.isoformat(),
             **({"telecom": telecom} if telecom else {}),
+        },
+    )
+
+
+def practitioner(record: Clinician) -> dict[str, Any]:
+    """A clinician as FHIR Practitioner: name and e-mail."""
+    telecom = [{"system": "email", "value": record.email}] if record.email else []
+    return _valid(
+        Practitioner,
+        {
+            "resourceType": "Practitioner",
+            "id": str(record.id),
+            "active": True,
+            "name": [{"family": record.family_name, "given": [record.given_name]}],
+            **({"telecom": telecom} if telecom else {}),
+        },
+    )
+
+
+def site_location(site: Site) -> dict[str, Any]:
+    """A site as a FHIR Location ``site-<id>``: name, patient-facing name as alias,
+    address, phone, and its IANA time zone (the core timezone extension)."""
+    return _valid(
+        Location,
+        {
+            "resourceType": "Location",
+            "id": f"site-{site.id}",
+            "status": "active",
+            "name": site.name,
+            **({"alias": [site.display_name]} if site.display_name else {}),
+            "address": {"text": site.address},
+            **({"telecom": [{"system": "phone", "value": site.phone}]} if site.phone else {}),
+            "physicalType": {"coding": [{"system": PHYSICAL_TYPE, "code": "si"}]},
+            "extension": [{"url": TIMEZONE_EXTENSION, "valueCode": site.timezone}],
+        },
+    )
+
+
+def room_location(room: Room) -> dict[str, Any]:
+    """A room as a FHIR Location ``room-<id>``, part of its site's Location."""
+    return _valid(
+        Location,
+        {
+            "resourceType": "Location",
+            "id": f"room-{room.id}",
+            "status": "active",
+            "name": room.name,
+            "physicalType": {"coding": [{"system": PHYSICAL_TYPE, "code": "ro"}]},
+            "partOf": {"reference": f"Location/site-{room.site_id}"},
         },
     )
 
@@ -105,8 +168,8 @@ def outcome(status: int, diagnostics: str, details: Iterable[str] = ()) -> dict[
 
 
 def capability_statement(base: str, software: str, published: str) -> dict[str, Any]:
-    """What this server implements, and nothing more: read and search of Patient with
-    the search parameters above; JSON only."""
+    """What this server implements, and nothing more: read and search of each type of
+    :data:`SEARCHES` with its search parameters; JSON only."""
     return _valid(
         CapabilityStatement,
         {
@@ -140,13 +203,14 @@ def capability_statement(base: str, software: str, published: str) -> dict[str, 
                     },
                     "resource": [
                         {
-                            "type": "Patient",
+                            "type": kind,
                             "interaction": [{"code": "read"}, {"code": "search-type"}],
                             "searchParam": [
-                                {"name": name, "type": kind}
-                                for name, kind in (PATIENT_SEARCH | PAGING).items()
+                                {"name": name, "type": type_}
+                                for name, type_ in (params | PAGING).items()
                             ],
                         }
+                        for kind, params in SEARCHES.items()
                     ],
                 }
             ],

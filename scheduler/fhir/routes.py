@@ -21,7 +21,10 @@ from scheduler import context
 from scheduler.auth.guard import bearer_token
 from scheduler.auth.permissions import roles_of
 from scheduler.auth.services import actor_for, resolve_token
+from scheduler.clinicians import services as clinicians
 from scheduler.errors import Forbidden, NotFound, Unauthorized
+from scheduler.facilities import services as facilities
+from scheduler.facilities.models import Room
 from scheduler.fhir import resources
 from scheduler.patients.services import get_patient, match_statement
 from scheduler.schemas import problem_in_text
@@ -38,9 +41,10 @@ MAX_VALUE: Final = 200  # characters of one search value
 # The roles of the v1 endpoint each FHIR interaction stands for (one permission table);
 # a patient may also search, and finds only themselves.
 READ_PATIENT: Final = roles_of("GET /patients/{patient_id}")
+READ_CLINICIAN: Final = roles_of("GET /clinicians/{clinician_id}")
+READ_SITE: Final = roles_of("GET /sites/{site_id}")
 SEARCH_PATIENTS: Final = (*roles_of("GET /patients"), Role.PATIENT)
 # A FHIR date search value: an optional prefix and a full date (eq when none).
-PATIENT_PARAMETERS: Final = {*resources.PATIENT_SEARCH, *resources.PAGING, "_offset"}
 DATE_SEARCH: Final = re.compile(r"(?P<op>eq|ne|gt|lt|ge|le)?(?P<day>\d{4}-\d\d-\d\d)\Z")
 
 blp = Blueprint("fhir", __name__, url_prefix=PREFIX)
@@ -83,25 +87,16 @@ def metadata() -> Response:
 @blp.get("/Patient/<patient_id>")
 def read_patient(patient_id: str) -> Response:
     _allowed(READ_PATIENT)
-    if not patient_id.isdecimal() or not 0 < int(patient_id) < 2**31:
-        raise NotFound("Patient", patient_id)
-    record = get_patient(context.session(), context.actor(), int(patient_id))
+    record = get_patient(context.session(), context.actor(), _record_id("Patient", patient_id))
     return fhir_json(resources.patient(record))
 
 
 @blp.get("/Patient")
 def search_patients() -> Response:
     """Patients by ``identifier`` (our MRN system, or no system), ``family`` and ``given``
-    (starts with, any case), ``birthdate`` (eq, ge, le, gt, lt); ``_count`` per page."""
+    (starts with, any case), ``birthdate`` (eq, ne, ge, le, gt, lt); ``_count`` per page."""
     _allowed(SEARCH_PATIENTS)
-    args = request.args
-    unknown = sorted(set(args) - PATIENT_PARAMETERS)
-    if unknown:
-        raise _bad(unknown[0], "not a search parameter of Patient here (see /metadata).")
-    for name, value in args.items():
-        wrong = problem_in_text(value)
-        if wrong or len(value) > MAX_VALUE:
-            raise _bad(name, wrong or f"at most {MAX_VALUE} characters.")
+    args = _search_args("Patient")
     count, offset = _paging(args.get("_count"), args.get("_offset"))
     statement = match_statement(
         context.actor(),
@@ -110,14 +105,108 @@ def search_patients() -> Response:
         given=args.get("given"),
         born=_date_search(args.get("birthdate")),
     )
-    session = context.session()
-    found = list(session.scalars(statement.offset(offset).limit(count + 1)))
-    links = {"self": _page_url(count, offset)}
-    if len(found) > count:
-        links["next"] = _page_url(count, offset + count)
-    return fhir_json(
-        resources.searchset([resources.patient(p) for p in found[:count]], links, base_url())
+    found = list(context.session().scalars(statement.offset(offset).limit(count + 1)))
+    return _bundle("Patient", [resources.patient(p) for p in found], count, offset)
+
+
+@blp.get("/Practitioner/<practitioner_id>")
+def read_practitioner(practitioner_id: str) -> Response:
+    _allowed(READ_CLINICIAN)
+    record = clinicians.get_clinician(
+        context.session(), _record_id("Practitioner", practitioner_id)
     )
+    return fhir_json(resources.practitioner(record))
+
+
+@blp.get("/Practitioner")
+def search_practitioners() -> Response:
+    """Clinicians by ``family`` and ``given`` (starts with, any case)."""
+    _allowed(READ_CLINICIAN)
+    args = _search_args("Practitioner")
+    count, offset = _paging(args.get("_count"), args.get("_offset"))
+    found = [
+        resources.practitioner(c)
+        for c in clinicians.list_clinicians(context.session())
+        if _starts(c.family_name, args.get("family")) and _starts(c.given_name, args.get("given"))
+    ]
+    return _bundle("Practitioner", found[offset : offset + count + 1], count, offset)
+
+
+@blp.get("/Location/<location_id>")
+def read_location(location_id: str) -> Response:
+    _allowed(READ_SITE)
+    kind, _, number = location_id.partition("-")
+    session = context.session()
+    if kind == "site":
+        site = facilities.get_site(session, _record_id("Location", number))
+        return fhir_json(resources.site_location(site))
+    if kind == "room":
+        room = session.get(Room, _record_id("Location", number))
+        if room is None:
+            raise NotFound("Location", location_id)
+        return fhir_json(resources.room_location(room))
+    raise NotFound("Location", location_id)
+
+
+@blp.get("/Location")
+def search_locations() -> Response:
+    """Sites and their rooms by ``name`` (starts with, any case) and ``partof`` (the rooms
+    of ``Location/site-<id>``)."""
+    _allowed(READ_SITE)
+    args = _search_args("Location")
+    count, offset = _paging(args.get("_count"), args.get("_offset"))
+    session = context.session()
+    rooms = facilities.by_site(session, Room)
+    every = [
+        located
+        for site in facilities.sites_by_name(session)
+        for located in (
+            resources.site_location(site),
+            *(resources.room_location(room) for room in rooms.get(site.id, [])),
+        )
+    ]
+    partof = args.get("partof")
+    found = [
+        r
+        for r in every
+        if _starts(r["name"], args.get("name"))
+        and (
+            partof is None or r.get("partOf", {}).get("reference") in (partof, f"Location/{partof}")
+        )
+    ]
+    return _bundle("Location", found[offset : offset + count + 1], count, offset)
+
+
+def _record_id(kind: str, text: str) -> int:
+    """A record's id in a FHIR id; anything else is a resource that does not exist."""
+    if not text.isdecimal() or not 0 < int(text) < 2**31:
+        raise NotFound(kind, text)
+    return int(text)
+
+
+def _starts(value: str, start: str | None) -> bool:
+    return start is None or value.lower().startswith(start.lower())
+
+
+def _search_args(kind: str) -> Any:
+    """The query of a search of ``kind``: only its parameters, each plain text."""
+    args = request.args
+    unknown = sorted(set(args) - {*resources.SEARCHES[kind], *resources.PAGING, "_offset"})
+    if unknown:
+        raise _bad(unknown[0], f"not a search parameter of {kind} here (see /metadata).")
+    for name, value in args.items():
+        wrong = problem_in_text(value)
+        if wrong or len(value) > MAX_VALUE:
+            raise _bad(name, wrong or f"at most {MAX_VALUE} characters.")
+    return args
+
+
+def _bundle(kind: str, found: list[dict[str, Any]], count: int, offset: int) -> Response:
+    """One page of a search (``found`` holds one more than the page when there is more)."""
+    links = {"self": _page_url(kind, count, offset)}
+    if len(found) > count:
+        links["next"] = _page_url(kind, count, offset + count)
+    return fhir_json(resources.searchset(found[:count], links, base_url()))
 
 
 def _paging(count_text: str | None, offset_text: str | None) -> tuple[int, int]:
@@ -161,9 +250,9 @@ def _bad(name: str, message: str) -> BadRequest:
     return BadRequest(f"{name}: {message}")
 
 
-def _page_url(count: int, offset: int) -> str:
+def _page_url(kind: str, count: int, offset: int) -> str:
     kept = {k: v for k, v in request.args.items() if k not in ("_count", "_offset")}
-    return f"{base_url()}/Patient?" + urlencode({**kept, "_count": count, "_offset": offset})
+    return f"{base_url()}/{kind}?" + urlencode({**kept, "_count": count, "_offset": offset})
 
 
 def init_app(app: Flask) -> None:

@@ -12,12 +12,16 @@ from typing import Any
 import pytest
 from fhir.resources.R4B.bundle import Bundle
 from fhir.resources.R4B.capabilitystatement import CapabilityStatement
+from fhir.resources.R4B.location import Location
 from fhir.resources.R4B.operationoutcome import OperationOutcome
 from fhir.resources.R4B.patient import Patient as FhirPatient
+from fhir.resources.R4B.practitioner import Practitioner
 from flask.testing import FlaskClient
 from sqlalchemy.orm import Session
 
 from scheduler.api import RETRY_AFTER_SECONDS
+from scheduler.clinicians.models import Clinician
+from scheduler.facilities.models import Room, Site
 from scheduler.fhir.resources import MRN_SYSTEM
 from scheduler.patients.models import Patient
 from tests.api.conftest import Clinic
@@ -47,15 +51,15 @@ def test_the_capability_statement_lists_exactly_what_is_implemented(client: Flas
     statement = CapabilityStatement.model_validate(response.get_json())
     assert statement.fhirVersion == "4.0.1"
     [rest] = statement.rest
-    [patient] = rest.resource
-    assert patient.type == "Patient"
-    assert {i.code for i in patient.interaction} == {"read", "search-type"}
-    assert {p.name for p in patient.searchParam} == {
-        "identifier",
-        "family",
-        "given",
-        "birthdate",
-        "_count",
+    offered = {r.type: r for r in rest.resource}
+    assert set(offered) == {"Patient", "Practitioner", "Location"}
+    for resource in offered.values():
+        assert {i.code for i in resource.interaction} == {"read", "search-type"}
+    searches = {kind: {p.name for p in r.searchParam} for kind, r in offered.items()}
+    assert searches == {
+        "Patient": {"identifier", "family", "given", "birthdate", "_count"},
+        "Practitioner": {"family", "given", "_count"},
+        "Location": {"name", "partof", "_count"},
     }
 
 
@@ -162,3 +166,42 @@ def test_the_database_away_is_a_transient_outcome_with_retry_after(
     assert parsed.issue[0].diagnostics == (
         "The database is briefly unavailable; try again in a few seconds."
     )
+
+
+def test_a_clinician_is_a_practitioner_read_and_found_by_name(
+    api: Api, clinic: Clinic, db: Session
+) -> None:
+    record = db.get(Clinician, clinic.clinician_id)
+    assert record is not None
+
+    read = fhir(api, f"/Practitioner/{clinic.clinician_id}")
+    found = fhir(api, f"/Practitioner?given={record.given_name.lower()}")
+
+    practitioner = Practitioner.model_validate(read.get_json())
+    assert practitioner.name[0].family == record.family_name
+    bundle = Bundle.model_validate(found.get_json())
+    assert [e.resource.id for e in bundle.entry or []] == [str(record.id)]  # type: ignore[union-attr]
+    outcome_of(fhir(api, f"/Practitioner/{clinic.clinician_id}", "patient"), 403, "forbidden")
+
+
+def test_sites_and_rooms_are_locations_rooms_part_of_their_site(
+    api: Api, clinic: Clinic, db: Session
+) -> None:
+    site = db.get(Site, clinic.site_id)
+    room = db.get(Room, clinic.room_id)
+    assert site is not None
+    assert room is not None
+
+    read_site = Location.model_validate(fhir(api, f"/Location/site-{site.id}").get_json())
+    read_room = Location.model_validate(fhir(api, f"/Location/room-{room.id}").get_json())
+    rooms = Bundle.model_validate(fhir(api, f"/Location?partof=site-{site.id}").get_json())
+
+    assert read_site.name == site.name
+    assert read_site.address.text == site.address  # type: ignore[union-attr]
+    assert read_site.extension[0].valueCode == site.timezone  # type: ignore[index]
+    assert read_room.partOf.reference == f"Location/site-{site.id}"  # type: ignore[union-attr]
+    found = {e.resource.id for e in rooms.entry or []}  # type: ignore[union-attr]
+    assert f"room-{room.id}" in found
+    assert f"site-{site.id}" not in found
+    for missing in ("site-999999", "room-999999", "bay-1", "site-x"):
+        outcome_of(fhir(api, f"/Location/{missing}"), 404, "not-found")
