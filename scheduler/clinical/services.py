@@ -330,10 +330,16 @@ def latest_score(
 ) -> RecoveryScore | None:
     """The procedure's latest observed score on ``scale`` (to repeat it), if any."""
     appointment = get_appointment(session, actor, appointment_id)
-    scores = session.scalars(
-        scores_statement(appointment.id).where(RecoveryScore.scale == scale)
-    ).all()
-    return scores[-1] if scores else None
+    latest_first = (
+        select(RecoveryScore)
+        .where(RecoveryScore.appointment_id == appointment.id, RecoveryScore.scale == scale)
+        .order_by(
+            RecoveryScore.observed_at.desc(),
+            RecoveryScore.recorded_at.desc(),
+            RecoveryScore.id.desc(),
+        )
+    )
+    return session.scalars(latest_first.limit(1)).first()
 
 
 def _latest_scores(session: Session, appointment_id: int) -> dict[RecoveryScale, int]:

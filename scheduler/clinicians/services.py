@@ -108,8 +108,10 @@ def replace_working_hours(
     return hours, stranded
 
 
-def stranded_bookings(session: Session, appointment_ids: Sequence[int]) -> list[StrandedBooking]:
-    """The appointments with their patients, as a change that strands them names them."""
+def _with_patients(
+    session: Session, appointment_ids: Sequence[int]
+) -> list[tuple[Appointment, Patient]]:
+    """The appointments with their patients, in time order (one query)."""
     if not appointment_ids:
         return []
     rows = session.execute(
@@ -117,19 +119,21 @@ def stranded_bookings(session: Session, appointment_ids: Sequence[int]) -> list[
         .join(Patient, Patient.id == Appointment.patient_id)
         .where(Appointment.id.in_(appointment_ids))
         .order_by(Appointment.start_at, Appointment.id)
-    ).all()
-    return [
-        StrandedBooking(
-            appointment_id=appointment.id,
-            start=appointment.start_at,
-            timezone=appointment.timezone,
-            kind=appointment.kind.value,
-            patient_name=f"{patient.family_name}, {patient.given_name}",
-            patient_mrn=patient.mrn,
-            patient_birth_date=patient.birth_date,
-        )
-        for appointment, patient in rows
-    ]
+    )
+    return [(appointment, patient) for appointment, patient in rows]
+
+
+def _stranded(appointment: Appointment, patient: Patient) -> StrandedBooking:
+    """A booking as a change that strands it names it."""
+    return StrandedBooking(
+        appointment_id=appointment.id,
+        start=appointment.start_at,
+        timezone=appointment.timezone,
+        kind=appointment.kind.value,
+        patient_name=f"{patient.family_name}, {patient.given_name}",
+        patient_mrn=patient.mrn,
+        patient_birth_date=patient.birth_date,
+    )
 
 
 def strand(
@@ -145,14 +149,13 @@ def strand(
     refused (naming them) unless the change is ``confirmed``; then each is marked as
     needing a new time, with ``reason``, so that the desk's Rebook queue and every list
     show it until it is moved or taken off. Waiting counts from the first mark."""
-    stranded = stranded_bookings(session, appointment_ids)
+    rows = _with_patients(session, appointment_ids)
+    stranded = [_stranded(appointment, patient) for appointment, patient in rows]
     if not stranded:
         return []
     if not confirmed:
         raise BookingsStranded(stranded, change)
-    for appointment in session.scalars(
-        select(Appointment).where(Appointment.id.in_(appointment_ids))
-    ):
+    for appointment, _patient in rows:
         appointment.rebook_reason = reason
         appointment.rebook_since = appointment.rebook_since or now
     session.flush()

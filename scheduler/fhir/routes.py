@@ -24,7 +24,7 @@ from scheduler.auth.services import actor_for, resolve_token
 from scheduler.clinicians import services as clinicians
 from scheduler.errors import Forbidden, NotFound, Unauthorized
 from scheduler.facilities import services as facilities
-from scheduler.facilities.models import Room
+from scheduler.facilities.models import Room, Site
 from scheduler.fhir import resources
 from scheduler.patients.services import get_patient, match_statement
 from scheduler.schemas import problem_in_text
@@ -124,12 +124,13 @@ def search_practitioners() -> Response:
     _allowed(READ_CLINICIAN)
     args = _search_args("Practitioner")
     count, offset = _paging(args.get("_count"), args.get("_offset"))
-    found = [
-        resources.practitioner(c)
+    matching = [
+        c
         for c in clinicians.list_clinicians(context.session())
         if _starts(c.family_name, args.get("family")) and _starts(c.given_name, args.get("given"))
     ]
-    return _bundle("Practitioner", found[offset : offset + count + 1], count, offset)
+    page = matching[offset : offset + count + 1]  # only the page is built (and validated)
+    return _bundle("Practitioner", [resources.practitioner(c) for c in page], count, offset)
 
 
 @blp.get("/Location/<location_id>")
@@ -157,24 +158,29 @@ def search_locations() -> Response:
     count, offset = _paging(args.get("_count"), args.get("_offset"))
     session = context.session()
     rooms = facilities.by_site(session, Room)
-    every = [
-        located
-        for site in facilities.sites_by_name(session)
-        for located in (
-            resources.site_location(site),
-            *(resources.room_location(room) for room in rooms.get(site.id, [])),
-        )
-    ]
     partof = args.get("partof")
-    found = [
-        r
-        for r in every
-        if _starts(r["name"], args.get("name"))
+    parents = {partof, f"Location/{partof}"}
+    # Each site, then its rooms; a room is part of "Location/site-<id>".
+    matching: list[Site | Room] = [
+        place
+        for site in facilities.sites_by_name(session)
+        for place in _site_and_rooms(site, rooms.get(site.id, []))
+        if _starts(place.name, args.get("name"))
         and (
-            partof is None or r.get("partOf", {}).get("reference") in (partof, f"Location/{partof}")
+            partof is None
+            or (isinstance(place, Room) and f"Location/site-{place.site_id}" in parents)
         )
     ]
-    return _bundle("Location", found[offset : offset + count + 1], count, offset)
+    page = matching[offset : offset + count + 1]  # only the page is built (and validated)
+    found = [
+        resources.room_location(p) if isinstance(p, Room) else resources.site_location(p)
+        for p in page
+    ]
+    return _bundle("Location", found, count, offset)
+
+
+def _site_and_rooms(site: Site, rooms: list[Room]) -> list[Site | Room]:
+    return [site, *rooms]
 
 
 def _record_id(kind: str, text: str) -> int:

@@ -237,7 +237,8 @@ def _next_free(pathway_id: int, args: dict[str, Any], week: Week, zone: ZoneInfo
     later = args | {
         "after": _start_of(week.later, zone, context.now()),
         "days": NEXT_FREE_DAYS,
-        "limit": WEEK_LIMIT,
+        # The first slot will do, unless it must fall in a part of the day.
+        "limit": WEEK_LIMIT if week.part else 1,
     }
     offered, _zone = search_slots(
         context.session(), context.actor(), context.now(), pathway_id, **later

@@ -7,6 +7,7 @@ and are offered only to the treating clinician, as the API allows.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from contextlib import suppress
 from functools import partial
 from typing import Any
@@ -25,12 +26,14 @@ from scheduler.pathways.states import PathwayState
 from scheduler.policies.booking_rules import relief_percent
 from scheduler.vocabulary import AppointmentKind, AppointmentStatus, Complication
 from scheduler.web.forms import (
+    Action,
     Problem,
     api_roles,
     form_input,
     may_record,
     record_on_page,
     recording,
+    then,
     whole,
 )
 from scheduler.web.signin import page
@@ -95,7 +98,12 @@ def case(appointment_id: int) -> ResponseReturnValue:
 
 
 # Each form of the page: the API's schema and service, back to this page either way.
-_record = partial(record_on_page, "web.clinical.case", _render)
+_record = partial(record_on_page, _render)
+
+
+def _back(appointment_id: int, step: Callable[[Any], str]) -> Action:
+    """Record, then back to the visit's page."""
+    return then(url_for("web.clinical.case", appointment_id=appointment_id), step)
 
 
 @blp.post("/<int:appointment_id>/block-result")
@@ -113,7 +121,7 @@ def record_block_result(appointment_id: int) -> ResponseReturnValue:
         state = recorded[2].state.value.replace("_", " ")
         return f"Block result recorded: the pathway is now {state}."
 
-    step = recording(records.record_block_result, appointment_id, said)
+    step = _back(appointment_id, recording(records.record_block_result, appointment_id, said))
     return _record(appointment_id, "block_result", BlockResultArgs(), data, step)
 
 
@@ -128,5 +136,5 @@ def record_follow_up(appointment_id: int) -> ResponseReturnValue:
             data[name] = whole(data[name])
 
     said = "Follow-up outcome recorded: the pathway is completed."
-    step = recording(records.record_follow_up_outcome, appointment_id, said)
+    step = _back(appointment_id, recording(records.record_follow_up_outcome, appointment_id, said))
     return _record(appointment_id, "follow_up", FollowUpOutcomeArgs(), data, step)

@@ -15,7 +15,7 @@ from datetime import datetime
 from typing import Any, Final
 from zoneinfo import ZoneInfo
 
-from flask import flash, redirect, request, url_for
+from flask import flash, redirect, request
 from flask.typing import ResponseReturnValue
 from marshmallow import Schema, ValidationError
 from werkzeug.datastructures import MultiDict
@@ -185,23 +185,23 @@ def write(
 
 
 def record_on_page(
-    endpoint: str,
     render: Callable[[int, Problem, dict[str, str]], ResponseReturnValue],
     appointment_id: int,
     form: str,
     schema: Schema,
     data: Any,
-    step: Callable[[Any], str],
+    action: Action,
     *,
     inline: frozenset[str] | None = None,
 ) -> ResponseReturnValue:
-    """Record one step on an appointment's page (``endpoint``): back to the page when done;
-    refused, the page again (``render``) with the reason and what was typed."""
+    """Record one step on an appointment's page: ``action`` says where to go when done
+    (see :func:`then`); refused, the page again (``render``) with the reason and what
+    was typed."""
     return write(
         form,
         schema,
         data,
-        then(url_for(endpoint, appointment_id=appointment_id), step),
+        action,
         lambda problem: render(appointment_id, problem, request.form.to_dict()),
         inline=inline,
     )

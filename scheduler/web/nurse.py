@@ -12,12 +12,12 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import date, timedelta
+from functools import partial
 from typing import Any, Final
 from zoneinfo import ZoneInfo
 
 from flask import Blueprint, render_template, request, url_for
 from flask.typing import ResponseReturnValue
-from marshmallow import Schema
 from werkzeug.exceptions import BadRequest
 
 from scheduler import context
@@ -57,10 +57,10 @@ from scheduler.web.forms import (
     form_input,
     local_instant,
     may_record,
+    record_on_page,
     recording,
     then,
     whole,
-    write,
 )
 from scheduler.web.signin import page
 
@@ -348,25 +348,9 @@ def case(appointment_id: int) -> ResponseReturnValue:
 # Recording: each form through the API's schema and service
 
 
-def _record(
-    appointment_id: int,
-    form: str,
-    schema: Schema,
-    data: Any,
-    action: Action,
-    *,
-    inline: frozenset[str] | None = None,
-) -> ResponseReturnValue:
-    """Each form of the page: the API's schema and service; done, on to the next step of
-    the page (its anchor), refused, the page again with the reason at the top."""
-    return write(
-        form,
-        schema,
-        data,
-        action,
-        lambda problem: _render_case(appointment_id, problem, request.form.to_dict()),
-        inline=inline,
-    )
+# Each form of the page: the API's schema and service; done, on to the next step of the
+# page (its anchor, see _next); refused, the page again with the reason at the top.
+_record = partial(record_on_page, _render_case)
 
 
 def _next(appointment_id: int, step: str, record: Callable[[Any], str]) -> Action:
