@@ -8,7 +8,7 @@ fixed number of queries, whatever the number of records.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -28,7 +28,7 @@ from scheduler.errors import NotFound
 from scheduler.facilities.models import RecoveryBay, Room, Site
 from scheduler.pathways.models import CoverageAcknowledgment, Pathway
 from scheduler.patients.models import Patient
-from scheduler.policies.services import policy_of
+from scheduler.policies.services import arrival_for, policy_of
 from scheduler.scheduling.booking import require_visible
 from scheduler.scheduling.daily_list import Case, case_readiness, cases_on
 from scheduler.scheduling.models import Appointment
@@ -37,8 +37,7 @@ from scheduler.vocabulary import AppointmentKind, AppointmentStatus, DischargeOu
 
 def arrival_of(appointment: Appointment, pathway: Pathway) -> datetime:
     """When the patient is asked to arrive: the policy's minutes before the procedure."""
-    before = policy_of(pathway.policy).parameters.check_in.arrival_minutes_before
-    return appointment.start_at - timedelta(minutes=before)
+    return arrival_for(pathway.policy, appointment.start_at)
 
 
 # ---------------------------------------------------------------------------------------

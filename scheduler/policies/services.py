@@ -7,7 +7,7 @@ pathways keep the version they pinned at creation.
 from __future__ import annotations
 
 import json
-from datetime import datetime
+from datetime import datetime, timedelta
 from functools import lru_cache
 from importlib import resources
 from typing import Any
@@ -74,6 +74,12 @@ def _parsed(record_id: int, name: str, version: int, document: str) -> Policy:
 def policy_of(record: PolicyRecord) -> Policy:
     """The evaluable policy of a stored version (parsed once per process)."""
     return _parsed(record.id, record.name, record.version, json.dumps(record.parameters))
+
+
+def arrival_for(record: PolicyRecord, start: datetime) -> datetime:
+    """When a procedure patient is asked to arrive: the policy's minutes before ``start``."""
+    before = policy_of(record).parameters.check_in.arrival_minutes_before
+    return start - timedelta(minutes=before)
 
 
 def publish_policy(

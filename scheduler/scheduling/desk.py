@@ -7,7 +7,7 @@ Read services for the board's pages, so that no page queries the database itself
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
@@ -25,7 +25,7 @@ from scheduler.pathways.states import next_booking
 from scheduler.patients.models import Patient
 from scheduler.patients.services import search_statement
 from scheduler.policies.evaluation import Evaluation
-from scheduler.policies.services import policy_of
+from scheduler.policies.services import arrival_for
 from scheduler.scheduling.booking import get_appointment, list_statement
 from scheduler.scheduling.holds import get_hold
 from scheduler.scheduling.models import Allocation, Appointment, Hold
@@ -143,7 +143,6 @@ def held_slot(session: Session, actor: Actor, hold_id: str, now: datetime) -> He
         rows += [row for row in moving.allocations if row.resource_kind not in held]
     units = sorted({row.resource_id for row in rows if row.resource_kind is Kind.EQUIPMENT})
     bay = next((row.resource_id for row in rows if row.resource_kind is Kind.RECOVERY_BAY), None)
-    before = policy_of(pathway.policy).parameters.check_in.arrival_minutes_before
     procedure = hold.kind is AppointmentKind.PROCEDURE
     return HeldSlot(
         hold=hold,
@@ -154,7 +153,7 @@ def held_slot(session: Session, actor: Actor, hold_id: str, now: datetime) -> He
         zone=ZoneInfo(session.get_one(Site, pathway.site_id).timezone),
         equipment=[resources.equipment[unit] for unit in units],
         recovery_bay=resources.bays.get(bay) if bay is not None else None,
-        arrive=hold.start_at - timedelta(minutes=before) if procedure else None,
+        arrive=arrival_for(pathway.policy, hold.start_at) if procedure else None,
         moving=moving,
     )
 
