@@ -8,8 +8,11 @@ No Flask here: records and plain values in, JSON-ready dicts out.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from datetime import datetime
 from typing import Any, Final
 
+from fhir.resources.R4B.appointment import Appointment as FhirAppointment
 from fhir.resources.R4B.bundle import Bundle
 from fhir.resources.R4B.capabilitystatement import CapabilityStatement
 from fhir.resources.R4B.location import Location
@@ -20,6 +23,7 @@ from fhir.resources.R4B.practitioner import Practitioner
 from scheduler.clinicians.models import Clinician
 from scheduler.facilities.models import Room, Site
 from scheduler.patients.models import Patient
+from scheduler.vocabulary import AppointmentKind, AppointmentStatus, Method
 
 FHIR_VERSION: Final = "4.0.1"
 DESCRIPTION: Final = "Outpatient neurotomy pathway scheduler"
@@ -42,6 +46,37 @@ SEARCHES: Final = {
     "Practitioner": PRACTITIONER_SEARCH,
     "Location": LOCATION_SEARCH,
 }
+# What an appointment is for, as one code of our service-type system: the kind, and for
+# a procedure its method (a slot or a booking differs by method: equipment, duration).
+SERVICE_SYSTEM: Final = "urn:neurotomy-scheduler:service-type"
+SERVICES: Final[dict[str, tuple[AppointmentKind, Method | None]]] = {
+    "diagnostic-block": (AppointmentKind.DIAGNOSTIC_BLOCK, None),
+    "procedure-rfa": (AppointmentKind.PROCEDURE, Method.RFA),
+    "procedure-laser": (AppointmentKind.PROCEDURE, Method.LASER),
+    "procedure-mechanical": (AppointmentKind.PROCEDURE, Method.MECHANICAL),
+    "follow-up": (AppointmentKind.FOLLOW_UP, None),
+}
+SERVICE_NAMES: Final = {
+    "diagnostic-block": "Diagnostic nerve block",
+    "procedure-rfa": "Endoscopic neurotomy (radiofrequency)",
+    "procedure-laser": "Endoscopic neurotomy (laser)",
+    "procedure-mechanical": "Endoscopic neurotomy (mechanical)",
+    "follow-up": "Follow-up visit",
+}
+# Equipment units and recovery bays are named by identifier (we serve no Device).
+EQUIPMENT_SYSTEM: Final = "urn:neurotomy-scheduler:equipment"
+BAY_SYSTEM: Final = "urn:neurotomy-scheduler:recovery-bay"
+# How long a held (pending) appointment is kept for the client that holds it.
+HOLD_EXPIRY_EXTENSION: Final = "urn:neurotomy-scheduler:hold-expires"
+# Our appointment statuses in FHIR's (a booked procedure whose patient has checked in is
+# "arrived"; proposed and pending are $find's proposals and $hold's holds).
+APPOINTMENT_STATUSES: Final = {
+    AppointmentStatus.BOOKED: "booked",
+    AppointmentStatus.COMPLETED: "fulfilled",
+    AppointmentStatus.CANCELLED: "cancelled",
+    AppointmentStatus.NO_SHOW: "noshow",
+}
+ARRIVED_STATES: Final = frozenset({"checked_in", "in_procedure"})
 TIMEZONE_EXTENSION: Final = "http://hl7.org/fhir/StructureDefinition/timezone"
 PHYSICAL_TYPE: Final = "http://terminology.hl7.org/CodeSystem/location-physical-type"
 # The OperationOutcome issue code for an HTTP status (FHIR issue-type value set).
@@ -128,6 +163,109 @@ def room_location(room: Room) -> dict[str, Any]:
             "partOf": {"reference": f"Location/site-{room.site_id}"},
         },
     )
+
+
+def service_code(kind: AppointmentKind, method: Method | None) -> str:
+    """Our service-type code for an appointment of ``kind`` (and ``method``)."""
+    return next(code for code, meant in SERVICES.items() if meant == (kind, method))
+
+
+def service_type(kind: AppointmentKind, method: Method | None) -> dict[str, Any]:
+    code = service_code(kind, method)
+    return {"coding": [{"system": SERVICE_SYSTEM, "code": code, "display": SERVICE_NAMES[code]}]}
+
+
+def appointment_status(status: AppointmentStatus, pathway_state: str) -> str:
+    """The FHIR status of one of our appointments (its pathway says whether the patient
+    has arrived for a booked procedure)."""
+    if status is AppointmentStatus.BOOKED and pathway_state in ARRIVED_STATES:
+        return "arrived"
+    return APPOINTMENT_STATUSES[status]
+
+
+@dataclass(frozen=True)
+class Visit:
+    """What an Appointment resource says, whether it stands for a booked appointment, a
+    hold (pending) or a proposal of ``$find`` (proposed)."""
+
+    id: str
+    status: str
+    kind: AppointmentKind
+    method: Method | None
+    start: datetime
+    end: datetime
+    patient_id: int
+    clinician_id: int
+    room_id: int
+    equipment_ids: tuple[int, ...] = ()
+    recovery_bay_id: int | None = None
+    created: datetime | None = None
+    cancel_reason: str | None = None
+    hold_expires: datetime | None = None
+    description: str | None = None
+
+
+def appointment(visit: Visit, names: Mapping[str, str]) -> dict[str, Any]:
+    """A FHIR Appointment naming the patient, the clinician, the room, the equipment and
+    the recovery bay; ``names`` gives a display text to a reference (or identifier) when
+    known (e.g. ``{"Location/room-3": "Fluoro 1", "equipment-4": "RF generator 1"}``)."""
+
+    def actor(reference: str) -> dict[str, Any]:
+        return {"reference": reference, **_display(names, reference)}
+
+    def unit(system: str, key: str, value: int, kind: str) -> dict[str, Any]:
+        named = _display(names, f"{key}-{value}")
+        return {"type": kind, "identifier": {"system": system, "value": str(value)}, **named}
+
+    participants = [
+        actor(f"Patient/{visit.patient_id}"),
+        actor(f"Practitioner/{visit.clinician_id}"),
+        actor(f"Location/room-{visit.room_id}"),
+        *(unit(EQUIPMENT_SYSTEM, "equipment", u, "Device") for u in visit.equipment_ids),
+        *(
+            [unit(BAY_SYSTEM, "bay", visit.recovery_bay_id, "Location")]
+            if visit.recovery_bay_id is not None
+            else []
+        ),
+    ]
+    answer = "tentative" if visit.status in ("proposed", "pending") else "accepted"
+    extension = (
+        [{"url": HOLD_EXPIRY_EXTENSION, "valueInstant": _instant(visit.hold_expires)}]
+        if visit.hold_expires is not None
+        else []
+    )
+    return _valid(
+        FhirAppointment,
+        {
+            "resourceType": "Appointment",
+            "id": visit.id,
+            **({"extension": extension} if extension else {}),
+            "status": visit.status,
+            "serviceType": [service_type(visit.kind, visit.method)],
+            **({"description": visit.description} if visit.description else {}),
+            "start": _instant(visit.start),
+            "end": _instant(visit.end),
+            "minutesDuration": int((visit.end - visit.start).total_seconds() // 60),
+            **({"created": _instant(visit.created)} if visit.created else {}),
+            **(
+                {"cancelationReason": {"text": visit.cancel_reason}}
+                if visit.cancel_reason and visit.status in ("cancelled", "noshow")
+                else {}
+            ),
+            "participant": [
+                {"actor": who, "required": "required", "status": answer} for who in participants
+            ],
+        },
+    )
+
+
+def _display(names: Mapping[str, str], key: str) -> dict[str, str]:
+    return {"display": names[key]} if key in names else {}
+
+
+def _instant(moment: datetime) -> str:
+    """An instant with its offset (UTC), as FHIR requires of ``start`` and ``end``."""
+    return moment.isoformat(timespec="seconds")
 
 
 def searchset(
