@@ -119,7 +119,8 @@ def _register_blueprints(app: Flask, api: Api) -> None:
         outbox_blp,
     ):
         api.register_blueprint(blp, url_prefix="/api/v1")
-    from scheduler.fhir.routes import blp as fhir_blp
+    # The FHIR blueprint of fhir.routes, with the Appointment routes of fhir.appointments.
+    from scheduler.fhir.appointments import blp as fhir_blp
     from scheduler.health import blp as health_blp
     from scheduler.web.pages import blp as web_blp
 

@@ -39,12 +39,30 @@ PATIENT_SEARCH: Final = {
 }
 PRACTITIONER_SEARCH: Final = {"family": "string", "given": "string"}
 LOCATION_SEARCH: Final = {"name": "string", "partof": "reference"}
+APPOINTMENT_SEARCH: Final = {
+    "patient": "reference",
+    "actor": "reference",
+    "date": "date",
+    "status": "token",
+    "service-type": "token",
+}
 PAGING: Final = {"_count": "number"}
 # What each resource type offers (the CapabilityStatement is made from this).
 SEARCHES: Final = {
     "Patient": PATIENT_SEARCH,
     "Practitioner": PRACTITIONER_SEARCH,
     "Location": LOCATION_SEARCH,
+    "Appointment": APPOINTMENT_SEARCH,
+}
+# IHE ITI Scheduling 1.0: the server this one is, and the operations it implements.
+IHE_SCHEDULING: Final = "https://profiles.ihe.net/ITI/Scheduling"
+IHE_SERVER: Final = f"{IHE_SCHEDULING}/CapabilityStatement/IHE.Scheduling.server"
+OPERATIONS: Final = {
+    "Appointment": {
+        "find": f"{IHE_SCHEDULING}/OperationDefinition/appointment-find",
+        "hold": f"{IHE_SCHEDULING}/OperationDefinition/appointment-hold",
+        "book": f"{IHE_SCHEDULING}/OperationDefinition/appointment-book",
+    }
 }
 # What an appointment is for, as one code of our service-type system: the kind, and for
 # a procedure its method (a slot or a booking differs by method: equipment, duration).
@@ -76,7 +94,27 @@ APPOINTMENT_STATUSES: Final = {
     AppointmentStatus.CANCELLED: "cancelled",
     AppointmentStatus.NO_SHOW: "noshow",
 }
-ARRIVED_STATES: Final = frozenset({"checked_in", "in_procedure"})
+# The other way: the stored statuses a FHIR status search means (with whether the
+# patient must have arrived); proposals and holds are not stored appointments.
+STATUS_SEARCH: Final[dict[str, tuple[tuple[AppointmentStatus, bool | None], ...]]] = {
+    "proposed": (),
+    "pending": (),
+    "booked": ((AppointmentStatus.BOOKED, False),),
+    "arrived": ((AppointmentStatus.BOOKED, True),),
+    "checked-in": ((AppointmentStatus.BOOKED, True),),
+    "fulfilled": ((AppointmentStatus.COMPLETED, None),),
+    "cancelled": ((AppointmentStatus.CANCELLED, None),),
+    "noshow": ((AppointmentStatus.NO_SHOW, None),),
+    "entered-in-error": (),
+    "waitlist": (),
+}
+# A refusal's problem type, when it says more than its HTTP status (FHIR issue types).
+PROBLEM_CODES: Final = {
+    "invalid-input": "invalid",
+    "prerequisites-unmet": "business-rule",
+    "illegal-transition": "business-rule",
+    "slot-taken": "conflict",
+}
 TIMEZONE_EXTENSION: Final = "http://hl7.org/fhir/StructureDefinition/timezone"
 PHYSICAL_TYPE: Final = "http://terminology.hl7.org/CodeSystem/location-physical-type"
 # The OperationOutcome issue code for an HTTP status (FHIR issue-type value set).
@@ -175,10 +213,10 @@ def service_type(kind: AppointmentKind, method: Method | None) -> dict[str, Any]
     return {"coding": [{"system": SERVICE_SYSTEM, "code": code, "display": SERVICE_NAMES[code]}]}
 
 
-def appointment_status(status: AppointmentStatus, pathway_state: str) -> str:
-    """The FHIR status of one of our appointments (its pathway says whether the patient
-    has arrived for a booked procedure)."""
-    if status is AppointmentStatus.BOOKED and pathway_state in ARRIVED_STATES:
+def appointment_status(status: AppointmentStatus, *, arrived: bool) -> str:
+    """The FHIR status of one of our appointments (``arrived``: its patient is here, by
+    the pathway's state)."""
+    if status is AppointmentStatus.BOOKED and arrived:
         return "arrived"
     return APPOINTMENT_STATUSES[status]
 
@@ -268,10 +306,20 @@ def _instant(moment: datetime) -> str:
     return moment.isoformat(timespec="seconds")
 
 
+def information(diagnostics: str) -> dict[str, Any]:
+    """An OperationOutcome that only informs (e.g. until when a hold lasts)."""
+    issue = {"severity": "information", "code": "informational", "diagnostics": diagnostics}
+    return _valid(OperationOutcome, {"resourceType": "OperationOutcome", "issue": [issue]})
+
+
 def searchset(
-    found: Iterable[Mapping[str, Any]], links: Mapping[str, str], base: str
+    found: Iterable[Mapping[str, Any]],
+    links: Mapping[str, str],
+    base: str,
+    outcomes: Iterable[Mapping[str, Any]] = (),
 ) -> dict[str, Any]:
-    """A searchset Bundle: one page of matches, with its ``self`` (and ``next``) links."""
+    """A searchset Bundle: one page of matches, with its ``self`` (and ``next``) links,
+    and any OperationOutcome about them (search mode "outcome")."""
     entries = [
         {
             "fullUrl": f"{base}/{r['resourceType']}/{r['id']}",
@@ -279,7 +327,7 @@ def searchset(
             "search": {"mode": "match"},
         }
         for r in found
-    ]
+    ] + [{"resource": o, "search": {"mode": "outcome"}} for o in outcomes]
     return _valid(
         Bundle,
         {
@@ -291,13 +339,17 @@ def searchset(
     )
 
 
-def outcome(status: int, diagnostics: str, details: Iterable[str] = ()) -> dict[str, Any]:
-    """A refusal as OperationOutcome: the issue code for ``status``, our words, and the
-    rule ids of unmet prerequisites (or taken resources) as ``details.coding``."""
+def outcome(
+    status: int, diagnostics: str, details: Iterable[str] = (), problem: str | None = None
+) -> dict[str, Any]:
+    """A refusal as OperationOutcome: the issue code for the ``problem`` type or else for
+    ``status``, our words, and the rule ids of unmet prerequisites (or taken resources) as
+    ``details.coding``."""
     codes = [{"system": "urn:neurotomy-scheduler:rule", "code": code} for code in details]
+    fallback = ISSUE_CODES.get(status, "exception" if status >= 500 else "invalid")
     issue: dict[str, Any] = {
         "severity": "error",
-        "code": ISSUE_CODES.get(status, "exception" if status >= 500 else "invalid"),
+        "code": PROBLEM_CODES.get(problem or "", fallback),
         "diagnostics": diagnostics,
     }
     if codes:
@@ -315,6 +367,7 @@ def capability_statement(base: str, software: str, published: str) -> dict[str, 
             "status": "active",
             "date": published,
             "kind": "instance",
+            "instantiates": [IHE_SERVER],
             "software": {"name": software},
             "implementation": {
                 "description": "Outpatient neurotomy pathway scheduler",
@@ -347,6 +400,16 @@ def capability_statement(base: str, software: str, published: str) -> dict[str, 
                                 {"name": name, "type": type_}
                                 for name, type_ in (params | PAGING).items()
                             ],
+                            **(
+                                {
+                                    "operation": [
+                                        {"name": name, "definition": url}
+                                        for name, url in OPERATIONS[kind].items()
+                                    ]
+                                }
+                                if kind in OPERATIONS
+                                else {}
+                            ),
                         }
                         for kind, params in SEARCHES.items()
                     ],

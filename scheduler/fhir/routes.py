@@ -257,8 +257,8 @@ def _bad(name: str, message: str) -> BadRequest:
 
 
 def _page_url(kind: str, count: int, offset: int) -> str:
-    kept = {k: v for k, v in request.args.items() if k not in ("_count", "_offset")}
-    return f"{base_url()}/{kind}?" + urlencode({**kept, "_count": count, "_offset": offset})
+    kept = [(k, v) for k, v in request.args.items(multi=True) if k not in ("_count", "_offset")]
+    return f"{base_url()}/{kind}?" + urlencode([*kept, ("_count", count), ("_offset", offset)])
 
 
 def init_app(app: Flask) -> None:
@@ -275,13 +275,14 @@ def init_app(app: Flask) -> None:
             details = [*problem.get("unmet", []), *problem.get("resources", [])]
             words = [problem.get("detail") or problem.get("title") or "Refused."]
             for name, messages in (problem.get("errors") or {}).items():
-                words += [f"{name}: {m}" for m in messages]
+                words += [f"{name}: {m}" for m in messages if f"{name}: {m}" not in words[0]]
             kept = {
                 k: v
                 for k, v in answer.headers.items()
                 if k in ("Retry-After", "WWW-Authenticate", "Allow")
             }
-            body = resources.outcome(answer.status_code, " ".join(words), details)
+            problem_type = str(problem.get("type") or "").rpartition("/")[2]
+            body = resources.outcome(answer.status_code, " ".join(words), details, problem_type)
             return fhir_json(body, answer.status_code, kept)
 
         return handle

@@ -9,20 +9,24 @@ transaction, or nothing.
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
 from dataclasses import replace
-from datetime import datetime, timedelta
-from typing import Any
+from datetime import date, datetime, time, timedelta
+from typing import Any, Final
+from zoneinfo import ZoneInfo
 
-from sqlalchemy import Select, delete, select
+from sqlalchemy import ColumnElement, Select, and_, delete, false, not_, or_, select, true
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
 
 from scheduler.access import Actor
 from scheduler.db import saved
 from scheduler.errors import InvalidInput
+from scheduler.facilities.models import Site
 from scheduler.outbox import services as outbox
 from scheduler.pathways import services as pathways
-from scheduler.pathways.states import Trigger
+from scheduler.pathways.models import Pathway
+from scheduler.pathways.states import PathwayState, Trigger
 from scheduler.scheduling import checks, slots
 from scheduler.scheduling.checks import open_appointment
 from scheduler.scheduling.holds import allocate, claim_hold, release_expired_holds
@@ -50,6 +54,100 @@ def list_statement(actor: Actor, filters: dict[str, Any]) -> Select[Appointment]
     if "before" in filters:
         statement = statement.where(Appointment.start_at < filters["before"])
     return statement
+
+
+# The pathway states in which a booked procedure's patient is here (checked in, or on
+# the table): the appointment has "arrived" for the outside world.
+ARRIVED: Final = (PathwayState.CHECKED_IN, PathwayState.IN_PROCEDURE)
+# A bound on the start: an operator (eq, ne, gt, ge, lt, le) and an instant, or a date
+# that means that day at each appointment's own site (on its wall clock).
+StartBound = tuple[str, datetime | date]
+
+
+def search_statement(
+    session: Session,
+    actor: Actor,
+    *,
+    patient_id: int | None = None,
+    clinician_id: int | None = None,
+    room_id: int | None = None,
+    site_id: int | None = None,
+    services: Sequence[tuple[AppointmentKind, Method | None]] = (),
+    statuses: Sequence[tuple[AppointmentStatus, bool | None]] = (),
+    starts: Sequence[StartBound] = (),
+) -> Select[Appointment, PathwayState]:
+    """Appointments (patients: their own) with their pathway's state, in time order.
+
+    ``services`` and ``statuses`` are alternatives (any of them); a status may require
+    the patient to have arrived (True) or not (False). Every bound of ``starts`` holds.
+    """
+    statement = (
+        list_statement(actor, {})
+        .join(Pathway, Pathway.id == Appointment.pathway_id)
+        .add_columns(Pathway.state)
+    )
+    for name, value in (
+        ("patient_id", patient_id),
+        ("clinician_id", clinician_id),
+        ("room_id", room_id),
+        ("site_id", site_id),
+    ):
+        if value is not None:
+            statement = statement.where(getattr(Appointment, name) == value)
+    if services:
+        statement = statement.where(or_(*(_service(k, m) for k, m in services)))
+    if statuses:
+        statement = statement.where(or_(*(_status(s, arrived) for s, arrived in statuses)))
+    if any(isinstance(when, date) and not isinstance(when, datetime) for _op, when in starts):
+        sites = list(session.scalars(select(Site)))
+    else:
+        sites = []
+    for op, when in starts:
+        statement = statement.where(_start_bound(op, when, sites))
+    return statement
+
+
+def _service(kind: AppointmentKind, method: Method | None) -> ColumnElement[bool]:
+    if method is None:
+        return and_(Appointment.kind == kind, Appointment.method.is_(None))
+    return and_(Appointment.kind == kind, Appointment.method == method)
+
+
+def _status(status: AppointmentStatus, arrived: bool | None) -> ColumnElement[bool]:
+    if arrived is None:
+        return Appointment.status == status
+    here = Pathway.state.in_(ARRIVED)
+    return and_(Appointment.status == status, here if arrived else not_(here))
+
+
+def _start_bound(op: str, when: datetime | date, sites: Sequence[Site]) -> ColumnElement[bool]:
+    """``Appointment.start_at`` against an instant, or against a day at each site."""
+    start = Appointment.start_at
+    if isinstance(when, datetime):
+        return {
+            "eq": start == when,
+            "ne": start != when,
+            "gt": start > when,
+            "ge": start >= when,
+            "lt": start < when,
+            "le": start <= when,
+        }[op]
+    per_site = []
+    for site in sites:
+        zone = ZoneInfo(site.timezone)
+        first = datetime.combine(when, time(), zone)
+        after = datetime.combine(when + timedelta(days=1), time(), zone)
+        inside = and_(start >= first, start < after)
+        bound = {
+            "eq": inside,
+            "ne": not_(inside),
+            "gt": start >= after,
+            "ge": start >= first,
+            "lt": start < first,
+            "le": start < after,
+        }[op]
+        per_site.append(and_(Appointment.site_id == site.id, bound))
+    return or_(false(), *per_site) if per_site else (true() if op == "ne" else false())
 
 
 # ---------------------------------------------------------------------------------------

@@ -126,6 +126,8 @@ class HeldSlot:
     recovery_bay: str | None
     arrive: datetime | None  # procedures: the policy's arrival time
     moving: Appointment | None  # a move's hold: the appointment it moves
+    unit_ids: tuple[int, ...] = ()  # the equipment units, by id (as named above)
+    recovery_bay_id: int | None = None
 
     @property
     def policy(self) -> str:
@@ -155,6 +157,8 @@ def held_slot(session: Session, actor: Actor, hold_id: str, now: datetime) -> He
         recovery_bay=resources.bays.get(bay) if bay is not None else None,
         arrive=arrival_for(pathway.policy, hold.start_at) if procedure else None,
         moving=moving,
+        unit_ids=tuple(units),
+        recovery_bay_id=bay,
     )
 
 

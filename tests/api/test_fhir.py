@@ -52,7 +52,7 @@ def test_the_capability_statement_lists_exactly_what_is_implemented(client: Flas
     assert statement.fhirVersion == "4.0.1"
     [rest] = statement.rest
     offered = {r.type: r for r in rest.resource}
-    assert set(offered) == {"Patient", "Practitioner", "Location"}
+    assert set(offered) == {"Patient", "Practitioner", "Location", "Appointment"}
     for resource in offered.values():
         assert {i.code for i in resource.interaction} == {"read", "search-type"}
     searches = {kind: {p.name for p in r.searchParam} for kind, r in offered.items()}
@@ -60,7 +60,15 @@ def test_the_capability_statement_lists_exactly_what_is_implemented(client: Flas
         "Patient": {"identifier", "family", "given", "birthdate", "_count"},
         "Practitioner": {"family", "given", "_count"},
         "Location": {"name", "partof", "_count"},
+        "Appointment": {"patient", "actor", "date", "status", "service-type", "_count"},
     }
+    operations = {kind: {o.name for o in r.operation or []} for kind, r in offered.items()}
+    assert {kind: names for kind, names in operations.items() if names} == {
+        "Appointment": {"find", "hold", "book"}
+    }
+    assert statement.instantiates == [
+        "https://profiles.ihe.net/ITI/Scheduling/CapabilityStatement/IHE.Scheduling.server"
+    ]
 
 
 def test_a_patient_is_read_with_the_mrn_as_identifier(
