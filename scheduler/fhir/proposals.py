@@ -4,7 +4,8 @@ A proposal is not stored: its id carries what ``$hold`` and ``$book`` need (path
 service, start, clinician, room, the appointment a move is for, when it was made) and a
 MAC under the app's secret, so a forged, altered or foreign id is refused and ``$find``
 writes nothing. A FHIR id is at most 64 characters of ``[A-Za-z0-9-.]``: numbers are
-written in base 36, the MAC is 64 bits.
+written in base 36 (times in minutes since 1970), the MAC is 64 bits; with every id
+below 2**31 the whole stays within 64 characters.
 Pure module: no Flask, no SQLAlchemy.
 """
 
@@ -44,6 +45,7 @@ class Proposal:
     kind: AppointmentKind
     method: Method | None
     start: datetime
+    end: datetime
     clinician_id: int
     room_id: int
     appointment_id: int | None  # the booked appointment this slot would move
@@ -57,6 +59,7 @@ def encode(proposal: Proposal, secret: str) -> str:
         _b36(proposal.pathway_id),
         service,
         _b36(int(proposal.start.timestamp()) // _MINUTE),
+        _b36(int((proposal.end - proposal.start).total_seconds()) // _MINUTE),
         _b36(proposal.clinician_id),
         _b36(proposal.room_id),
         _b36(proposal.appointment_id or 0),
@@ -72,13 +75,14 @@ def decode(text: str, secret: str, now: datetime) -> Proposal:
     ours = FHIR_ID.match(text) and text.startswith(PROPOSED)
     if not ours or not hmac.compare_digest(mac, _mac(body, secret)):
         raise _refused("is not a proposal of this server's $find.")
-    pathway, service, start, clinician, room, moving, made = body.split(".")
+    pathway, service, start, minutes, clinician, room, moving, made = body.split(".")
     kind, method = _SERVICES[service]
     proposal = Proposal(
         pathway_id=int(pathway, 36),
         kind=kind,
         method=method,
         start=_at(start),
+        end=_at(start) + timedelta(minutes=int(minutes, 36)),
         clinician_id=int(clinician, 36),
         room_id=int(room, 36),
         appointment_id=int(moving, 36) or None,

@@ -20,6 +20,7 @@ from scheduler.outbox.models import OutboxMessage
 from scheduler.pathways.models import PathwayEvent
 from scheduler.scheduling.models import Allocation, Appointment, Hold
 from tests.api.conftest import Clinic
+from tests.api.test_booking import other_pathway
 from tests.api.test_full_pathway import (
     CHECK_IN_OK,
     book,
@@ -245,6 +246,24 @@ def test_book_takes_a_proposal_directly_and_a_second_booking_is_refused(
     assert writes(db) == before
 
 
+def test_a_proposal_taken_meanwhile_is_a_409_outcome_naming_what_is_taken(
+    api: Api, clinic: Clinic, db: Session
+) -> None:
+    refer(api, clinic)
+    proposal = first_proposal(api, clinic)
+    read = parsed(fhir(api, "GET", f"/Appointment/{proposal.id}"))
+    assert (read.status, read.start) == ("proposed", proposal.start)
+    theirs = other_pathway(api, clinic, db)
+    book(api, clinic, theirs, "diagnostic_block", proposal.start)
+    before = writes(db)
+
+    response = operation(api, "book", ref("appointment-reference", f"Appointment/{proposal.id}"))
+
+    refused = outcome(response, 409, "conflict")
+    assert {c.code for c in refused.issue[0].details.coding} == {"clinician", "room"}
+    assert writes(db) == before
+
+
 def test_reschedule_is_find_with_the_appointment_then_book_it_moves_in_place(
     api: Api, clinic: Clinic, db: Session
 ) -> None:
@@ -453,7 +472,7 @@ def test_hold_refuses_an_expired_an_altered_and_a_foreign_proposal(
         f"Appointment/{altered}",
         "https://elsewhere.example/fhir/Appointment/123",
         f"Patient/{clinic.patient_id}",
-        "Appointment/prop-1.b.2.3.4.0.5-abc",
+        "Appointment/prop-1.b.2.u.3.4.0.5-abc",
         "Appointment/hold-1-deadbeef",
     ):
         response = operation(api, "hold", ref("appointment-reference", reference))
