@@ -89,8 +89,8 @@ def decode(text: str, secret: str, now: datetime) -> Proposal:
         made=_at(made),
     )
     if now - proposal.made > PROPOSAL_TTL:
-        minutes = int(PROPOSAL_TTL.total_seconds()) // _MINUTE
-        raise _refused(f"has expired (proposals last {minutes} minutes): run $find again.")
+        lasts = int(PROPOSAL_TTL.total_seconds()) // _MINUTE
+        raise _refused(f"has expired (proposals last {lasts} minutes): run $find again.")
     return proposal
 
 
