@@ -27,6 +27,15 @@ VALUE_ELEMENTS: Final[dict[str, tuple[str, ...]]] = {
     "Appointment": ("resource",),
 }
 MAX_TEXT: Final = 500
+# The JSON shape of each kind's value (the model library is lenient with some).
+SHAPES: Final[dict[str, type | tuple[type, ...]]] = {
+    "instant": str,
+    "reference": dict,
+    "token": (str, dict),
+    "integer": int,
+    "string": str,
+    "Appointment": dict,
+}
 
 
 def read(body: Any, accepted: Mapping[str, Kind]) -> dict[str, Any]:
@@ -39,6 +48,10 @@ def read(body: Any, accepted: Mapping[str, Kind]) -> dict[str, Any]:
         Parameters.model_validate(body)
     except ValidationError as error:
         raise InvalidInput.field("Parameters", _first_problem(error)) from None
+    except (KeyError, TypeError, ValueError, AttributeError):
+        # The model library trips over some shapes (a nested resource without a valid
+        # resourceType) instead of refusing them: they are no Parameters either.
+        raise InvalidInput.field("Parameters", "Not a valid Parameters resource.") from None
     values: dict[str, Any] = {}
     for parameter in body.get("parameter") or []:
         name = parameter["name"]
@@ -57,6 +70,8 @@ def _value(name: str, parameter: Mapping[str, Any], kind: Kind) -> Any:
     if len(sent) != 1 or sent[0] not in allowed:
         raise InvalidInput.field(name, f"Send it as {' or '.join(allowed)}.")
     value = parameter[sent[0]]
+    if isinstance(value, bool) or not isinstance(value, SHAPES[kind]):
+        raise InvalidInput.field(name, f"Send it as {' or '.join(allowed)}.")
     if kind == "instant":
         return _instant(name, value)
     if kind == "reference":
