@@ -69,7 +69,7 @@ def _value(name: str, parameter: Mapping[str, Any], kind: Kind) -> Any:
     allowed = VALUE_ELEMENTS[kind]
     if len(sent) != 1 or sent[0] not in allowed:
         raise InvalidInput.field(name, f"Send it as {' or '.join(allowed)}.")
-    value = parameter[sent[0]]
+    value: Any = parameter[sent[0]]
     if isinstance(value, bool) or not isinstance(value, SHAPES[kind]):
         raise InvalidInput.field(name, f"Send it as {' or '.join(allowed)}.")
     if kind == "instant":
