@@ -70,7 +70,7 @@ def _value(name: str, parameter: Mapping[str, Any], kind: Kind) -> Any:
     if len(sent) != 1 or sent[0] not in allowed:
         raise InvalidInput.field(name, f"Send it as {' or '.join(allowed)}.")
     value: Any = parameter[sent[0]]
-    if isinstance(value, bool) or not isinstance(value, SHAPES[kind]):
+    if not _shaped(value, kind):
         raise InvalidInput.field(name, f"Send it as {' or '.join(allowed)}.")
     if kind == "instant":
         return _instant(name, value)
@@ -88,6 +88,11 @@ def _value(name: str, parameter: Mapping[str, Any], kind: Kind) -> Any:
     if value.get("resourceType") != kind:
         raise InvalidInput.field(name, f"Send a {kind} resource.")
     return value
+
+
+def _shaped(value: Any, kind: Kind) -> bool:
+    """Whether ``value`` has the JSON shape of ``kind`` (true and false are no numbers)."""
+    return not isinstance(value, bool) and isinstance(value, SHAPES[kind])
 
 
 def _instant(name: str, value: str) -> datetime:
