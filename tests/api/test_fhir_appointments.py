@@ -575,3 +575,11 @@ def test_a_checked_in_procedure_is_arrived_then_fulfilled(
     assert arrived.status == "arrived"
     assert [a.id for a in appointments_in(found)] == [str(procedure["id"])]
     assert str(procedure["id"]) not in [a.id for a in appointments_in(not_booked)]
+
+
+def test_the_openapi_document_describes_the_v1_api_only(api: Api) -> None:
+    spec = api.client.get("/api/v1/openapi.json").get_json()
+
+    assert spec["paths"]
+    assert not [path for path in spec["paths"] if "fhir" in path.lower()]
+    assert "/api/v1/appointments" in spec["paths"]
