@@ -7,10 +7,12 @@ No Flask here: records and plain values in, JSON-ready dicts out.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any, Final
+from zoneinfo import ZoneInfo
 
 from fhir.resources.R4B.appointment import Appointment as FhirAppointment
 from fhir.resources.R4B.bundle import Bundle
@@ -19,6 +21,8 @@ from fhir.resources.R4B.location import Location
 from fhir.resources.R4B.operationoutcome import OperationOutcome
 from fhir.resources.R4B.patient import Patient as FhirPatient
 from fhir.resources.R4B.practitioner import Practitioner
+from fhir.resources.R4B.schedule import Schedule
+from fhir.resources.R4B.slot import Slot
 
 from scheduler.clinicians.models import Clinician
 from scheduler.facilities.models import Room, Site
@@ -53,6 +57,8 @@ SEARCHES: Final = {
     "Practitioner": PRACTITIONER_SEARCH,
     "Location": LOCATION_SEARCH,
     "Appointment": APPOINTMENT_SEARCH,
+    "Schedule": {"actor": "reference"},
+    "Slot": {"schedule": "reference", "start": "date", "status": "token", "service-type": "token"},
 }
 # IHE ITI Scheduling 1.0: the server this one is, and the operations it implements.
 IHE_SCHEDULING: Final = "https://profiles.ihe.net/ITI/Scheduling"
@@ -423,3 +429,88 @@ def _valid(model: Any, data: dict[str, Any]) -> dict[str, Any]:
     """``data`` checked by its FHIR model (a ValidationError is our bug, not the client's)."""
     checked: dict[str, Any] = model.model_validate(data).model_dump(mode="json", exclude_none=True)
     return checked
+
+
+# Schedule and Slot
+# A schedule is a clinician at a site, "<clinician>-<site>"; a slot is a free start of one
+# service on it, "<clinician>-<site>-<service code>-<UTC start as yyyymmddThhmm>Z", so
+# its id says all it takes to ask the availability function about it again.
+SCHEDULE_ID: Final = re.compile(r"(?P<clinician>\d{1,9})-(?P<site>\d{1,9})\Z")
+SLOT_ID: Final = re.compile(
+    r"(?P<clinician>\d{1,9})-(?P<site>\d{1,9})-(?P<code>"
+    + "|".join(map(re.escape, SERVICES))
+    + r")-(?P<start>\d{8}T\d{4})Z\Z"
+)
+SLOT_STAMP: Final = "%Y%m%dT%H%M"
+
+
+def schedule_id(clinician_id: int, site_id: int) -> str:
+    return f"{clinician_id}-{site_id}"
+
+
+def schedule_key(text: str) -> tuple[int, int] | None:
+    """The clinician and site of a Schedule id (None: not one of ours)."""
+    spelled = SCHEDULE_ID.match(text)
+    return (int(spelled["clinician"]), int(spelled["site"])) if spelled else None
+
+
+def slot_id(clinician_id: int, site_id: int, code: str, start: datetime) -> str:
+    return f"{schedule_id(clinician_id, site_id)}-{code}-{start.astimezone(UTC):{SLOT_STAMP}}Z"
+
+
+def slot_key(text: str) -> tuple[int, int, str, datetime] | None:
+    """The clinician, site, service code and start of a Slot id (None: not one of ours)."""
+    spelled = SLOT_ID.match(text)
+    if spelled is None:
+        return None
+    try:
+        start = datetime.strptime(spelled["start"], SLOT_STAMP).replace(tzinfo=UTC)
+    except ValueError:
+        return None
+    return int(spelled["clinician"]), int(spelled["site"]), spelled["code"], start
+
+
+def schedule(
+    clinician: Clinician, site: Site, codes: Iterable[str], planned_from: datetime
+) -> dict[str, Any]:
+    """A clinician's schedule at a site: both as actors, the services it offers, and its
+    planning horizon from the earliest bookable start (no end: searches are open-ended)."""
+    name = f"{clinician.given_name} {clinician.family_name}"
+    return _valid(
+        Schedule,
+        {
+            "resourceType": "Schedule",
+            "id": schedule_id(clinician.id, site.id),
+            "active": True,
+            "serviceType": [_service(code) for code in codes],
+            "actor": [
+                {"reference": f"Practitioner/{clinician.id}", "display": name},
+                {"reference": f"Location/site-{site.id}", "display": site.name},
+            ],
+            "planningHorizon": {"start": planned_from.isoformat(timespec="seconds")},
+        },
+    )
+
+
+def slot(
+    clinician_id: int, site_id: int, code: str, start: datetime, end: datetime, zone: str
+) -> dict[str, Any]:
+    """A free slot of one service on a schedule, its times in the site's time zone."""
+    local = ZoneInfo(zone)
+    return _valid(
+        Slot,
+        {
+            "resourceType": "Slot",
+            "id": slot_id(clinician_id, site_id, code, start),
+            "schedule": {"reference": f"Schedule/{schedule_id(clinician_id, site_id)}"},
+            "status": "free",
+            "serviceType": [_service(code)],
+            "start": start.astimezone(local).isoformat(timespec="seconds"),
+            "end": end.astimezone(local).isoformat(timespec="seconds"),
+        },
+    )
+
+
+def _service(code: str) -> dict[str, Any]:
+    kind, method = SERVICES[code]
+    return service_type(kind, method)

@@ -10,9 +10,11 @@ from __future__ import annotations
 
 import json
 import re
-from datetime import UTC, date, datetime
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Any, Final
 from urllib.parse import urlencode
+from zoneinfo import ZoneInfo
 
 from flask import Blueprint, Flask, Response, current_app, g, request
 from werkzeug.exceptions import BadRequest
@@ -27,6 +29,8 @@ from scheduler.facilities import services as facilities
 from scheduler.facilities.models import Room, Site
 from scheduler.fhir import resources
 from scheduler.patients.services import get_patient, match_statement
+from scheduler.scheduling import search as scheduling
+from scheduler.scheduling.slots import Interval, Slot
 from scheduler.schemas import problem_in_text
 from scheduler.vocabulary import Role
 
@@ -289,3 +293,264 @@ def init_app(app: Flask) -> None:
 
     for kind, existing in list(handlers.items()):
         app.register_error_handler(kind, outcome_of(existing))
+
+
+# Schedule and Slot
+
+READ_SCHEDULE: Final = READ_CLINICIAN
+SEARCH_SLOTS: Final = roles_of("GET /pathways/{pathway_id}/slots")
+SLOT_DAYS: Final = timedelta(days=7)  # a Slot search without an end looks this far
+MAX_SLOT_RANGE: Final = timedelta(days=31)
+# A ``start`` search value: a prefix (eq when none), then a date or a dateTime with offset.
+START_VALUE: Final = re.compile(r"(?P<op>[a-z]{2})?(?P<value>[0-9].*)\Z")
+DAY_VALUE: Final = re.compile(r"\d{4}-\d\d-\d\d\Z")
+INSTANT_VALUE: Final = re.compile(
+    r"\d{4}-\d\d-\d\dT\d\d:\d\d(:\d\d(\.\d{1,6})?)?(Z|[+-]\d\d:\d\d)\Z"
+)
+LOWER_PREFIXES: Final = ("ge", "gt")
+UPPER_PREFIXES: Final = ("le", "lt")
+TICK: Final = timedelta(microseconds=1)
+
+
+@blp.get("/Schedule/<schedule_id>")
+def read_schedule(schedule_id: str) -> Response:
+    _allowed(READ_SCHEDULE)
+    found = _schedule(schedule_id)
+    if found is None:
+        raise NotFound("Schedule", schedule_id)
+    return fhir_json(_schedule_resource(found))
+
+
+@blp.get("/Schedule")
+def search_schedules() -> Response:
+    """Schedules by ``actor``: ``Practitioner/<id>``, ``Location/site-<id>`` or a bare id
+    (either); a comma between references is "or", a repeated ``actor`` is "and"."""
+    _allowed(READ_SCHEDULE)
+    args = _search_args("Schedule")
+    count, offset = _paging(args.get("_count"), args.get("_offset"))
+    wanted = [_references(value) for value in args.getlist("actor")]
+    matching = [
+        found
+        for found in scheduling.schedules(context.session())
+        if all(_actors(found) & references for references in wanted)
+    ]
+    page = [_schedule_resource(s) for s in matching[offset : offset + count + 1]]
+    return _page("Schedule", page, count, [("_offset", str(offset + count))])
+
+
+@blp.get("/Slot/<slot_id>")
+def read_slot(slot_id: str) -> Response:
+    """A slot while it is still free (and far enough ahead); taken or past, it is gone."""
+    _allowed(SEARCH_SLOTS)
+    key = resources.slot_key(slot_id)
+    found = _schedule(resources.schedule_id(*key[:2])) if key else None
+    if key is None or found is None or key[2] not in _codes(found):
+        raise NotFound("Slot", slot_id)
+    start = key[3]
+    free = _free(found, key[2], start, start + TICK, 1)
+    if not free:
+        raise NotFound("Slot", slot_id)
+    return fhir_json(_slot_resource(found, key[2], free[0]))
+
+
+@blp.get("/Slot")
+def search_slot() -> Response:
+    """The free slots of one ``schedule``, earliest first, in a ``start`` range (ge/gt and
+    le/lt; a bare date is that day at the site; default: from now for 7 days, at most 31).
+    Without ``service-type``, a slot of every service the schedule offers at each free
+    start (services at one start compete for the same resources: book one of them)."""
+    _allowed(SEARCH_SLOTS)
+    args = _search_args("Slot")
+    for name in ("schedule", "status", "service-type"):
+        if len(args.getlist(name)) > 1:
+            raise _bad(name, "send it once.")
+    count, offset = _paging(args.get("_count"), args.get("_offset"))
+    if args.get("status", "free") != "free":
+        raise _bad("status", "only free slots are served here: send status=free or none.")
+    asked = _service_code(args.get("service-type"))
+    bounds = [_start_bound(value) for value in args.getlist("start")]
+    reference = args.get("schedule")
+    if reference is None:
+        raise _bad("schedule", "required: Schedule/<id> or <id>.")
+    found = _schedule(_schedule_reference(reference))
+    window = _slot_window(bounds, found.site.timezone if found else "UTC", context.now())
+    if found is None:
+        return _page("Slot", [], count, [])
+    codes = [code for code in _codes(found) if asked in (None, code)]
+    wanted = offset + count + 1
+    merged = sorted(
+        (
+            (slot.start, n, code, slot)
+            for n, code in enumerate(codes)
+            for slot in _free(found, code, window.start, window.end, wanted)
+        ),
+        key=lambda item: item[:2],
+    )[:wanted]
+    page = [_slot_resource(found, code, slot) for _start, _n, code, slot in merged[offset:]]
+    if len(page) <= count:
+        return _page("Slot", page, count, [])
+    # The next page starts at the last start shown, past the slots already shown there.
+    last = merged[offset + count - 1][0]
+    shown = sum(1 for start, *_rest in merged[: offset + count] if start == last)
+    zone = ZoneInfo(found.site.timezone)
+    cursor = [
+        ("start", "ge" + last.astimezone(zone).isoformat()),
+        ("start", "lt" + window.end.astimezone(zone).isoformat()),
+        ("_offset", str(shown)),
+    ]
+    return _page("Slot", page, count, cursor)
+
+
+def _schedule(text: str) -> scheduling.Schedule | None:
+    key = resources.schedule_key(text)
+    if key is None:
+        return None
+    clinician_id, site_id = key
+    found = scheduling.schedules(context.session(), clinician_id=clinician_id, site_id=site_id)
+    return found[0] if found else None
+
+
+def _codes(found: scheduling.Schedule) -> list[str]:
+    return [resources.service_code(kind, method) for kind, method in found.services]
+
+
+def _schedule_resource(found: scheduling.Schedule) -> dict[str, Any]:
+    planned_from = context.now() + timedelta(minutes=found.site.min_notice_minutes)
+    return resources.schedule(found.clinician, found.site, _codes(found), planned_from)
+
+
+def _slot_resource(found: scheduling.Schedule, code: str, slot: Slot) -> dict[str, Any]:
+    return resources.slot(
+        found.clinician.id, found.site.id, code, slot.start, slot.end, found.site.timezone
+    )
+
+
+def _free(
+    found: scheduling.Schedule, code: str, after: datetime, until: datetime, limit: int
+) -> list[Slot]:
+    kind, method = resources.SERVICES[code]
+    return scheduling.free_slots(
+        context.session(),
+        context.now(),
+        clinician_id=found.clinician.id,
+        site_id=found.site.id,
+        kind=kind,
+        method=method,
+        after=after,
+        until=until,
+        limit=limit,
+    )
+
+
+def _actors(found: scheduling.Schedule) -> set[str]:
+    return {f"Practitioner/{found.clinician.id}", f"Location/site-{found.site.id}"}
+
+
+def _references(value: str) -> set[str]:
+    """What an ``actor`` value matches: each reference of a comma list, a bare id being
+    that id of either type, an absolute URL of this server as its relative reference."""
+    matched: set[str] = set()
+    for reference in value.split(","):
+        relative = reference.removeprefix(base_url() + "/")
+        if "/" in relative:
+            matched.add(relative)
+        else:
+            matched |= {f"Practitioner/{relative}", f"Location/{relative}"}
+    return matched
+
+
+def _schedule_reference(value: str) -> str:
+    """The Schedule id a ``schedule`` value names (``Schedule/<id>``, a bare id, or this
+    server's absolute URL of one)."""
+    kind, slash, ident = value.removeprefix(base_url() + "/").rpartition("/")
+    if slash and kind != "Schedule":
+        raise _bad("schedule", "send Schedule/<id> or <id>.")
+    return ident
+
+
+def _service_code(value: str | None) -> str | None:
+    """Our service code from ``<code>`` or ``<system>|<code>`` (our system)."""
+    if value is None:
+        return None
+    system, bar, code = value.rpartition("|")
+    if (bar and system not in ("", resources.SERVICE_SYSTEM)) or code not in resources.SERVICES:
+        known = ", ".join(resources.SERVICES)
+        raise _bad("service-type", f"send one of {known} (system {resources.SERVICE_SYSTEM}).")
+    return code
+
+
+@dataclass(frozen=True)
+class StartBound:
+    """One ``start`` value: its prefix, and a site-local day or an instant."""
+
+    op: str
+    moment: date | datetime
+
+    def edges(self, zone: ZoneInfo) -> tuple[datetime, datetime]:
+        """The first instant it means and the first after it (a day: midnight to midnight
+        at the site; an instant: that second)."""
+        if isinstance(self.moment, datetime):
+            return self.moment, self.moment + timedelta(seconds=1)
+        first = datetime.combine(self.moment, time(), zone)
+        return first, datetime.combine(self.moment + timedelta(days=1), time(), zone)
+
+
+def _start_bound(value: str) -> StartBound:
+    spelled = START_VALUE.match(value)
+    op = (spelled["op"] if spelled else None) or "eq"
+    if spelled is None or op not in ("eq", *LOWER_PREFIXES, *UPPER_PREFIXES):
+        raise _bad("start", "send ge, gt, le, lt or eq (or no prefix) and a date or dateTime.")
+    text = spelled["value"]
+    try:
+        if DAY_VALUE.match(text):
+            return StartBound(op, date.fromisoformat(text))
+        if INSTANT_VALUE.match(text):
+            return StartBound(op, datetime.fromisoformat(text))
+    except ValueError:
+        raise _bad("start", f"{text} is not a date.") from None
+    raise _bad(
+        "start",
+        "send YYYY-MM-DD or a dateTime with its offset, e.g. 2026-03-03T09:00:00-05:00 "
+        "(a + in the offset is sent as %2B).",
+    )
+
+
+def _slot_window(bounds: list[StartBound], zone_name: str, now: datetime) -> Interval:
+    """The [start, end) a Slot search's ``start`` values ask for (one lower and one upper
+    bound at most, or one eq); from now for 7 days by default, 31 days at most."""
+    zone = ZoneInfo(zone_name)
+    lower = [b for b in bounds if b.op in LOWER_PREFIXES]
+    upper = [b for b in bounds if b.op in UPPER_PREFIXES]
+    equal = [b for b in bounds if b.op == "eq"]
+    if len(bounds) > 2 or len(lower) > 1 or len(upper) > 1 or (equal and len(bounds) > 1):
+        raise _bad("start", "send one lower bound (ge, gt) and one upper bound (le, lt) at most.")
+    if equal:
+        start, end = equal[0].edges(zone)
+    else:
+        start = now
+        if lower:
+            first, after = lower[0].edges(zone)
+            start = first if lower[0].op == "ge" else after
+        end = start + SLOT_DAYS
+        if upper:
+            first, after = upper[0].edges(zone)
+            end = first if upper[0].op == "lt" else after
+    if end - max(start, now) > MAX_SLOT_RANGE:
+        raise _bad("start", f"a range of at most {MAX_SLOT_RANGE.days} days, please.")
+    return Interval(start, end)
+
+
+def _page(
+    kind: str, found: list[dict[str, Any]], count: int, following: list[tuple[str, str]]
+) -> Response:
+    """One page of a search (``found`` holds one more than the page when there is more):
+    ``self`` is the query as sent (repeated parameters too), ``next`` is it with
+    ``following`` in place of its paging (and, for a cursor, its ``start``)."""
+    sent = list(request.args.items(multi=True))
+    links = {"self": f"{base_url()}/{kind}?" + urlencode(sent)}
+    if len(found) > count:
+        replaced = {"_count", "_offset"} | {name for name, _value in following}
+        kept = [(k, v) for k, v in sent if k not in replaced]
+        query = [*kept, *following, ("_count", str(count))]
+        links["next"] = f"{base_url()}/{kind}?" + urlencode(query)
+    return fhir_json(resources.searchset(found[:count], links, base_url()))

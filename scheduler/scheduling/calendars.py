@@ -103,6 +103,16 @@ def _resources(
     return Resources(rooms_for(session, site.id, kind), needed, units, bays)
 
 
+def can_host(session: Session, site: Site, kind: AppointmentKind, method: Method | None) -> bool:
+    """Whether the site has what an appointment of ``kind`` (and ``method``) needs at all:
+    a room that can host it, a unit of each equipment kind, a recovery bay for a procedure
+    (what :func:`require_resources_exist` asks of the calendars)."""
+    found = _resources(session, site, kind, method)
+    has_units = found.equipment_kinds <= {unit.kind for unit in found.units}
+    has_bays = kind is not AppointmentKind.PROCEDURE or bool(found.bays)
+    return bool(found.rooms) and has_units and has_bays
+
+
 def _busy_by_resource(
     session: Session,
     now: datetime,
@@ -210,7 +220,7 @@ def load_calendars(
     kind: AppointmentKind,
     method: Method | None,
     clinician_ids: list[int],
-    patient_id: int,
+    patient_id: int | None,
     window: slots.Interval,
     ignore_appointment: int | None = None,
     ignore_hold: str | None = None,
@@ -218,7 +228,8 @@ def load_calendars(
     """The calendars of every resource an appointment of ``kind`` could use in ``window``.
 
     ``ignore_appointment`` (the appointment being moved) and ``ignore_hold`` (the hold
-    being booked) count as free.
+    being booked) count as free. Without ``patient_id`` (the resources' availability,
+    nobody's in particular) the patient's timeline is empty.
     """
     found = _resources(session, site, kind, method)
     busy = _busy_by_resource(
@@ -230,7 +241,7 @@ def load_calendars(
             ResourceKind.ROOM: {room.id for room in found.rooms},
             ResourceKind.EQUIPMENT: {unit.id for unit in found.units},
             ResourceKind.RECOVERY_BAY: {bay.id for bay in found.bays},
-            ResourceKind.PATIENT: {patient_id},
+            ResourceKind.PATIENT: {patient_id} if patient_id is not None else set(),
         },
         ignore_appointment=ignore_appointment,
         ignore_hold=ignore_hold,
@@ -251,7 +262,9 @@ def load_calendars(
             for needed in sorted(found.equipment_kinds)
         },
         recovery_bays=tuple(unit(ResourceKind.RECOVERY_BAY, bay.id) for bay in found.bays),
-        patient=slots.Timeline(busy.get((ResourceKind.PATIENT, patient_id), ())),
+        patient=slots.Timeline(
+            busy.get((ResourceKind.PATIENT, patient_id), ()) if patient_id is not None else ()
+        ),
         turnover=timedelta(minutes=site.turnover_minutes) if procedure else timedelta(),
         recovery=timedelta(minutes=site.recovery_minutes) if procedure else timedelta(),
     )

@@ -52,7 +52,14 @@ def test_the_capability_statement_lists_exactly_what_is_implemented(client: Flas
     assert statement.fhirVersion == "4.0.1"
     [rest] = statement.rest
     offered = {r.type: r for r in rest.resource}
-    assert set(offered) == {"Patient", "Practitioner", "Location", "Appointment"}
+    assert set(offered) == {
+        "Patient",
+        "Practitioner",
+        "Location",
+        "Appointment",
+        "Schedule",
+        "Slot",
+    }
     for resource in offered.values():
         assert {i.code for i in resource.interaction} == {"read", "search-type"}
     searches = {kind: {p.name for p in r.searchParam} for kind, r in offered.items()}
@@ -61,6 +68,8 @@ def test_the_capability_statement_lists_exactly_what_is_implemented(client: Flas
         "Practitioner": {"family", "given", "_count"},
         "Location": {"name", "partof", "_count"},
         "Appointment": {"patient", "actor", "date", "status", "service-type", "_count"},
+        "Schedule": {"actor", "_count"},
+        "Slot": {"schedule", "start", "status", "service-type", "_count"},
     }
     operations = {kind: {o.name for o in r.operation or []} for kind, r in offered.items()}
     assert {kind: names for kind, names in operations.items() if names} == {
