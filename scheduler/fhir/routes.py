@@ -377,28 +377,39 @@ def search_slot() -> Response:
     if found is None:
         return _page("Slot", [], count, [])
     codes = [code for code in _codes(found) if asked in (None, code)]
-    wanted = offset + count + 1
-    merged = sorted(
-        (
-            (slot.start, n, code, slot)
-            for n, code in enumerate(codes)
-            for slot in _free(found, code, window.start, window.end, wanted)
-        ),
-        key=lambda item: item[:2],
-    )[:wanted]
-    page = [_slot_resource(found, code, slot) for _start, _n, code, slot in merged[offset:]]
+    merged = _merged_slots(found, codes, window, offset + count + 1)
+    page = [_slot_resource(found, code, slot) for code, slot in merged[offset:]]
     if len(page) <= count:
         return _page("Slot", page, count, [])
-    # The next page starts at the last start shown, past the slots already shown there.
-    last = merged[offset + count - 1][0]
-    shown = sum(1 for start, *_rest in merged[: offset + count] if start == last)
+    return _page("Slot", page, count, _slot_cursor(found, merged[: offset + count], window))
+
+
+def _merged_slots(
+    found: scheduling.Schedule, codes: list[str], window: Interval, wanted: int
+) -> list[tuple[str, Slot]]:
+    """The first ``wanted`` free slots of all ``codes``, by start, then in ``codes`` order
+    (the first ``wanted`` of each code hold the first ``wanted`` of all)."""
+    each = [
+        (slot.start, n, code, slot)
+        for n, code in enumerate(codes)
+        for slot in _free(found, code, window.start, window.end, wanted)
+    ]
+    return [(code, slot) for _start, _n, code, slot in sorted(each, key=lambda s: s[:2])][:wanted]
+
+
+def _slot_cursor(
+    found: scheduling.Schedule, shown: list[tuple[str, Slot]], window: Interval
+) -> list[tuple[str, str]]:
+    """Where the next page starts: at the last start shown, past the slots already shown
+    at that start (a booking of an earlier time between pages makes it skip nothing), up
+    to the same end."""
+    last = shown[-1][1].start
     zone = ZoneInfo(found.site.timezone)
-    cursor = [
+    return [
         ("start", "ge" + last.astimezone(zone).isoformat()),
         ("start", "lt" + window.end.astimezone(zone).isoformat()),
-        ("_offset", str(shown)),
+        ("_offset", str(sum(1 for _code, slot in shown if slot.start == last))),
     ]
-    return _page("Slot", page, count, cursor)
 
 
 def _schedule(text: str) -> scheduling.Schedule | None:

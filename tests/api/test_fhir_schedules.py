@@ -21,6 +21,7 @@ from tests.api.conftest import Clinic
 from tests.api.test_fhir import fhir
 from tests.api.test_full_pathway import book, refer, search_slots
 from tests.api.test_slots_and_holds import hold
+from tests.conftest import QueryCounter
 from tests.factories import ClinicianFactory, RoomFactory, SiteFactory
 from tests.fhir_support import parsed
 from tests.support import Api, local
@@ -107,8 +108,14 @@ def test_a_site_without_fluoroscopy_or_equipment_offers_only_follow_ups(
     db.commit()
 
     schedule = parsed(fhir(api, f"/Schedule/{clinic.clinician_id}-{site.id}"))
+    query = [("schedule", schedule.id), ("start", "2026-03-03"), ("_count", "100")]
+    blocks = bundle(api, "Slot", [*query, ("service-type", "diagnostic-block")])
+    anything = bundle(api, "Slot", query)
 
     assert codes(schedule) == ["follow-up"]
+    assert entries(blocks) == []
+    assert {code for s in entries(anything) for code in codes(s)} == {"follow-up"}
+    assert starts(anything)[0] == "2026-03-03T08:00:00-05:00"  # Tuesday 08:00-12:00
 
 
 def test_schedules_are_found_by_practitioner_or_site_as_fhir_references(
@@ -356,3 +363,32 @@ def test_a_slot_search_needs_a_schedule_reference(api: Api, schedule: str | None
     outcome = parsed(fhir(api, "/Slot?" + query), 400)
 
     assert "schedule" in outcome.issue[0].diagnostics
+
+
+def test_searches_cost_the_same_queries_however_many_they_find(
+    api: Api, clinic: Clinic, db: Session, count_queries: QueryCounter
+) -> None:
+    def queries(path: str) -> int:
+        count_queries.statements.clear()
+        parsed(fhir(api, path))
+        return count_queries.count
+
+    one_slot = queries(f"/Slot?schedule={schedule_of(clinic)}&_count=1")
+    many_slots = queries(f"/Slot?schedule={schedule_of(clinic)}&_count=100")
+    two_schedules = queries("/Schedule")
+    for _ in range(3):
+        clinician = ClinicianFactory()
+        db.add(
+            WorkingHours(
+                clinician_id=clinician.id,
+                site_id=clinic.site_id,
+                weekday=0,
+                start_time=time(8),
+                end_time=time(9),
+            )
+        )
+    db.commit()
+    five_schedules = queries("/Schedule")
+
+    assert one_slot == many_slots
+    assert two_schedules == five_schedules
