@@ -473,8 +473,9 @@ def slot_key(text: str) -> tuple[int, int, str, datetime] | None:
 def schedule(
     clinician: Clinician, site: Site, codes: Iterable[str], planned_from: datetime
 ) -> dict[str, Any]:
-    """A clinician's schedule at a site: both as actors, the services it offers, and its
-    planning horizon from the earliest bookable start (no end: searches are open-ended)."""
+    """A clinician's schedule at a site: both as actors, the services it offers (none,
+    and no ``serviceType``, when the site has nothing to host them), and its planning
+    horizon from the earliest bookable start (no end: searches are open-ended)."""
     name = f"{clinician.given_name} {clinician.family_name}"
     return _valid(
         Schedule,

@@ -118,6 +118,28 @@ def test_a_site_without_fluoroscopy_or_equipment_offers_only_follow_ups(
     assert starts(anything)[0] == "2026-03-03T08:00:00-05:00"  # Tuesday 08:00-12:00
 
 
+def test_a_site_without_rooms_offers_no_service(api: Api, clinic: Clinic, db: Session) -> None:
+    site = SiteFactory()
+    db.add(
+        WorkingHours(
+            clinician_id=clinic.clinician_id,
+            site_id=site.id,
+            weekday=1,
+            start_time=time(8),
+            end_time=time(12),
+        )
+    )
+    db.commit()
+    ident = f"{clinic.clinician_id}-{site.id}"
+
+    schedule = parsed(fhir(api, f"/Schedule/{ident}"))
+    found = bundle(api, "Slot", [("schedule", ident), ("start", "2026-03-03")])
+
+    assert schedule.serviceType is None
+    assert "serviceType" not in fhir(api, f"/Schedule/{ident}").get_json()
+    assert entries(found) == []
+
+
 def test_schedules_are_found_by_practitioner_or_site_as_fhir_references(
     api: Api, clinic: Clinic, db: Session
 ) -> None:
@@ -317,6 +339,17 @@ def test_slot_pages_continue_after_the_last_start_shown(api: Api, clinic: Clinic
 
     assert len(whole) == 4 * 5  # four quarter hours, five services each
     assert paged == whole
+
+
+def test_a_schedule_is_referenced_by_type_and_id_bare_id_or_absolute_url(
+    api: Api, clinic: Clinic
+) -> None:
+    relative = slot_search(api, clinic, ("_count", "3"))
+    base = links(relative)["self"].split("/Slot?", 1)[0]
+
+    for reference in (schedule_of(clinic), f"{base}/Schedule/{schedule_of(clinic)}"):
+        found = bundle(api, "Slot", [("schedule", reference), ("_count", "3")])
+        assert [s.id for s in entries(found)] == [s.id for s in entries(relative)]
 
 
 def test_an_unknown_schedule_finds_no_slots(api: Api, clinic: Clinic) -> None:
