@@ -367,7 +367,7 @@ def search_slot() -> Response:
     count, offset = _paging(args.get("_count"), args.get("_offset"))
     if args.get("status", "free") != "free":
         raise _bad("status", "only free slots are served here: send status=free or none.")
-    asked = _service_code(args.get("service-type"))
+    asked = _service_codes(args.get("service-type"))
     bounds = [_start_bound(value) for value in args.getlist("start")]
     reference = args.get("schedule")
     if reference is None:
@@ -376,7 +376,7 @@ def search_slot() -> Response:
     window = _slot_window(bounds, found.site.timezone if found else "UTC", context.now())
     if found is None:
         return _page("Slot", [], count, [])
-    codes = [code for code in _codes(found) if asked in (None, code)]
+    codes = [code for code in _codes(found) if asked is None or code in asked]
     merged = _merged_slots(found, codes, window, offset + count + 1)
     page = [_slot_resource(found, code, slot) for code, slot in merged[offset:]]
     if len(page) <= count:
@@ -479,15 +479,19 @@ def _schedule_reference(value: str) -> str:
     return ident
 
 
-def _service_code(value: str | None) -> str | None:
-    """Our service code from ``<code>`` or ``<system>|<code>`` (our system)."""
+def _service_codes(value: str | None) -> set[str] | None:
+    """Our service codes from ``<code>`` or ``<system>|<code>`` (our system), a comma
+    between them meaning "or"; None: every service."""
     if value is None:
         return None
-    system, bar, code = value.rpartition("|")
-    if (bar and system not in ("", resources.SERVICE_SYSTEM)) or code not in resources.SERVICES:
-        known = ", ".join(resources.SERVICES)
-        raise _bad("service-type", f"send one of {known} (system {resources.SERVICE_SYSTEM}).")
-    return code
+    codes = set()
+    for token in value.split(","):
+        system, bar, code = token.rpartition("|")
+        if (bar and system not in ("", resources.SERVICE_SYSTEM)) or code not in resources.SERVICES:
+            known = ", ".join(resources.SERVICES)
+            raise _bad("service-type", f"send one of {known} (system {resources.SERVICE_SYSTEM}).")
+        codes.add(code)
+    return codes
 
 
 @dataclass(frozen=True)

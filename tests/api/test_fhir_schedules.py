@@ -234,6 +234,14 @@ def test_slots_default_to_every_service_from_now_with_the_site_notice(
     assert {s.status for s in first} == {"free"}
     assert {s.schedule.reference for s in first} == {f"Schedule/{schedule_of(clinic)}"}
     assert first[1].end.isoformat() == "2026-03-02T16:30:00-05:00"  # a procedure: 90 min
+    either = entries(
+        slot_search(api, clinic, ("service-type", "follow-up,procedure-rfa"), ("_count", "3"))
+    )
+    assert [(s.start.isoformat()[11:16], codes(s)) for s in either] == [
+        ("15:00", ["procedure-rfa"]),
+        ("15:00", ["follow-up"]),
+        ("15:15", ["procedure-rfa"]),
+    ]
 
 
 def test_a_bare_date_is_that_day_at_the_site_and_instants_keep_their_offset(
@@ -375,6 +383,7 @@ def test_an_unknown_schedule_finds_no_slots(api: Api, clinic: Clinic) -> None:
         ([("status", "free"), ("status", "busy")], "once"),
         ([("service-type", "surgery")], "diagnostic-block"),
         ([("service-type", "urn:other|follow-up")], "diagnostic-block"),
+        ([("service-type", "follow-up,surgery")], "diagnostic-block"),
         ([("_count", "lots")], "_count"),
     ],
 )
