@@ -442,6 +442,8 @@ SLOT_ID: Final = re.compile(
     + r")-(?P<start>\d{8}T\d{4})Z\Z"
 )
 SLOT_STAMP: Final = "%Y%m%dT%H%M"
+# The years a Slot's start may fall in (beyond them, date arithmetic would overflow).
+SLOT_YEARS: Final = range(1900, 3000)
 
 
 def schedule_id(clinician_id: int, site_id: int) -> str:
@@ -466,6 +468,8 @@ def slot_key(text: str) -> tuple[int, int, str, datetime] | None:
     try:
         start = datetime.strptime(spelled["start"], SLOT_STAMP).replace(tzinfo=UTC)
     except ValueError:
+        return None
+    if start.year not in SLOT_YEARS:
         return None
     return int(spelled["clinician"]), int(spelled["site"]), spelled["code"], start
 

@@ -518,9 +518,9 @@ def _start_bound(value: str) -> StartBound:
     text = spelled["value"]
     try:
         if DAY_VALUE.match(text):
-            return StartBound(op, date.fromisoformat(text))
+            return _in_years(StartBound(op, date.fromisoformat(text)))
         if INSTANT_VALUE.match(text):
-            return StartBound(op, datetime.fromisoformat(text))
+            return _in_years(StartBound(op, datetime.fromisoformat(text)))
     except ValueError:
         raise _bad("start", f"{text} is not a date.") from None
     raise _bad(
@@ -528,6 +528,13 @@ def _start_bound(value: str) -> StartBound:
         "send YYYY-MM-DD or a dateTime with its offset, e.g. 2026-03-03T09:00:00-05:00 "
         "(a + in the offset is sent as %2B).",
     )
+
+
+def _in_years(bound: StartBound) -> StartBound:
+    years = resources.SLOT_YEARS
+    if bound.moment.year not in years:
+        raise _bad("start", f"a year from {years.start} to {years.stop - 1}.")
+    return bound
 
 
 def _slot_window(bounds: list[StartBound], zone_name: str, now: datetime) -> Interval:

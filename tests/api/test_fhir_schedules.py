@@ -326,6 +326,7 @@ def test_a_slot_is_read_again_by_its_id(api: Api, clinic: Clinic) -> None:
         "{clinician}-{site}-follow-up-20260302T1400Z",  # in the past
         "{clinician}-{site}-follow-up-20260303T0100Z",  # outside working hours
         "{clinician}-{site}-follow-up-20261333T1400Z",  # no such date
+        "{clinician}-{site}-follow-up-99991231T2345Z",  # beyond any calendar
     ],
 )
 def test_a_slot_that_is_not_free_is_not_found(api: Api, clinic: Clinic, slot_id: str) -> None:
@@ -375,6 +376,9 @@ def test_an_unknown_schedule_finds_no_slots(api: Api, clinic: Clinic) -> None:
         ([("start", "ne2026-03-03")], "ge, gt"),
         ([("start", "2026-03")], "YYYY-MM-DD"),
         ([("start", "2026-02-30")], "not a date"),
+        ([("start", "ge9999-12-31")], "a year from 1900 to 2999"),
+        ([("start", "9999-12-31T23:59:59+00:00")], "a year from 1900 to 2999"),
+        ([("start", "lt0001-01-01")], "a year from 1900 to 2999"),
         ([("start", "ge2026-03-03"), ("start", "gt2026-03-04")], "one lower bound"),
         ([("start", "ge2026-03-03"), ("start", "le2026-03-04"), ("start", "lt2026-03-05")], "one"),
         ([("start", "ge2026-03-03"), ("start", "le2026-04-10")], "31 days"),
