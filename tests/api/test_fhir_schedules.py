@@ -261,6 +261,9 @@ def test_a_bare_date_is_that_day_at_the_site_and_instants_keep_their_offset(
         ("start", "ge2026-03-03T14:00:00Z"),
         ("start", "lt2026-03-03T10:00:00-05:00"),
     )
+    at_nine = slot_search(
+        api, clinic, ("service-type", "diagnostic-block"), ("start", "eq2026-03-03T14:00:00Z")
+    )
     late = slot_search(
         api,
         clinic,
@@ -274,6 +277,7 @@ def test_a_bare_date_is_that_day_at_the_site_and_instants_keep_their_offset(
     assert starts(day)[-1] == "2026-03-03T16:30:00-05:00"  # the last block ending by 17:00
     assert len(starts(day)) == 39
     assert starts(hour) == [f"2026-03-03T09:{m:02}:00-05:00" for m in (0, 15, 30, 45)]
+    assert starts(at_nine) == ["2026-03-03T09:00:00-05:00"]
     assert starts(late)[0] == "2026-03-04T07:00:00-05:00"
     assert starts(late)[-1] == "2026-03-04T16:30:00-05:00"  # follow-ups: 20 minutes
 
