@@ -25,9 +25,8 @@ from scheduler.facilities.models import Room, Site
 from scheduler.fhir.resources import MRN_SYSTEM
 from scheduler.patients.models import Patient
 from tests.api.conftest import Clinic
+from tests.fhir_support import parsed
 from tests.support import Api
-
-FHIR = "application/fhir+json"
 
 
 def fhir(api: Api, path: str, as_: str | None = "scheduler", method: str = "GET") -> Any:
@@ -36,19 +35,15 @@ def fhir(api: Api, path: str, as_: str | None = "scheduler", method: str = "GET"
 
 
 def outcome_of(response: Any, status: int, code: str) -> OperationOutcome:
-    assert response.status_code == status, response.get_data(as_text=True)
-    assert response.mimetype == FHIR
-    parsed = OperationOutcome.model_validate(response.get_json())
-    assert parsed.issue[0].code == code
-    return parsed
+    checked: OperationOutcome = parsed(response, status)
+    assert checked.issue[0].code == code
+    return checked
 
 
 def test_the_capability_statement_lists_exactly_what_is_implemented(client: FlaskClient) -> None:
     response = client.get("/fhir/R4/metadata")
 
-    assert response.status_code == 200
-    assert response.mimetype == FHIR
-    statement = CapabilityStatement.model_validate(response.get_json())
+    statement: CapabilityStatement = parsed(response)
     assert statement.fhirVersion == "4.0.1"
     [rest] = statement.rest
     offered = {r.type: r for r in rest.resource}
@@ -88,9 +83,7 @@ def test_a_patient_is_read_with_the_mrn_as_identifier(
 
     response = fhir(api, f"/Patient/{clinic.patient_id}")
 
-    assert response.status_code == 200, response.get_json()
-    assert response.mimetype == FHIR
-    patient = FhirPatient.model_validate(response.get_json())
+    patient: FhirPatient = parsed(response)
     assert patient.id == str(record.id)
     assert (patient.identifier[0].system, patient.identifier[0].value) == (MRN_SYSTEM, record.mrn)
     assert patient.name[0].family == record.family_name
@@ -98,9 +91,7 @@ def test_a_patient_is_read_with_the_mrn_as_identifier(
 
 
 def search(api: Api, query: str, as_: str = "scheduler") -> list[str]:
-    response = fhir(api, "/Patient?" + query, as_)
-    assert response.status_code == 200, response.get_json()
-    bundle = Bundle.model_validate(response.get_json())
+    bundle: Bundle = parsed(fhir(api, "/Patient?" + query, as_))
     assert bundle.type == "searchset"
     return [entry.resource.id for entry in bundle.entry or []]  # type: ignore[union-attr]
 
@@ -128,14 +119,13 @@ def test_patients_are_searched_by_identifier_names_and_birth_date(
 
 
 def test_search_pages_with_count_and_a_next_link(api: Api, clinic: Clinic) -> None:
-    response = fhir(api, "/Patient?_count=1")
-    bundle = Bundle.model_validate(response.get_json())
+    bundle: Bundle = parsed(fhir(api, "/Patient?_count=1"))
 
     assert len(bundle.entry or []) == 1
     links = {link.relation: link.url for link in bundle.link or []}
     assert "_offset=1" in links["next"]
     second = fhir(api, links["next"].split("/fhir/R4", 1)[1])
-    assert Bundle.model_validate(second.get_json()).entry[0].resource.id != (  # type: ignore[index]
+    assert parsed(second).entry[0].resource.id != (  # type: ignore[index]
         bundle.entry[0].resource.id  # type: ignore[index]
     )
 
@@ -194,9 +184,9 @@ def test_a_clinician_is_a_practitioner_read_and_found_by_name(
     read = fhir(api, f"/Practitioner/{clinic.clinician_id}")
     found = fhir(api, f"/Practitioner?given={record.given_name.lower()}")
 
-    practitioner = Practitioner.model_validate(read.get_json())
+    practitioner: Practitioner = parsed(read)
     assert practitioner.name[0].family == record.family_name
-    bundle = Bundle.model_validate(found.get_json())
+    bundle: Bundle = parsed(found)
     assert [e.resource.id for e in bundle.entry or []] == [str(record.id)]  # type: ignore[union-attr]
     outcome_of(fhir(api, f"/Practitioner/{clinic.clinician_id}", "patient"), 403, "forbidden")
 
@@ -209,9 +199,9 @@ def test_sites_and_rooms_are_locations_rooms_part_of_their_site(
     assert site is not None
     assert room is not None
 
-    read_site = Location.model_validate(fhir(api, f"/Location/site-{site.id}").get_json())
-    read_room = Location.model_validate(fhir(api, f"/Location/room-{room.id}").get_json())
-    rooms = Bundle.model_validate(fhir(api, f"/Location?partof=site-{site.id}").get_json())
+    read_site: Location = parsed(fhir(api, f"/Location/site-{site.id}"))
+    read_room: Location = parsed(fhir(api, f"/Location/room-{room.id}"))
+    rooms: Bundle = parsed(fhir(api, f"/Location?partof=site-{site.id}"))
 
     assert read_site.name == site.name
     assert read_site.address.text == site.address  # type: ignore[union-attr]
