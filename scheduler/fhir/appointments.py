@@ -33,14 +33,14 @@ from scheduler.clinicians import services as clinicians
 from scheduler.errors import Conflict, DomainError, InvalidInput, NotFound
 from scheduler.fhir import parameters, proposals, resources
 from scheduler.fhir.routes import (
-    _allowed,
-    _bad,
-    _bundle,
-    _paging,
-    _search_args,
+    allowed,
+    bad_search,
     base_url,
     blp,
     fhir_json,
+    paging,
+    search_args,
+    search_bundle,
 )
 from scheduler.pathways import services as pathways
 from scheduler.pathways.models import Pathway
@@ -97,18 +97,18 @@ def read_appointment(appointment_id: str) -> Response:
     to whoever may hold or book it."""
     session, actor, now = context.session(), context.actor(), context.now()
     if appointment_id.startswith(proposals.PROPOSED):
-        _allowed(FIND)
+        allowed(FIND)
         proposal = _proposal(appointment_id, now)
         pathway = pathways.get_pathway(session, actor, proposal.pathway_id)
         visit = _proposed(proposal, pathway.patient_id, None)
         return fhir_json(resources.appointment(visit, _names(session, [pathway.site_id])))
     if appointment_id.startswith(proposals.PENDING):
-        _allowed(HOLD)
+        allowed(HOLD)
         _pathway_id, hold_id = _pending(appointment_id)
         held = desk.held_slot(session, actor, hold_id, now)
         visit = _pending_visit(held.hold, held.pathway.patient_id, held)
         return fhir_json(resources.appointment(visit, _names(session, [held.pathway.site_id])))
-    _allowed(READ)
+    allowed(READ)
     record = booking.get_appointment(session, actor, _number(appointment_id))
     state = session.get_one(Pathway, record.pathway_id).state
     visit = _booked(record, arrived=state in booking.ARRIVED)
@@ -121,12 +121,12 @@ def search_appointments() -> Response:
     ``date`` (start; prefixes; a day at the appointment's site, or an instant with its
     offset; repeat for a range), ``status`` and ``service-type`` (comma: any of them), in
     start order, ``_count`` a page (patients: only their own)."""
-    _allowed(SEARCH)
-    args = _search_args("Appointment")
+    allowed(SEARCH)
+    args = search_args("Appointment")
     for name in set(args) - {"date"}:
         if len(args.getlist(name)) > 1:
-            raise _bad(name, "send it once (commas separate alternatives).")
-    count, offset = _paging(args.get("_count"), args.get("_offset"))
+            raise bad_search(name, "send it once (commas separate alternatives).")
+    count, offset = paging(args.get("_count"), args.get("_offset"))
     criteria: dict[str, Any] = {}
     if "patient" in args:
         criteria["patient_id"] = _reference_id(args["patient"], "Patient", "patient")
@@ -135,7 +135,7 @@ def search_appointments() -> Response:
     statuses = [_status(code) for code in _alternatives(args.get("status"))]
     services = [s for code in _alternatives(args.get("service-type")) if (s := _service(code))]
     if ("status" in args and not any(statuses)) or ("service-type" in args and not services):
-        return _bundle("Appointment", [], count, offset)  # e.g. status=pending: none stored
+        return search_bundle("Appointment", [], count, offset)  # e.g. status=pending: none stored
     session = context.session()
     statement = booking.search_statement(
         session,
@@ -151,7 +151,7 @@ def search_appointments() -> Response:
         resources.appointment(_booked(record, arrived=state in booking.ARRIVED), names)
         for record, state in rows
     ]
-    return _bundle("Appointment", found, count, offset)
+    return search_bundle("Appointment", found, count, offset)
 
 
 def _actor(reference: str) -> dict[str, int]:
@@ -163,7 +163,7 @@ def _actor(reference: str) -> dict[str, int]:
     place, _, number = ident.partition("-")
     if kind == "Location" and place in ("room", "site") and number.isdecimal():
         return {f"{place}_id": _within(int(number), "actor")}
-    raise _bad(
+    raise bad_search(
         "actor", "send Patient/<id>, Practitioner/<id>, Location/room-<id> or Location/site-<id>."
     )
 
@@ -174,7 +174,7 @@ def _alternatives(value: str | None) -> list[str]:
 
 def _status(code: str) -> tuple[Any, ...]:
     if code not in resources.STATUS_SEARCH:
-        raise _bad("status", f"{code!r} is not an appointment status of FHIR R4.")
+        raise bad_search("status", f"{code!r} is not an appointment status of FHIR R4.")
     return resources.STATUS_SEARCH[code]
 
 
@@ -185,7 +185,7 @@ def _service(token: str) -> tuple[AppointmentKind, Method | None] | None:
         return None
     if code not in resources.SERVICES:
         known = ", ".join(resources.SERVICES)
-        raise _bad("service-type", f"{code!r} is none of our service types ({known}).")
+        raise bad_search("service-type", f"{code!r} is none of our service types ({known}).")
     return resources.SERVICES[code]
 
 
@@ -193,16 +193,16 @@ def _date_bound(value: str) -> booking.StartBound:
     spelled = DATE_VALUE.match(value)
     problem = "send YYYY-MM-DD or a date and time with its offset, after a prefix if any."
     if spelled is None:
-        raise _bad("date", problem)
+        raise bad_search("date", problem)
     op, when = spelled["op"] or "eq", spelled["when"]
     try:
         if "T" not in when:
             return op, date.fromisoformat(when)
         moment = datetime.fromisoformat(when)
     except ValueError:
-        raise _bad("date", problem) from None
+        raise bad_search("date", problem) from None
     if moment.utcoffset() is None:
-        raise _bad("date", "a time needs its offset (e.g. -05:00 or Z).")
+        raise bad_search("date", "a time needs its offset (e.g. -05:00 or Z).")
     return op, moment
 
 
@@ -214,7 +214,7 @@ def _date_bound(value: str) -> booking.StartBound:
 def find() -> Response:
     """ITI-115: the earliest slots for a patient's next step (or a booked appointment's
     move, ``reschedule``) between ``start`` and ``end``, as proposed Appointments."""
-    _allowed(FIND)
+    allowed(FIND)
     values = parameters.read(_body(), FIND_PARAMETERS)
     session, actor, now = context.session(), context.actor(), context.now()
     start, end = _required(values, "start"), _required(values, "end")
@@ -272,7 +272,7 @@ def find() -> Response:
 def hold() -> Response:
     """ITI-116: hold a proposal of ``$find`` (as ``POST /holds``): the pending
     Appointment, and until when it is held."""
-    _allowed(HOLD)
+    allowed(HOLD)
     values = parameters.read(_body(), HOLD_PARAMETERS)
     session, actor, now = context.session(), context.actor(), context.now()
     ident = _own_id(_required(values, "appointment-reference"))
@@ -321,7 +321,7 @@ def book() -> Response:
     if ident.startswith(proposals.PROPOSED):
         proposal = _proposal(ident, now)
         if proposal.appointment_id is not None:
-            _allowed(MOVE)
+            allowed(MOVE)
             record = booking.reschedule_appointment(
                 session,
                 actor,
@@ -332,7 +332,7 @@ def book() -> Response:
                 reminder_before=reminder,
             )
         else:
-            _allowed(BOOK)
+            allowed(BOOK)
             record = booking.book_appointment(
                 session,
                 actor,
@@ -348,7 +348,7 @@ def book() -> Response:
     elif ident.startswith(proposals.PENDING):
         record = _book_hold(session, ident, reminder)
     else:
-        _allowed(BOOK)
+        allowed(BOOK)
         raise Conflict(
             f"Appointment/{ident} is already booked; $book takes a proposal or a hold.",
         )
@@ -365,7 +365,7 @@ def _book_hold(session: Session, ident: str, reminder: timedelta) -> Appointment
     pathway_id, hold_id = _pending(ident)
     placed = session.get(Hold, hold_id)
     if placed is None or placed.pathway_id != pathway_id or placed.expires_at <= now:
-        _allowed(BOOK)
+        allowed(BOOK)
         used = desk.consumed_by(session, actor, pathway_id, hold_id)
         if used is not None:
             raise Conflict(f"The hold was already booked: Appointment/{used.appointment_id}.")
@@ -373,11 +373,11 @@ def _book_hold(session: Session, ident: str, reminder: timedelta) -> Appointment
             "appointment-reference", "No such hold: it may have expired. Run $find again."
         )
     if placed.appointment_id is not None:
-        _allowed(MOVE)
+        allowed(MOVE)
         return booking.reschedule_appointment(
             session, actor, now, placed.appointment_id, hold_id=hold_id, reminder_before=reminder
         )
-    _allowed(BOOK)
+    allowed(BOOK)
     return booking.book_appointment(
         session,
         actor,
@@ -401,7 +401,7 @@ def _cancel(sent: dict[str, Any]) -> Response:
         raise InvalidInput.field("appointment", "Send the id of the appointment to cancel.")
     session, actor = context.session(), context.actor()
     if ident.startswith(proposals.PENDING):
-        _allowed(RELEASE)
+        allowed(RELEASE)
         _pathway_id, hold_id = _pending(ident)
         released = holds.release_hold(session, actor, hold_id)
         pathway = session.get_one(Pathway, released.pathway_id)
@@ -409,7 +409,7 @@ def _cancel(sent: dict[str, Any]) -> Response:
         answer = resources.appointment(visit, _names(session, [pathway.site_id]))
         session.commit()
         return _operation_answer("$book", [answer])
-    _allowed(CANCEL)
+    allowed(CANCEL)
     reason = _cancel_reason(sent.get("cancelationReason"))
     record = cancellation.cancel_appointment(session, actor, context.now(), _number(ident), reason)
     answer = resources.appointment(
@@ -648,13 +648,13 @@ def _reference_id(value: str, kind: str, name: str) -> int:
     """The record id a reference search value names (``Kind/<id>`` or ``<id>``)."""
     ident = value.removeprefix(base_url() + "/").removeprefix(f"{kind}/")
     if not ident.isdecimal():
-        raise _bad(name, f"send {kind}/<id>.")
+        raise bad_search(name, f"send {kind}/<id>.")
     return _within(int(ident), name)
 
 
 def _within(number: int, name: str) -> int:
     if not 0 < number < 2**31:
-        raise _bad(name, "no such record.")
+        raise bad_search(name, "no such record.")
     return number
 
 

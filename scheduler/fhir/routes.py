@@ -76,7 +76,7 @@ def authenticate() -> None:
     g.actor = actor_for(user)
 
 
-def _allowed(roles: tuple[Role, ...]) -> None:
+def allowed(roles: tuple[Role, ...]) -> None:
     role = context.actor().role
     if role not in roles:
         raise Forbidden(f"The {role.value} role cannot do this.")
@@ -90,7 +90,7 @@ def metadata() -> Response:
 
 @blp.get("/Patient/<patient_id>")
 def read_patient(patient_id: str) -> Response:
-    _allowed(READ_PATIENT)
+    allowed(READ_PATIENT)
     record = get_patient(context.session(), context.actor(), _record_id("Patient", patient_id))
     return fhir_json(resources.patient(record))
 
@@ -99,9 +99,9 @@ def read_patient(patient_id: str) -> Response:
 def search_patients() -> Response:
     """Patients by ``identifier`` (our MRN system, or no system), ``family`` and ``given``
     (starts with, any case), ``birthdate`` (eq, ne, ge, le, gt, lt); ``_count`` per page."""
-    _allowed(SEARCH_PATIENTS)
-    args = _search_args("Patient")
-    count, offset = _paging(args.get("_count"), args.get("_offset"))
+    allowed(SEARCH_PATIENTS)
+    args = search_args("Patient")
+    count, offset = paging(args.get("_count"), args.get("_offset"))
     statement = match_statement(
         context.actor(),
         mrn=_identifier(args.get("identifier")),
@@ -110,12 +110,12 @@ def search_patients() -> Response:
         born=_date_search(args.get("birthdate")),
     )
     found = list(context.session().scalars(statement.offset(offset).limit(count + 1)))
-    return _bundle("Patient", [resources.patient(p) for p in found], count, offset)
+    return search_bundle("Patient", [resources.patient(p) for p in found], count, offset)
 
 
 @blp.get("/Practitioner/<practitioner_id>")
 def read_practitioner(practitioner_id: str) -> Response:
-    _allowed(READ_CLINICIAN)
+    allowed(READ_CLINICIAN)
     record = clinicians.get_clinician(
         context.session(), _record_id("Practitioner", practitioner_id)
     )
@@ -125,21 +125,21 @@ def read_practitioner(practitioner_id: str) -> Response:
 @blp.get("/Practitioner")
 def search_practitioners() -> Response:
     """Clinicians by ``family`` and ``given`` (starts with, any case)."""
-    _allowed(READ_CLINICIAN)
-    args = _search_args("Practitioner")
-    count, offset = _paging(args.get("_count"), args.get("_offset"))
+    allowed(READ_CLINICIAN)
+    args = search_args("Practitioner")
+    count, offset = paging(args.get("_count"), args.get("_offset"))
     matching = [
         c
         for c in clinicians.list_clinicians(context.session())
         if _starts(c.family_name, args.get("family")) and _starts(c.given_name, args.get("given"))
     ]
     page = matching[offset : offset + count + 1]  # only the page is built (and validated)
-    return _bundle("Practitioner", [resources.practitioner(c) for c in page], count, offset)
+    return search_bundle("Practitioner", [resources.practitioner(c) for c in page], count, offset)
 
 
 @blp.get("/Location/<location_id>")
 def read_location(location_id: str) -> Response:
-    _allowed(READ_SITE)
+    allowed(READ_SITE)
     kind, _, number = location_id.partition("-")
     session = context.session()
     if kind == "site":
@@ -157,9 +157,9 @@ def read_location(location_id: str) -> Response:
 def search_locations() -> Response:
     """Sites and their rooms by ``name`` (starts with, any case) and ``partof`` (the rooms
     of ``Location/site-<id>``)."""
-    _allowed(READ_SITE)
-    args = _search_args("Location")
-    count, offset = _paging(args.get("_count"), args.get("_offset"))
+    allowed(READ_SITE)
+    args = search_args("Location")
+    count, offset = paging(args.get("_count"), args.get("_offset"))
     session = context.session()
     rooms = facilities.by_site(session, Room)
     partof = args.get("partof")
@@ -180,7 +180,7 @@ def search_locations() -> Response:
         resources.room_location(p) if isinstance(p, Room) else resources.site_location(p)
         for p in page
     ]
-    return _bundle("Location", found, count, offset)
+    return search_bundle("Location", found, count, offset)
 
 
 def _site_and_rooms(site: Site, rooms: list[Room]) -> list[Site | Room]:
@@ -198,20 +198,20 @@ def _starts(value: str, start: str | None) -> bool:
     return start is None or value.lower().startswith(start.lower())
 
 
-def _search_args(kind: str) -> Any:
+def search_args(kind: str) -> Any:
     """The query of a search of ``kind``: only its parameters, each plain text."""
     args = request.args
     unknown = sorted(set(args) - {*resources.SEARCHES[kind], *resources.PAGING, "_offset"})
     if unknown:
-        raise _bad(unknown[0], f"not a search parameter of {kind} here (see /metadata).")
+        raise bad_search(unknown[0], f"not a search parameter of {kind} here (see /metadata).")
     for name, value in args.items():
         wrong = problem_in_text(value)
         if wrong or len(value) > MAX_VALUE:
-            raise _bad(name, wrong or f"at most {MAX_VALUE} characters.")
+            raise bad_search(name, wrong or f"at most {MAX_VALUE} characters.")
     return args
 
 
-def _bundle(kind: str, found: list[dict[str, Any]], count: int, offset: int) -> Response:
+def search_bundle(kind: str, found: list[dict[str, Any]], count: int, offset: int) -> Response:
     """One page of a search (``found`` holds one more than the page when there is more)."""
     links = {"self": _page_url(kind, count, offset)}
     if len(found) > count:
@@ -219,7 +219,7 @@ def _bundle(kind: str, found: list[dict[str, Any]], count: int, offset: int) -> 
     return fhir_json(resources.searchset(found[:count], links, base_url()))
 
 
-def _paging(count_text: str | None, offset_text: str | None) -> tuple[int, int]:
+def paging(count_text: str | None, offset_text: str | None) -> tuple[int, int]:
     count = DEFAULT_COUNT if count_text is None else _whole("_count", count_text)
     offset = 0 if offset_text is None else _whole("_offset", offset_text)
     return max(1, min(count, MAX_COUNT)), offset
@@ -227,7 +227,7 @@ def _paging(count_text: str | None, offset_text: str | None) -> tuple[int, int]:
 
 def _whole(name: str, text: str) -> int:
     if not text.isdecimal() or len(text) > 9:
-        raise _bad(name, "send a whole number.")
+        raise bad_search(name, "send a whole number.")
     return int(text)
 
 
@@ -247,15 +247,15 @@ def _date_search(value: str | None) -> tuple[str, date] | None:
         return None
     spelled = DATE_SEARCH.match(value)
     if spelled is None:
-        raise _bad("birthdate", "send YYYY-MM-DD, after ge, le, gt or lt if any.")
+        raise bad_search("birthdate", "send YYYY-MM-DD, after ge, le, gt or lt if any.")
     try:
         day = date.fromisoformat(spelled["day"])
     except ValueError:
-        raise _bad("birthdate", "not a date.") from None
+        raise bad_search("birthdate", "not a date.") from None
     return spelled["op"] or "eq", day
 
 
-def _bad(name: str, message: str) -> BadRequest:
+def bad_search(name: str, message: str) -> BadRequest:
     """A search FHIR cannot run: 400 (an OperationOutcome, code "invalid")."""
     return BadRequest(f"{name}: {message}")
 
@@ -314,7 +314,7 @@ TICK: Final = timedelta(microseconds=1)
 
 @blp.get("/Schedule/<schedule_id>")
 def read_schedule(schedule_id: str) -> Response:
-    _allowed(READ_SCHEDULE)
+    allowed(READ_SCHEDULE)
     found = _schedule(schedule_id)
     if found is None:
         raise NotFound("Schedule", schedule_id)
@@ -325,9 +325,9 @@ def read_schedule(schedule_id: str) -> Response:
 def search_schedules() -> Response:
     """Schedules by ``actor``: ``Practitioner/<id>``, ``Location/site-<id>`` or a bare id
     (either); a comma between references is "or", a repeated ``actor`` is "and"."""
-    _allowed(READ_SCHEDULE)
-    args = _search_args("Schedule")
-    count, offset = _paging(args.get("_count"), args.get("_offset"))
+    allowed(READ_SCHEDULE)
+    args = search_args("Schedule")
+    count, offset = paging(args.get("_count"), args.get("_offset"))
     wanted = [_references(value) for value in args.getlist("actor")]
     matching = [
         found
@@ -341,7 +341,7 @@ def search_schedules() -> Response:
 @blp.get("/Slot/<slot_id>")
 def read_slot(slot_id: str) -> Response:
     """A slot while it is still free (and far enough ahead); taken or past, it is gone."""
-    _allowed(SEARCH_SLOTS)
+    allowed(SEARCH_SLOTS)
     key = resources.slot_key(slot_id)
     found = _schedule(resources.schedule_id(*key[:2])) if key else None
     if key is None or found is None or key[2] not in _codes(found):
@@ -359,19 +359,19 @@ def search_slot() -> Response:
     le/lt; a bare date is that day at the site; default: from now for 7 days, at most 31).
     Without ``service-type``, a slot of every service the schedule offers at each free
     start (services at one start compete for the same resources: book one of them)."""
-    _allowed(SEARCH_SLOTS)
-    args = _search_args("Slot")
+    allowed(SEARCH_SLOTS)
+    args = search_args("Slot")
     for name in ("schedule", "status", "service-type"):
         if len(args.getlist(name)) > 1:
-            raise _bad(name, "send it once.")
-    count, offset = _paging(args.get("_count"), args.get("_offset"))
+            raise bad_search(name, "send it once.")
+    count, offset = paging(args.get("_count"), args.get("_offset"))
     if args.get("status", "free") != "free":
-        raise _bad("status", "only free slots are served here: send status=free or none.")
+        raise bad_search("status", "only free slots are served here: send status=free or none.")
     asked = _service_codes(args.get("service-type"))
     bounds = [_start_bound(value) for value in args.getlist("start")]
     reference = args.get("schedule")
     if reference is None:
-        raise _bad("schedule", "required: Schedule/<id> or <id>.")
+        raise bad_search("schedule", "required: Schedule/<id> or <id>.")
     found = _schedule(_schedule_reference(reference))
     window = _slot_window(bounds, found.site.timezone if found else "UTC", context.now())
     if found is None:
@@ -475,7 +475,7 @@ def _schedule_reference(value: str) -> str:
     server's absolute URL of one)."""
     kind, slash, ident = value.removeprefix(base_url() + "/").rpartition("/")
     if slash and kind != "Schedule":
-        raise _bad("schedule", "send Schedule/<id> or <id>.")
+        raise bad_search("schedule", "send Schedule/<id> or <id>.")
     return ident
 
 
@@ -489,7 +489,9 @@ def _service_codes(value: str | None) -> set[str] | None:
         system, bar, code = token.rpartition("|")
         if (bar and system not in ("", resources.SERVICE_SYSTEM)) or code not in resources.SERVICES:
             known = ", ".join(resources.SERVICES)
-            raise _bad("service-type", f"send one of {known} (system {resources.SERVICE_SYSTEM}).")
+            raise bad_search(
+                "service-type", f"send one of {known} (system {resources.SERVICE_SYSTEM})."
+            )
         codes.add(code)
     return codes
 
@@ -514,7 +516,9 @@ def _start_bound(value: str) -> StartBound:
     spelled = START_VALUE.match(value)
     op = (spelled["op"] if spelled else None) or "eq"
     if spelled is None or op not in ("eq", *LOWER_PREFIXES, *UPPER_PREFIXES):
-        raise _bad("start", "send ge, gt, le, lt or eq (or no prefix) and a date or dateTime.")
+        raise bad_search(
+            "start", "send ge, gt, le, lt or eq (or no prefix) and a date or dateTime."
+        )
     text = spelled["value"]
     try:
         if DAY_VALUE.match(text):
@@ -522,8 +526,8 @@ def _start_bound(value: str) -> StartBound:
         if INSTANT_VALUE.match(text):
             return _in_years(StartBound(op, datetime.fromisoformat(text)))
     except ValueError:
-        raise _bad("start", f"{text} is not a date.") from None
-    raise _bad(
+        raise bad_search("start", f"{text} is not a date.") from None
+    raise bad_search(
         "start",
         "send YYYY-MM-DD or a dateTime with its offset, e.g. 2026-03-03T09:00:00-05:00 "
         "(a + in the offset is sent as %2B).",
@@ -533,7 +537,7 @@ def _start_bound(value: str) -> StartBound:
 def _in_years(bound: StartBound) -> StartBound:
     years = resources.SLOT_YEARS
     if bound.moment.year not in years:
-        raise _bad("start", f"a year from {years.start} to {years.stop - 1}.")
+        raise bad_search("start", f"a year from {years.start} to {years.stop - 1}.")
     return bound
 
 
@@ -545,7 +549,9 @@ def _slot_window(bounds: list[StartBound], zone_name: str, now: datetime) -> Int
     upper = [b for b in bounds if b.op in UPPER_PREFIXES]
     equal = [b for b in bounds if b.op == "eq"]
     if len(bounds) > 2 or len(lower) > 1 or len(upper) > 1 or (equal and len(bounds) > 1):
-        raise _bad("start", "send one lower bound (ge, gt) and one upper bound (le, lt) at most.")
+        raise bad_search(
+            "start", "send one lower bound (ge, gt) and one upper bound (le, lt) at most."
+        )
     if equal:
         start, end = equal[0].edges(zone)
     else:
@@ -558,7 +564,7 @@ def _slot_window(bounds: list[StartBound], zone_name: str, now: datetime) -> Int
             first, after = upper[0].edges(zone)
             end = first if upper[0].op == "lt" else after
     if end - max(start, now) > MAX_SLOT_RANGE:
-        raise _bad("start", f"a range of at most {MAX_SLOT_RANGE.days} days, please.")
+        raise bad_search("start", f"a range of at most {MAX_SLOT_RANGE.days} days, please.")
     return Interval(start, end)
 
 
