@@ -74,6 +74,27 @@ class Defaults:
     # How long the worker sleeps when nothing is due.
     OUTBOX_POLL_SECONDS = 5
 
+    # HL7 v2.5.1 SIU messages to the EHR (flask hl7 run), one delivery per receiver.
+    # HL7_RECEIVERS: comma-separated name=host:port, each optionally followed by
+    # /RECEIVING_APPLICATION/RECEIVING_FACILITY (MSH-5, MSH-6), e.g.
+    # "ehr=10.0.0.7:2575/EHR/MAIN". Empty: no SIU message is written at all.
+    HL7_RECEIVERS = ""
+    # MSH-3 and MSH-4: who we are to the receivers.
+    HL7_SENDING_APPLICATION = "SCHEDULER"
+    HL7_SENDING_FACILITY = "CLINIC"
+    # PID-3's assigning authority: whose medical record numbers these are.
+    HL7_MRN_AUTHORITY = "CLINIC"
+    # How long the worker waits for a receiver's ACK before trying again later.
+    HL7_ACK_TIMEOUT_SECONDS = 30
+    # Failed sends are retried after 30 s, 1, 2, 4 ... minutes (at most
+    # HL7_RETRY_MAX_SECONDS apart); after HL7_MAX_ATTEMPTS a delivery is dead until an
+    # admin re-queues it.
+    HL7_MAX_ATTEMPTS = 20
+    HL7_RETRY_BASE_SECONDS = 30
+    HL7_RETRY_MAX_SECONDS = 1800
+    # How long the worker sleeps when nothing is due.
+    HL7_POLL_SECONDS = 5
+
     # How much a clinician's calendar feed shows of each case in its title: neutral ("Clinic
     # appointment"), none (the kind of case), initials or full (the kind and the patient).
     FEED_PATIENT_DETAIL = "initials"

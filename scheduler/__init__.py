@@ -20,7 +20,7 @@ from scheduler.auth.guard import guard_api_request
 from scheduler.clock import system_clock
 from scheduler.context import LIMITER_EXTENSION, Database, session
 from scheduler.db import begin_write
-from scheduler.settings import check_settings
+from scheduler.settings import check_settings, hl7_settings
 from scheduler.web import security as web_security
 
 WRITE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
@@ -41,6 +41,7 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
 
     Database.init_app(app)
     app.extensions[context.CLOCK_EXTENSION] = app.config.get("CLOCK", system_clock)
+    app.extensions[context.HL7_EXTENSION] = hl7_settings(app.config)
     app.config.setdefault("RATELIMIT_HEADERS_ENABLED", True)
     # Per app, so that counters never leak between app instances (tests, workers).
     app.extensions[LIMITER_EXTENSION] = Limiter(get_remote_address, app=app)
@@ -97,6 +98,7 @@ def _register_blueprints(app: Flask, api: Api) -> None:
     from scheduler.facilities.routes import blp as facilities_blp
     from scheduler.feeds.routes import blp as feeds_blp
     from scheduler.feeds.routes import public as feeds_public
+    from scheduler.hl7v2.routes import blp as hl7_blp
     from scheduler.invites.routes import blp as invites_blp
     from scheduler.invites.routes import links as invite_links
     from scheduler.outbox.routes import blp as outbox_blp
@@ -117,6 +119,7 @@ def _register_blueprints(app: Flask, api: Api) -> None:
         invites_blp,
         feeds_blp,
         outbox_blp,
+        hl7_blp,
     ):
         api.register_blueprint(blp, url_prefix="/api/v1")
     # The FHIR blueprint of fhir.routes, with the Appointment routes of fhir.appointments.

@@ -198,6 +198,41 @@ def catch_mail(port: int, folder: Path | None) -> None:
     serve(target, "127.0.0.1", port, stop)
 
 
+hl7 = AppGroup("hl7", help="HL7 v2 SIU messages to the EHR over MLLP.")
+
+
+@hl7.command("run")
+@click.option("--once", is_flag=True, help="One pass over the due deliveries, then exit.")
+def run_hl7(once: bool) -> None:
+    """Send due SIU messages to each receiver; without --once, keep polling until stopped."""
+    import signal
+    import threading
+    from datetime import timedelta
+
+    from scheduler.hl7v2.worker import deliver_due, run
+    from scheduler.settings import hl7_settings
+
+    settings = hl7_settings(current_app.config)
+    if not settings.receivers:
+        raise click.ClickException("No receiver: set SCHEDULER_HL7_RECEIVERS first.")
+    sessions = Database.of(current_app).sessionmaker
+    clock = current_app.extensions[CLOCK_EXTENSION]
+    if once:
+        result = deliver_due(sessions, settings, clock)
+        click.echo(
+            f"Sent {result.sent}, rejected {result.rejected}, retrying {result.retried}, "
+            f"dead {result.dead}."
+        )
+        return
+    stop = threading.Event()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(signum, lambda *_: stop.set())
+    poll = timedelta(seconds=current_app.config["HL7_POLL_SECONDS"])
+    names = ", ".join(f"{r.name} ({r.host}:{r.port})" for r in settings.receivers)
+    click.echo(f"SIU worker: sending to {names}; Ctrl-C stops.")
+    run(sessions, settings, clock, poll=poll, stop=stop)
+
+
 def register_commands(app: Flask) -> None:
-    for group in (db, users, demo, outbox):
+    for group in (db, users, demo, outbox, hl7):
         app.cli.add_command(group)

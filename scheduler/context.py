@@ -22,14 +22,17 @@ from scheduler.access import Actor
 from scheduler.clock import Clock
 from scheduler.db import make_engine, make_sessionmaker
 from scheduler.errors import Unauthorized
+from scheduler.hl7v2.services import reporting_to
+from scheduler.settings import Hl7Settings
 
 T = TypeVar("T")
 log = logging.getLogger(__name__)
 
 CLOCK_EXTENSION = "scheduler.clock"
+HL7_EXTENSION = "scheduler.hl7"
 LIMITER_EXTENSION = "scheduler.limiter"
 
-__all__ = ["actor", "committed", "limiter", "now", "reminder_before", "session"]
+__all__ = ["actor", "committed", "hl7_settings", "limiter", "now", "reminder_before", "session"]
 
 
 def actor() -> Actor:
@@ -76,10 +79,17 @@ class Database:
         return database
 
 
+def hl7_settings() -> Hl7Settings:
+    """Where SIU messages go (HL7_RECEIVERS) and who we are to the receivers."""
+    settings: Hl7Settings = current_app.extensions[HL7_EXTENSION]
+    return settings
+
+
 def session() -> Session:
-    """The session of the current application context, created on first use."""
+    """The session of the current application context, created on first use; its changes
+    are reported to the configured HL7 receivers (``hl7v2.services.reporting_to``)."""
     if "db_session" not in g:
-        g.db_session = Database.of(current_app).sessionmaker()
+        g.db_session = Database.of(current_app).sessionmaker(info=reporting_to(hl7_settings()))
     current: Session = g.db_session
     return current
 

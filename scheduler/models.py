@@ -9,6 +9,7 @@ from scheduler.clinical import models as clinical
 from scheduler.clinicians import models as clinicians
 from scheduler.db import Base
 from scheduler.facilities import models as facilities
+from scheduler.hl7v2 import models as hl7v2
 from scheduler.outbox import models as outbox
 from scheduler.pathways import models as pathways
 from scheduler.patients import models as patients
@@ -20,6 +21,7 @@ PACKAGES = (
     clinical,
     clinicians,
     facilities,
+    hl7v2,
     outbox,
     pathways,
     patients,

@@ -8,6 +8,7 @@ Pure module: no Flask, no SQLAlchemy.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -86,6 +87,99 @@ def delivery_settings(config: Mapping[str, Any]) -> DeliverySettings:
     )
 
 
+@dataclass(frozen=True)
+class Hl7Receiver:
+    """One system that gets our SIU messages over MLLP (an EHR, a portal)."""
+
+    name: str  # ours: the deliveries of this receiver carry it
+    host: str
+    port: int
+    receiving_application: str = ""  # MSH-5
+    receiving_facility: str = ""  # MSH-6
+
+
+@dataclass(frozen=True)
+class Hl7Settings:
+    """HL7 v2 SIU out: who receives, who we are, how hard the worker tries."""
+
+    receivers: tuple[Hl7Receiver, ...]
+    sending_application: str  # MSH-3
+    sending_facility: str  # MSH-4
+    mrn_authority: str  # PID-3.4: whose medical record numbers
+    ack_timeout: float  # seconds to wait for an ACK
+    max_attempts: int
+    retry_base: timedelta  # the wait after the first failure; doubled after each next one
+    retry_cap: timedelta
+
+    @property
+    def receiver_names(self) -> tuple[str, ...]:
+        return tuple(receiver.name for receiver in self.receivers)
+
+
+_RECEIVER_NAME = re.compile(r"[A-Za-z0-9_-]{1,40}")
+# HL7's delimiters (MSH-1, MSH-2): an identifier holding one would change the message.
+_HL7_DELIMITERS = frozenset("|^~\\&\r\n")
+_RECEIVERS_FORMAT = (
+    "HL7_RECEIVERS must be name=host:port[/RECEIVING_APPLICATION[/RECEIVING_FACILITY]] "
+    "entries separated by commas, e.g. ehr=10.0.0.7:2575/EHR/MAIN."
+)
+
+
+def _hl7_identifier(name: str, value: str) -> str:
+    if any(char in _HL7_DELIMITERS for char in value) or len(value) > 180:
+        raise ValueError(f"{name} must be at most 180 characters, without | ^ ~ \\ &.")
+    return value
+
+
+def _hl7_receiver(entry: str) -> Hl7Receiver:
+    name, equals, rest = entry.strip().partition("=")
+    address, *names = rest.split("/")
+    host, colon, port = address.rpartition(":")
+    if not (equals and colon and host and _RECEIVER_NAME.fullmatch(name)) or len(names) > 2:
+        raise ValueError(_RECEIVERS_FORMAT)
+    if not port.isdigit() or not 0 < int(port) < 65536:
+        raise ValueError(f"HL7_RECEIVERS: the port of {name} must be 1 to 65535.")
+    application, facility = (*names, "", "")[:2]
+    return Hl7Receiver(
+        name=name,
+        host=host.strip("[]"),
+        port=int(port),
+        receiving_application=_hl7_identifier("HL7_RECEIVERS", application),
+        receiving_facility=_hl7_identifier("HL7_RECEIVERS", facility),
+    )
+
+
+def hl7_receivers(setting: object) -> tuple[Hl7Receiver, ...]:
+    """HL7_RECEIVERS as receivers, each name once; a bad value fails at start."""
+    receivers = tuple(_hl7_receiver(entry) for entry in str(setting).split(",") if entry.strip())
+    names = [receiver.name for receiver in receivers]
+    if len(set(names)) != len(names):
+        raise ValueError("HL7_RECEIVERS: each receiver needs its own name.")
+    return receivers
+
+
+def hl7_settings(config: Mapping[str, Any]) -> Hl7Settings:
+    """The SIU settings from the app's configuration; a bad value fails at start."""
+    if int(config["HL7_MAX_ATTEMPTS"]) < 1:
+        raise ValueError("HL7_MAX_ATTEMPTS must be at least 1.")
+    if int(config["HL7_ACK_TIMEOUT_SECONDS"]) < 1:
+        raise ValueError("HL7_ACK_TIMEOUT_SECONDS must be at least 1.")
+    for name in ("HL7_SENDING_APPLICATION", "HL7_SENDING_FACILITY", "HL7_MRN_AUTHORITY"):
+        if not str(config[name]).strip():
+            raise ValueError(f"{name} must not be empty.")
+        _hl7_identifier(name, str(config[name]))
+    return Hl7Settings(
+        receivers=hl7_receivers(config["HL7_RECEIVERS"]),
+        sending_application=str(config["HL7_SENDING_APPLICATION"]),
+        sending_facility=str(config["HL7_SENDING_FACILITY"]),
+        mrn_authority=str(config["HL7_MRN_AUTHORITY"]),
+        ack_timeout=float(config["HL7_ACK_TIMEOUT_SECONDS"]),
+        max_attempts=int(config["HL7_MAX_ATTEMPTS"]),
+        retry_base=timedelta(seconds=int(config["HL7_RETRY_BASE_SECONDS"])),
+        retry_cap=timedelta(seconds=int(config["HL7_RETRY_MAX_SECONDS"])),
+    )
+
+
 class PatientDetail(StrEnum):
     """How much of the patient a feed shows (FEED_PATIENT_DETAIL): calendars sync to
     phones and laptops that are less guarded than the clinic's own systems.
@@ -104,6 +198,7 @@ class PatientDetail(StrEnum):
 def check_settings(config: Mapping[str, Any]) -> None:
     """Refuse to start with a setting that would only fail later, in a worker or a feed."""
     delivery_settings(config)
+    hl7_settings(config)
     try:
         PatientDetail(config["FEED_PATIENT_DETAIL"])
     except ValueError:

@@ -101,6 +101,9 @@ PERMISSIONS: Final[dict[str, frozenset[Role]]] = {
     "DELETE /clinicians/{clinician_id}/feed-token": ADMIN | CLINICAL,
     "GET /outbox": ADMIN,
     "POST /outbox/{message_id}/requeue": ADMIN,
+    # HL7 v2 SIU messages to the EHR
+    "GET /hl7/deliveries": ADMIN,
+    "POST /hl7/deliveries/{delivery_id}/requeue": ADMIN,
 }
 
 

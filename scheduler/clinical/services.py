@@ -28,6 +28,8 @@ from scheduler.clinical.models import (
 from scheduler.clock import local_date
 from scheduler.db import saved
 from scheduler.errors import IllegalTransition, InvalidInput
+from scheduler.hl7v2 import services as hl7
+from scheduler.hl7v2.messages import FillerStatus, SiuEvent
 from scheduler.pathways import services as pathways
 from scheduler.pathways.gates import evaluate_gate, snapshot
 from scheduler.pathways.models import Pathway
@@ -86,10 +88,12 @@ class _Open:
         )
 
     def complete(self, session: Session, now: datetime, record: object) -> None:
-        """Write the record that ends the visit; the appointment is done."""
+        """Write the record that ends the visit; the appointment is done (the EHR is told:
+        an S14 saying Complete)."""
         session.add(record)
         self.appointment.status = AppointmentStatus.COMPLETED
         self.appointment.updated_at = now
+        hl7.report(session, self.appointment, SiuEvent.MODIFIED, now)
         session.flush()
 
 
@@ -201,6 +205,7 @@ def check_in(
     )
     saved(session, record)
     step.advance(session, actor, now, Trigger.CHECK_IN)
+    hl7.report(session, appointment, SiuEvent.MODIFIED, now, status=FillerStatus.STARTED)
     return record, evaluation
 
 

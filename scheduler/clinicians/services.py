@@ -16,6 +16,8 @@ from scheduler.clinicians.models import Clinician, ClinicianDuration, TimeOff, W
 from scheduler.db import found, saved
 from scheduler.errors import BookingsStranded, InvalidInput, StrandedBooking
 from scheduler.facilities.models import Site
+from scheduler.hl7v2 import services as hl7
+from scheduler.hl7v2.messages import SiuEvent
 from scheduler.patients.models import Patient
 from scheduler.scheduling.models import Appointment
 from scheduler.scheduling.slots import WeeklyHours, within_hours
@@ -148,7 +150,8 @@ def strand(
     """Booked appointments a change of the clinician's availability leaves without them:
     refused (naming them) unless the change is ``confirmed``; then each is marked as
     needing a new time, with ``reason``, so that the desk's Rebook queue and every list
-    show it until it is moved or taken off. Waiting counts from the first mark."""
+    show it until it is moved or taken off (and the EHR gets an S14 saying Pending).
+    Waiting counts from the first mark."""
     rows = _with_patients(session, appointment_ids)
     stranded = [_stranded(appointment, patient) for appointment, patient in rows]
     if not stranded:
@@ -156,8 +159,11 @@ def strand(
     if not confirmed:
         raise BookingsStranded(stranded, change)
     for appointment, _patient in rows:
+        newly = appointment.rebook_reason != reason
         appointment.rebook_reason = reason
         appointment.rebook_since = appointment.rebook_since or now
+        if newly:  # the EHR sees it Pending until it is moved (S13) or taken off
+            hl7.report(session, appointment, SiuEvent.MODIFIED, now)
     session.flush()
     return stranded
 

@@ -2,8 +2,8 @@
 
 A booking runs the checks of ``checks.py`` in their order, then writes the appointment,
 its allocations (the database refuses an overlap a concurrent request won), the patient's
-invite and reminder in the outbox, and the pathway's transition: all in the caller's
-transaction, or nothing.
+invite and reminder in the outbox, the EHR's SIU message, and the pathway's transition:
+all in the caller's transaction, or nothing.
 """
 
 from __future__ import annotations
@@ -23,6 +23,8 @@ from scheduler.access import Actor
 from scheduler.db import saved
 from scheduler.errors import InvalidInput
 from scheduler.facilities.models import Site
+from scheduler.hl7v2 import services as hl7
+from scheduler.hl7v2.messages import SiuEvent
 from scheduler.outbox import services as outbox
 from scheduler.pathways import services as pathways
 from scheduler.pathways.models import Pathway
@@ -226,6 +228,7 @@ def book_appointment(
     appointment = saved(session, _new_appointment(actor, now, want, fitted))
     _allocate_for(session, appointment, fitted.slot, fitted.calendars)
     outbox.announce_booked(session, appointment, now, reminder_before=reminder_before, first=True)
+    hl7.report(session, appointment, SiuEvent.NEW, now)
     pathways.transition(
         session,
         want.pathway,
@@ -346,6 +349,7 @@ def reschedule_appointment(
     before = appointment.start_at
     _move(session, appointment, slot, calendars, now)
     outbox.announce_booked(session, appointment, now, reminder_before=reminder_before)
+    hl7.report(session, appointment, SiuEvent.RESCHEDULED, now)
     pathways.transition(
         session,
         pathway,

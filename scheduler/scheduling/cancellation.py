@@ -1,9 +1,9 @@
 """Taking appointments off: cancel, no-show, and cancelling a whole pathway (SPEC §2).
 
 One path withdraws an appointment, whatever the reason: its status and reason, a new
-version (the invite's SEQUENCE), its resources freed, and what the patient was sent
-withdrawn or followed by a cancellation. The pathway returns to its state before the
-booking (cancel, no-show) or ends (pathway cancelled).
+version (the invite's SEQUENCE), its resources freed, what the patient was sent
+withdrawn or followed by a cancellation, and the EHR told (S15 or S26). The pathway
+returns to its state before the booking (cancel, no-show) or ends (pathway cancelled).
 """
 
 from __future__ import annotations
@@ -16,6 +16,8 @@ from sqlalchemy.orm import Session
 
 from scheduler.access import Actor, require_case_write
 from scheduler.errors import IllegalTransition, InvalidInput
+from scheduler.hl7v2 import services as hl7
+from scheduler.hl7v2.messages import SiuEvent
 from scheduler.outbox import services as outbox
 from scheduler.pathways import services as pathways
 from scheduler.pathways.models import Pathway
@@ -23,6 +25,12 @@ from scheduler.pathways.states import RETURNING, Trigger
 from scheduler.scheduling.checks import open_appointment
 from scheduler.scheduling.models import Allocation, Appointment
 from scheduler.vocabulary import AppointmentStatus
+
+# What the EHR is told when an appointment comes off (HL7 SIU trigger events).
+RELEASE_EVENTS = {
+    AppointmentStatus.CANCELLED: SiuEvent.CANCELLED,
+    AppointmentStatus.NO_SHOW: SiuEvent.NO_SHOW,
+}
 
 
 def _withdraw(
@@ -40,6 +48,7 @@ def _withdraw(
         appointment.version += 1
         appointment.updated_at = now
         outbox.announce_released(session, appointment, now)
+        hl7.report(session, appointment, RELEASE_EVENTS[status], now)
     if appointments:
         # The rows stay (inactive): they are the record of what was held.
         session.execute(

@@ -21,6 +21,8 @@ from werkzeug.test import TestResponse
 from scheduler.api import PROBLEM_JSON, PROBLEM_TYPE_BASE
 from scheduler.auth.models import User
 from scheduler.auth.permissions import PERMISSIONS
+from scheduler.hl7v2.messages import SiuEvent
+from scheduler.hl7v2.models import DeliveryStatus, SiuDelivery, SiuMessage
 from scheduler.models import Base
 from scheduler.outbox.models import OutboxMessage, OutboxStatus
 from scheduler.patients.models import Patient
@@ -36,7 +38,7 @@ from tests.api.test_full_pathway import (
     conservative_care,
     refer,
 )
-from tests.support import PASSWORD, Api, FrozenClock, local
+from tests.support import FROZEN_NOW, PASSWORD, Api, FrozenClock, local
 
 WRITE_METHODS = ("POST", "PUT", "PATCH", "DELETE")
 JSON_METHODS = ("POST", "PUT", "PATCH")
@@ -75,11 +77,13 @@ class World:
     appointment_id: int = MISSING_ID
     hold_id: str = "0" * 32
     message_id: int = MISSING_ID
+    delivery_id: int = MISSING_ID
 
     def path_params(self) -> dict[str, Any]:
         return {
             "site_id": self.clinic.site_id,
             "message_id": self.message_id,
+            "delivery_id": self.delivery_id,
             "clinician_id": self.clinic.clinician_id,
             "pathway_id": self.pathway_id,
             "appointment_id": self.appointment_id,
@@ -111,6 +115,7 @@ def arrange(  # noqa: PLR0911 (it returns once the stage is reached)
             "id"
         ]
         world.message_id = undeliverable_invite(db, world.appointment_id)
+        world.delivery_id = undeliverable_siu(db, world.appointment_id)
         if target >= STAGES.index("block_started"):
             clock.set(local("2026-03-03", 9, 10))
         return world
@@ -179,6 +184,30 @@ def undeliverable_invite(db: Session, appointment_id: int) -> int:
     message.attempts = 8
     db.commit()
     return message.id
+
+
+def undeliverable_siu(db: Session, appointment_id: int) -> int:
+    """An SIU message of the appointment to the EHR, dead after every attempt failed."""
+    message = SiuMessage(
+        appointment_id=appointment_id,
+        event=SiuEvent.NEW,
+        control_id="bad-input-1",
+        body="MSH|^~\\&|SCHEDULER|CLINIC",
+        created_at=FROZEN_NOW,
+    )
+    delivery = SiuDelivery(
+        message=message,
+        appointment_id=appointment_id,
+        receiver="ehr",
+        status=DeliveryStatus.DEAD,
+        attempts=20,
+        next_attempt_at=FROZEN_NOW,
+        created_at=FROZEN_NOW,
+        updated_at=FROZEN_NOW,
+    )
+    db.add(delivery)
+    db.commit()
+    return delivery.id
 
 
 # ---------------------------------------------------------------------------------------
@@ -396,6 +425,7 @@ ENDPOINTS: dict[str, Endpoint] = {
     "POST /clinicians/{clinician_id}/feed-token": Endpoint("admin", "clinic", lambda w: {}),
     "DELETE /clinicians/{clinician_id}/feed-token": Endpoint("admin", "clinic", lambda w: None),
     "POST /outbox/{message_id}/requeue": Endpoint("admin", "block_booked", lambda w: {}),
+    "POST /hl7/deliveries/{delivery_id}/requeue": Endpoint("admin", "block_booked", lambda w: {}),
     "POST /appointments/{appointment_id}/cancel": Endpoint(
         "scheduler", "block_booked", lambda w: {"reason": "Patient has a cold"}
     ),
@@ -563,6 +593,7 @@ HOLDS = "POST /holds"
 FEED = "POST /clinicians/{clinician_id}/feed-token"
 REVOKE = "DELETE /clinicians/{clinician_id}/feed-token"
 REQUEUE = "POST /outbox/{message_id}/requeue"
+REQUEUE_SIU = "POST /hl7/deliveries/{delivery_id}/requeue"
 FORBIDDEN: dict[str, Any] = {"status": 403, "slug": "forbidden"}
 RELEASE = "DELETE /holds/{hold_id}"
 RESCHEDULE = f"PATCH {APPOINTMENT}"
@@ -1275,6 +1306,9 @@ def body_cases() -> list[pytest.ParameterSet]:
         case("requeue by a scheduler", Bad(REQUEUE, as_="scheduler", status=403, slug="forbidden")),
         not_found(REQUEUE, "message_id"),
         unknown_field(REQUEUE),
+        case("SIU requeue by a scheduler", Bad(REQUEUE_SIU, as_="scheduler", **FORBIDDEN)),
+        not_found(REQUEUE_SIU, "delivery_id"),
+        unknown_field(REQUEUE_SIU),
     ]
 
 

@@ -167,6 +167,7 @@ def test_upgrade_after_downgrade_round_trips(config: Config, engine: Engine) -> 
 @pytest.mark.parametrize(
     ("undone", "emptied", "keeps_display_names"),
     [
+        pytest.param("93a5233dbfed", set(), True, id="siu_messages_and_deliveries"),
         pytest.param("7b4a4e8a4b8b", set(), True, id="recovery_scores_observation_time"),
         pytest.param("e332330cdde9", set(), True, id="appointments_needs_rebooking_mark"),
         pytest.param("da9f125e25c7", set(), True, id="holds_for_moves"),
