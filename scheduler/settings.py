@@ -126,8 +126,9 @@ _RECEIVERS_FORMAT = (
 
 
 def _hl7_identifier(name: str, value: str) -> str:
-    if any(char in _HL7_DELIMITERS for char in value) or len(value) > 180:
-        raise ValueError(f"{name} must be at most 180 characters, without | ^ ~ \\ &.")
+    """An application or facility name (HD-1, an IS of 20 characters in HL7 v2.5.1)."""
+    if any(char in _HL7_DELIMITERS for char in value) or len(value) > 20:
+        raise ValueError(f"{name} must be at most 20 characters, without | ^ ~ \\ &.")
     return value
 
 
@@ -162,8 +163,11 @@ def hl7_settings(config: Mapping[str, Any]) -> Hl7Settings:
     """The SIU settings from the app's configuration; a bad value fails at start."""
     if int(config["HL7_MAX_ATTEMPTS"]) < 1:
         raise ValueError("HL7_MAX_ATTEMPTS must be at least 1.")
-    if int(config["HL7_ACK_TIMEOUT_SECONDS"]) < 1:
-        raise ValueError("HL7_ACK_TIMEOUT_SECONDS must be at least 1.")
+    for name in ("HL7_ACK_TIMEOUT_SECONDS", "HL7_RETRY_BASE_SECONDS"):
+        if int(config[name]) < 1:  # no wait before a retry would retry at once, forever
+            raise ValueError(f"{name} must be at least 1.")
+    if int(config["HL7_RETRY_MAX_SECONDS"]) < int(config["HL7_RETRY_BASE_SECONDS"]):
+        raise ValueError("HL7_RETRY_MAX_SECONDS must be at least HL7_RETRY_BASE_SECONDS.")
     for name in ("HL7_SENDING_APPLICATION", "HL7_SENDING_FACILITY", "HL7_MRN_AUTHORITY"):
         if not str(config[name]).strip():
             raise ValueError(f"{name} must not be empty.")

@@ -140,9 +140,20 @@ def _put(element: Any, **values: str) -> None:
             continue
         child = getattr(element, name)
         if child.datatype in TEXT_TYPES:
-            child.value = datatype_factory(child.datatype, value, version=VERSION)
+            child.value = _fitted(child.datatype, value)
         else:
             setattr(element, name, value)
+
+
+def _fitted(datatype: str, value: str) -> Any:
+    """``value`` as ``datatype``, cut to the type's length as sent (escapes included): a
+    site's name is 20 characters at most as a point of care (IS), say. A receiver
+    validating lengths would refuse the whole message otherwise."""
+    for end in range(len(value), 0, -1):
+        fitted = datatype_factory(datatype, value[:end].rstrip(), version=VERSION)
+        if fitted.max_length is None or len(fitted.to_er7()) <= fitted.max_length:
+            return fitted
+    return datatype_factory(datatype, "", version=VERSION)
 
 
 def build_siu(
@@ -246,9 +257,10 @@ def _resources(group: Any, appointment: SiuAppointment, sender: Sender) -> None:
 
     ail = group.add_group("SIU_S12_LOCATION_RESOURCE").ail
     _put(ail, ail_1="1")
-    _put(ail.ail_3, pl_1=appointment.site_name)  # point of care: the site
-    _put(ail.ail_3, pl_2=appointment.room_name)  # room
-    _put(ail.ail_3.pl_4, hd_1=str(appointment.site_id))  # facility
+    # Point of care and room are codes of 20 characters at most (IS): our ids; the names
+    # go in the description, which a person reads.
+    _put(ail.ail_3, pl_1=str(appointment.site_id), pl_2=str(appointment.room_id))
+    _put(ail.ail_3, pl_9=f"{appointment.room_name}, {appointment.site_name}")
     _coded(ail.ail_4, "room", "Room")
     _put(ail.ail_6, ts_1=start)
     _put(ail, ail_9=minutes)
@@ -270,12 +282,15 @@ def _full_name(clinician: SiuClinician) -> str:
 
 
 def addressed(text: str, receiving_application: str, receiving_facility: str) -> str:
-    """The stored message with one receiver's MSH-5 and MSH-6 filled in."""
-    message = parse_message(text, validation_level=VALIDATION_LEVEL.STRICT)
-    _put(message.msh.msh_5, hd_1=receiving_application)
-    _put(message.msh.msh_6, hd_1=receiving_facility)
-    out: str = message.to_er7()
-    return out
+    """The stored message with one receiver's MSH-5 and MSH-6 filled in.
+
+    Both are checked at start to hold no delimiter (settings.py), so they are placed as
+    they are, and the rest of the message is sent exactly as it was built and stored.
+    """
+    header, separator, rest = text.partition("\r")
+    fields = header.split("|")
+    fields[4:6] = [receiving_application, receiving_facility]
+    return "|".join(fields).rstrip("|") + separator + rest
 
 
 def read_ack(text: str, control_id: str) -> AckCode:

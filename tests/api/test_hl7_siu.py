@@ -115,7 +115,7 @@ def test_a_booking_queues_one_s12_for_each_receiver_naming_the_patient(
     assert message.sch.sch_25.ce_1.value == "Booked"
     resources = message.siu_s12_resources
     assert resources.siu_s12_personnel_resource.aip.aip_3.xcn_1.value == str(clinic.clinician_id)
-    assert resources.siu_s12_location_resource.ail.ail_3.pl_4.value == str(clinic.site_id)
+    assert resources.siu_s12_location_resource.ail.ail_3.pl_1.value == str(clinic.site_id)
 
 
 def test_move_cancel_and_rebook_queue_s13_s15_then_a_new_s12_each_saying_what_was_true(

@@ -117,7 +117,9 @@ def test_the_message_names_the_appointment_patient_clinician_room_and_times() ->
     assert ais.ais_3.value == "procedure^Neurotomy procedure (rfa)^SCHEDULER"
     assert (ais.ais_4.value, ais.ais_7.value) == ("20260310110000-0400", "90")
     assert resources.siu_s12_general_resource.aig.aig_3.value == "7^Godfrey Hounsfield^SCHEDULER"
-    assert resources.siu_s12_location_resource.ail.ail_3.value == "Riverside^Procedure 1^^3"
+    assert resources.siu_s12_location_resource.ail.ail_3.value == (
+        "3^5^^^^^^^Procedure 1, Riverside"  # site and room ids, then their names
+    )
     aip = resources.siu_s12_personnel_resource.aip
     assert aip.aip_3.value == "7^Hounsfield^Godfrey^^^^^^SCHEDULER"
 
@@ -140,6 +142,19 @@ def test_delimiters_in_names_are_escaped_not_read_as_structure() -> None:
     assert r"O'Neil\S\Smith^Ann \T\ Jo\R\Jo" in pid.pid_5.value
     assert pid.pid_3.cx_1.value == r"A\F\1"
     assert len(text.split("\r")[2].split("|")) == 8  # PID still has its 8 fields
+
+
+def test_long_text_is_cut_to_the_length_of_its_field_as_sent_escapes_included() -> None:
+    """A receiver that checks lengths would refuse the whole message otherwise (an ST,
+    such as the service's words, is 199 characters at most in HL7 v2.5.1)."""
+    long_words = replace(VISIT, service="x" * 300)
+    ampersands = replace(VISIT, service="&" * 100)  # each one sent as \T\
+
+    long_message = parsed(build_siu(SiuEvent.NEW, long_words, SENDER, control_id="c1", now=NOW))
+    escaped = parsed(build_siu(SiuEvent.NEW, ampersands, SENDER, control_id="c1", now=NOW))
+
+    assert long_message.siu_s12_resources.siu_s12_service.ais.ais_3.ce_2.value == "x" * 199
+    assert escaped.siu_s12_resources.siu_s12_service.ais.ais_3.ce_2.value == "\\T\\" * 66
 
 
 def test_addressed_fills_in_one_receivers_msh_5_and_6_and_keeps_the_rest() -> None:
@@ -209,6 +224,7 @@ def test_receivers_are_read_with_their_receiving_application_and_facility() -> N
         ("ehr=host:x", "1 to 65535"),
         ("ehr=host:2575/A/B/C", "name=host:port"),
         ("ehr=host:2575/A^B", "without |"),
+        ("ehr=host:2575/" + "A" * 21, "at most 20"),
         ("ehr=a:1,ehr=b:2", "its own name"),
     ],
 )
@@ -225,3 +241,7 @@ def test_other_bad_hl7_settings_fail_at_start() -> None:
         settings_of(HL7_SENDING_FACILITY="A|B")
     with pytest.raises(ValueError, match="HL7_MRN_AUTHORITY"):
         settings_of(HL7_MRN_AUTHORITY=" ")
+    with pytest.raises(ValueError, match="HL7_RETRY_BASE_SECONDS must be at least 1"):
+        settings_of(HL7_RETRY_BASE_SECONDS=0)
+    with pytest.raises(ValueError, match="HL7_RETRY_MAX_SECONDS"):
+        settings_of(HL7_RETRY_BASE_SECONDS=60, HL7_RETRY_MAX_SECONDS=30)
