@@ -19,6 +19,7 @@ from scheduler.auth.guard import bearer_token
 from scheduler.cli import migration_heads
 from scheduler.context import now, session
 from scheduler.db import schema_revisions
+from scheduler.hl7v2.services import backlog as siu_backlog
 from scheduler.outbox.services import backlog
 
 blp = Blueprint("health", __name__)
@@ -53,4 +54,4 @@ def prometheus_metrics() -> Response:
             return problem(401, "Send the metrics token as a bearer token.", headers=headers)
     elif request.remote_addr not in LOCAL_ADDRESSES:
         return problem(403, "Metrics are served to this machine only (or set METRICS_TOKEN).")
-    return metrics.exposition(backlog(session(), now()), now())
+    return metrics.exposition(backlog(session(), now()), siu_backlog(session()), now())

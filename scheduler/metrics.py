@@ -1,5 +1,5 @@
 """Prometheus metrics (SPEC §9): requests by route template and status with latency,
-bookings, refusals by policy rule, and the outbox backlog.
+bookings, refusals by policy rule, the outbox backlog and the SIU backlog.
 
 Under gunicorn every worker is its own process: with ``PROMETHEUS_MULTIPROC_DIR`` set
 (``gunicorn.conf.py`` sets it to a fresh directory before anything imports the client),
@@ -31,6 +31,7 @@ from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
 
 from scheduler.errors import PrerequisitesUnmet
+from scheduler.hl7v2.services import Backlog as SiuBacklog
 from scheduler.outbox.services import Backlog
 
 MULTIPROCESS_DIR = "PROMETHEUS_MULTIPROC_DIR"
@@ -107,8 +108,27 @@ class OutboxCollector(Collector):
         )
 
 
-def exposition(backlog: Backlog, now: datetime) -> Response:
-    """Every worker's samples (or this process's) and the outbox backlog, as Prometheus text."""
+class SiuCollector(Collector):
+    """SIU deliveries still to send or given up on, read at scrape time (one statement)."""
+
+    def __init__(self, backlog: SiuBacklog) -> None:
+        self.backlog = backlog
+
+    def collect(self) -> Iterator[GaugeMetricFamily]:
+        deliveries = GaugeMetricFamily(
+            "scheduler_siu_deliveries",
+            "HL7 SIU deliveries to the EHR not sent (yet), by state.",
+            labels=["state"],
+        )
+        deliveries.add_metric(["pending"], self.backlog.pending)
+        deliveries.add_metric(["rejected"], self.backlog.rejected)
+        deliveries.add_metric(["dead"], self.backlog.dead)
+        yield deliveries
+
+
+def exposition(backlog: Backlog, siu: SiuBacklog, now: datetime) -> Response:
+    """Every worker's samples (or this process's) and the outbox and SIU backlogs, as
+    Prometheus text."""
     oldest = backlog.oldest_due
     age = max(0.0, (now - oldest).total_seconds()) if oldest is not None else 0.0
     samples = REGISTRY
@@ -117,5 +137,6 @@ def exposition(backlog: Backlog, now: datetime) -> Response:
         multiprocess.MultiProcessCollector(samples)
     outbox = CollectorRegistry()
     outbox.register(OutboxCollector(backlog.due, backlog.scheduled, backlog.dead, age))
+    outbox.register(SiuCollector(siu))
     body = generate_latest(samples) + generate_latest(outbox)
     return Response(body, mimetype=CONTENT_TYPE_LATEST)

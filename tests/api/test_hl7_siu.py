@@ -467,3 +467,17 @@ def test_the_list_is_for_admins_only(api: Api, role: str) -> None:
 @pytest.mark.parametrize("query", [{"status": "lost"}, {"appointment_id": "x"}, {"receiver": ""}])
 def test_a_bad_filter_is_a_422(api: Api, query: dict[str, str]) -> None:
     assert api.get("/hl7/deliveries", query_string=query).status_code == 422
+
+
+def test_the_siu_backlog_is_in_the_metrics(
+    api: Api, clinic: Clinic, client: Any, deliver: Callable[..., PassResult]
+) -> None:
+    pathway = refer(api, clinic)["id"]
+    book(api, clinic, pathway, "diagnostic_block", local("2026-03-03", 9))
+    pending = client.get("/metrics").get_data(as_text=True)
+    deliver(Receivers({"ehr": ["AR"]}))
+    after = client.get("/metrics").get_data(as_text=True)
+
+    assert 'scheduler_siu_deliveries{state="pending"} 2.0' in pending
+    assert 'scheduler_siu_deliveries{state="pending"} 0.0' in after
+    assert 'scheduler_siu_deliveries{state="rejected"} 1.0' in after
