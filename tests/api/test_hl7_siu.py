@@ -31,10 +31,10 @@ from scheduler.settings import Hl7Receiver, Hl7Settings, hl7_settings
 from scheduler.vocabulary import AppointmentKind, Role
 from tests.api.conftest import Clinic
 from tests.api.test_full_pathway import CHECK_IN_OK, book, refer
-from tests.api.test_nurse_pages import scheduled_procedure
+from tests.api.test_nurse_pages import CHECK_IN_FORM, case_path, scheduled_procedure
 from tests.api.test_rebooking import away, booked_block
 from tests.conftest import QueryCounter
-from tests.support import Api, FrozenClock, local
+from tests.support import Api, Browser, FrozenClock, local
 
 RECEIVERS = "ehr=127.0.0.1:2575/EHR/MAIN,portal=127.0.0.1:2576"
 
@@ -191,6 +191,25 @@ def test_check_in_and_a_recorded_result_queue_s14_started_and_complete(
 
     assert events(db, block) == ["S12", "S14"]
     assert filler_status(db, block) == "Complete"
+    assert events(db, procedure["id"]) == ["S12", "S14"]
+    assert filler_status(db, procedure["id"]) == "Started"
+
+
+def test_a_check_in_through_the_nurses_page_is_reported_too(
+    api: Api,
+    browser: Browser,
+    people: dict[str, str],
+    clinic: Clinic,
+    clock: FrozenClock,
+    db: Session,
+    settings: Hl7Settings,
+) -> None:
+    procedure = scheduled_procedure(api, clinic, clock)
+    browser.sign_in(people["nurse"])
+
+    done = browser.post(case_path(procedure, "check-in"), CHECK_IN_FORM)
+
+    assert done.status_code == 302
     assert events(db, procedure["id"]) == ["S12", "S14"]
     assert filler_status(db, procedure["id"]) == "Started"
 
@@ -481,3 +500,17 @@ def test_the_siu_backlog_is_in_the_metrics(
     assert 'scheduler_siu_deliveries{state="pending"} 2.0' in pending
     assert 'scheduler_siu_deliveries{state="pending"} 0.0' in after
     assert 'scheduler_siu_deliveries{state="rejected"} 1.0' in after
+
+
+def test_the_worker_command_without_receivers_says_what_to_set(app: Flask) -> None:
+    result = app.test_cli_runner().invoke(args=["hl7", "run", "--once"])
+
+    assert result.exit_code == 1
+    assert "set SCHEDULER_HL7_RECEIVERS first" in result.output
+
+
+def test_a_bad_receiver_setting_stops_the_app_at_start(app: Flask) -> None:
+    from scheduler import create_app
+
+    with pytest.raises(ValueError, match="HL7_RECEIVERS must be name=host:port"):
+        create_app({**app.config, "HL7_RECEIVERS": "ehr"})

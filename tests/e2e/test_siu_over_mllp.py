@@ -1,4 +1,5 @@
-"""SIU messages reach a real MLLP listener in order, and survive it going away (SPEC §8).
+"""SIU messages reach a real MLLP listener in order, and survive it going away (SPEC §8);
+the MLLP exchange against receivers that are slow, down or answer garbage.
 
 The listener is the ``hl7`` package's asyncio MLLP server on 127.0.0.1, in a thread of
 the test process; it parses what it receives with ``hl7`` and answers each message with
@@ -17,11 +18,13 @@ from __future__ import annotations
 
 import asyncio
 import os
+import socket
 import subprocess
 import sys
 import threading
 from collections.abc import Iterator
 from concurrent.futures import Future
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
@@ -42,14 +45,15 @@ from scheduler.cli import alembic_config
 from scheduler.clinicians import services as clinicians
 from scheduler.db import make_engine, make_sessionmaker
 from scheduler.facilities import services as facilities
+from scheduler.hl7v2.messages import AckCode, UnreadableAck, read_ack
 from scheduler.hl7v2.models import DeliveryStatus, SiuDelivery
 from scheduler.hl7v2.services import reporting_to
-from scheduler.hl7v2.worker import PassResult, deliver_due
+from scheduler.hl7v2.worker import PassResult, deliver_due, exchange
 from scheduler.pathways import services as pathways
 from scheduler.pathways.referral import Referral
 from scheduler.patients.services import register_patient
 from scheduler.scheduling import booking, cancellation
-from scheduler.settings import Hl7Settings, hl7_settings
+from scheduler.settings import Hl7Receiver, Hl7Settings, hl7_settings
 from scheduler.vocabulary import AppointmentKind, Indication, Region, Role, RoomKind, Side
 from tests.api.conftest import free_port
 from tests.support import scratch_postgresql_database
@@ -403,3 +407,62 @@ def test_two_workers_at_once_send_each_message_once_and_each_appointment_in_orde
     for first, second in stories:
         assert [e for e, a in received if a == str(first)] == ["S12", "S13", "S15"]
         assert [e for e, a in received if a == str(second)] == ["S12", "S26"]
+
+
+# ---------------------------------------------------------------------------------------
+# The MLLP exchange against receivers that misbehave (a plain socket on 127.0.0.1)
+
+
+@contextmanager
+def receiver_answering(answer: bytes | None) -> Iterator[Hl7Receiver]:
+    """A one-connection receiver that reads the message, then sends ``answer`` (None:
+    nothing, until the test is over) and keeps the connection open."""
+    server = socket.create_server(("127.0.0.1", 0))
+    done = threading.Event()
+
+    def serve() -> None:
+        connection, _ = server.accept()
+        with connection:
+            connection.recv(65536)
+            if answer is not None:
+                connection.sendall(answer)
+            done.wait(30)
+
+    thread = threading.Thread(target=serve, daemon=True)
+    thread.start()
+    try:
+        yield Hl7Receiver("ehr", "127.0.0.1", server.getsockname()[1])
+    finally:
+        done.set()
+        thread.join(timeout=30)
+        server.close()
+
+
+FRAMED_ACK = b"\x0bMSH|^~\\&|EHR|MAIN|||20260302||ACK|1|P|2.5.1\rMSA|AA|c1\x1c\r"
+
+
+def test_exchange_returns_the_framed_answer() -> None:
+    with receiver_answering(FRAMED_ACK) as receiver:
+        answer = exchange(receiver, "MSH|^~\\&|SCHEDULER", timeout=10)
+
+    assert read_ack(answer, "c1") is AckCode.ACCEPTED
+
+
+@pytest.mark.parametrize(
+    ("answer", "error"),
+    [
+        (None, TimeoutError),  # slow: no answer within the timeout
+        (b"HTTP/1.1 400 Bad Request\r\n\r\n\x1c\r", UnreadableAck),  # not MLLP
+        (b"\x0b" + b"x" * 70_000, UnreadableAck),  # never ends
+    ],
+)
+def test_exchange_gives_up_on_a_slow_or_garbled_receiver(
+    answer: bytes | None, error: type[Exception]
+) -> None:
+    with receiver_answering(answer) as receiver, pytest.raises(error):
+        exchange(receiver, "MSH|^~\\&|SCHEDULER", timeout=1)
+
+
+def test_exchange_with_a_receiver_that_is_down_is_a_refused_connection() -> None:
+    with pytest.raises(ConnectionRefusedError):
+        exchange(Hl7Receiver("ehr", "127.0.0.1", free_port()), "MSH|^~\\&|X", timeout=5)
