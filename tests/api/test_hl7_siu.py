@@ -20,11 +20,12 @@ from hl7apy.parser import parse_message
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from scheduler import create_app
 from scheduler.access import Actor
 from scheduler.context import HL7_EXTENSION, Database
 from scheduler.hl7v2.models import DeliveryStatus, SiuDelivery, SiuMessage
 from scheduler.hl7v2.services import reporting_to
-from scheduler.hl7v2.worker import PassResult, deliver_due
+from scheduler.hl7v2.worker import PassResult, deliver_due, retry_delay
 from scheduler.patients.models import Patient
 from scheduler.scheduling.booking import book_appointment
 from scheduler.settings import Hl7Receiver, Hl7Settings, hl7_settings
@@ -287,9 +288,6 @@ class Receivers:
         ]
 
 
-Deliver = Callable[[], PassResult]
-
-
 @pytest.fixture
 def deliver(app: Flask, settings: Hl7Settings, clock: FrozenClock) -> Callable[..., PassResult]:
     def run(receivers: Receivers) -> PassResult:
@@ -406,8 +404,6 @@ def test_no_ack_in_time_is_retried_with_capped_backoff_and_the_same_control_id_t
 
 
 def test_the_backoff_is_capped(app: Flask) -> None:
-    from scheduler.hl7v2.worker import retry_delay
-
     settings = settings_with(app, HL7_RETRY_BASE_SECONDS=30, HL7_RETRY_MAX_SECONDS=100)
 
     assert [retry_delay(settings, n).total_seconds() for n in (1, 2, 3, 4, 10)] == [
@@ -510,7 +506,5 @@ def test_the_worker_command_without_receivers_says_what_to_set(app: Flask) -> No
 
 
 def test_a_bad_receiver_setting_stops_the_app_at_start(app: Flask) -> None:
-    from scheduler import create_app
-
     with pytest.raises(ValueError, match="HL7_RECEIVERS must be name=host:port"):
         create_app({**app.config, "HL7_RECEIVERS": "ehr"})
