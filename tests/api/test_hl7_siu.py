@@ -458,6 +458,23 @@ def test_admins_list_deliveries_by_status_and_requeue_the_ones_given_up(
     assert [d["status"] for d in by_receiver] == ["sent"]
 
 
+def test_the_list_reads_a_page_in_the_same_statements_however_many_deliveries(
+    api: Api, clinic: Clinic, settings: Hl7Settings, count_queries: QueryCounter
+) -> None:
+    def listed() -> int:
+        count_queries.statements.clear()
+        api.ok("GET", "/hl7/deliveries")
+        return count_queries.count
+
+    pathway = refer(api, clinic)["id"]
+    book(api, clinic, pathway, "diagnostic_block", local("2026-03-03", 9))
+    few = listed()
+    for hour in (11, 13, 15):
+        booked_block(api, clinic, hour, side="left" if hour == 11 else "bilateral")
+
+    assert listed() == few  # the message of each delivery comes in the same statement
+
+
 def test_only_a_rejected_or_dead_delivery_can_be_requeued(
     api: Api, clinic: Clinic, settings: Hl7Settings
 ) -> None:
