@@ -405,18 +405,40 @@ def _cancel(sent: dict[str, Any]) -> Response:
         _pathway_id, hold_id = _pending(ident)
         released = holds.release_hold(session, actor, hold_id)
         pathway = session.get_one(Pathway, released.pathway_id)
+        _require_same_patient(sent, pathway.patient_id)
         visit = _pending_visit(released, pathway.patient_id, None, status="cancelled")
         answer = resources.appointment(visit, _names(session, [pathway.site_id]))
         session.commit()
         return _operation_answer("$book", [answer])
     allowed(CANCEL)
     reason = _cancel_reason(sent.get("cancelationReason"))
-    record = cancellation.cancel_appointment(session, actor, context.now(), _number(ident), reason)
+    appointment_id = _number(ident)
+    _require_same_patient(sent, booking.get_appointment(session, actor, appointment_id).patient_id)
+    record = cancellation.cancel_appointment(session, actor, context.now(), appointment_id, reason)
     answer = resources.appointment(
         _booked(record, arrived=False), _names(session, [record.site_id])
     )
     session.commit()
     return _operation_answer("$book", [answer])
+
+
+def _require_same_patient(sent: dict[str, Any], patient_id: int) -> None:
+    """The patients an Appointment sent to cancel names must be the appointment's own (a
+    hold is let go before this check; the refusal rolls it back)."""
+    named = {
+        actor.get("reference")
+        for participant in sent.get("participant") or []
+        if isinstance(participant, dict) and isinstance(actor := participant.get("actor"), dict)
+    }
+    others = {
+        reference
+        for reference in named
+        if isinstance(reference, str)
+        and reference.startswith("Patient/")
+        and reference != f"Patient/{patient_id}"
+    }
+    if others:
+        raise InvalidInput.field("appointment", "That is not this appointment's patient.")
 
 
 def _cancel_reason(concept: Any) -> str:

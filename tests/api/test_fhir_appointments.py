@@ -317,6 +317,46 @@ def test_book_with_status_cancelled_cancels_with_the_reason(
     assert state_of(api, pathway) == "referred"
 
 
+def cancelling(ident: str, patient_id: int) -> dict[str, Any]:
+    return {
+        "name": "appointment",
+        "resource": {
+            "resourceType": "Appointment",
+            "id": ident,
+            "status": "cancelled",
+            "cancelationReason": {"text": "Wrong patient"},
+            "participant": [
+                {"actor": {"reference": f"Patient/{patient_id}"}, "status": "declined"}
+            ],
+        },
+    }
+
+
+def test_a_cancel_naming_another_patient_is_refused_and_cancels_nothing(
+    api: Api, clinic: Clinic, db: Session
+) -> None:
+    pathway = refer(api, clinic)["id"]
+    proposal = first_proposal(api, clinic)
+    [pending] = appointments_in(
+        parsed(operation(api, "hold", ref("appointment-reference", f"Appointment/{proposal.id}")))
+    )
+    held = writes(db)
+
+    # The hold is let go, then the check refuses: the whole request rolls back.
+    outcome(operation(api, "book", cancelling(pending.id, clinic.other_patient_id)), 422, "invalid")
+
+    assert writes(db) == held
+    api.call("DELETE", f"/holds/{pending.id.rpartition('-')[2]}", "scheduler")
+    booked = book(api, clinic, pathway, "diagnostic_block", local("2026-03-03", 9))
+    before = writes(db)
+
+    refused = operation(api, "book", cancelling(str(booked["id"]), clinic.other_patient_id))
+
+    outcome(refused, 422, "invalid")
+    assert writes(db) == before
+    assert parsed(fhir(api, "GET", f"/Appointment/{booked['id']}")).status == "booked"
+
+
 def test_a_hold_is_let_go_by_booking_it_cancelled(api: Api, clinic: Clinic, db: Session) -> None:
     refer(api, clinic)
     proposal = first_proposal(api, clinic)
