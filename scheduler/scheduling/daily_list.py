@@ -13,7 +13,8 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import ColumnElement, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, lazyload
+from sqlalchemy.orm.attributes import set_committed_value
 
 from scheduler.clinical.models import CheckIn
 from scheduler.clinicians.models import Clinician
@@ -27,9 +28,14 @@ from scheduler.policies.booking_rules import coverage_satisfied
 from scheduler.policies.evaluation import Gate
 from scheduler.policies.procedure_day_rules import CheckInAnswers, CheckInSnapshot
 from scheduler.policies.services import policy_of
-from scheduler.scheduling.models import Appointment
+from scheduler.scheduling.models import Allocation, Appointment
 from scheduler.scheduling.readiness import readiness
-from scheduler.vocabulary import AcknowledgmentKind, AppointmentKind, AppointmentStatus
+from scheduler.vocabulary import (
+    AcknowledgmentKind,
+    AppointmentKind,
+    AppointmentStatus,
+    ResourceKind,
+)
 
 # Statuses a day's list shows: what is booked, done, or was missed (cancelled ones go).
 LISTED = (AppointmentStatus.BOOKED, AppointmentStatus.COMPLETED, AppointmentStatus.NO_SHOW)
@@ -84,22 +90,33 @@ def case_readiness(
 
 
 def daily_list(session: Session, clinician_id: int, day: date) -> list[Case]:
-    """The clinician's appointments starting on ``day`` in each site's zone, in time order."""
-    found(session.get(Clinician, clinician_id), "clinician", clinician_id)
-    return cases_on(session, day, Appointment.clinician_id == clinician_id)
+    """The clinician's appointments starting on ``day`` in each site's zone, in time order.
+
+    An unknown clinician is a 404. A day with cases proves the clinician exists (each
+    appointment refers to one), so only an empty day asks: at most three statements.
+    """
+    cases = cases_on(session, day, Appointment.clinician_id == clinician_id)
+    if not cases:
+        found(session.get(Clinician, clinician_id), "clinician", clinician_id)
+    return cases
 
 
-def _rows_on(
-    session: Session, day: date, criteria: tuple[ColumnElement[bool], ...]
-) -> list[tuple[Appointment, Pathway, Patient, Room]]:
-    """The listed appointments matching ``criteria`` that start on ``day`` at their site:
-    a UTC window wide enough for every zone on earth, then the exact site-local date."""
+Row = tuple[Appointment, Pathway, Patient, Room, CheckIn | None]
+
+
+def _rows_on(session: Session, day: date, criteria: tuple[ColumnElement[bool], ...]) -> list[Row]:
+    """The listed appointments matching ``criteria`` that start on ``day`` at their site,
+    with their pathway (and its policy), patient, room, site and check-in, in one
+    statement: a UTC window wide enough for every zone on earth, then the exact site-local
+    date. Their allocations are left for ``_with_allocations``."""
     midnight = datetime.combine(day, time(), ZoneInfo("UTC"))
     rows = session.execute(
-        select(Appointment, Pathway, Patient, Room)
+        select(Appointment, Pathway, Patient, Room, CheckIn)
         .join(Pathway, Pathway.id == Appointment.pathway_id)
         .join(Patient, Patient.id == Appointment.patient_id)
         .join(Room, Room.id == Appointment.room_id)
+        .outerjoin(CheckIn, CheckIn.appointment_id == Appointment.id)
+        .options(lazyload(Appointment.allocations))
         .where(
             *criteria,
             Appointment.start_at >= midnight - timedelta(hours=15),
@@ -108,28 +125,64 @@ def _rows_on(
         )
         .order_by(Appointment.start_at, Appointment.id)
     ).all()
-    return [row for row in rows if local_date(row[0].start_at, row[0].timezone) == day]
+    return [
+        (appointment, pathway, patient, room, check_in)
+        for appointment, pathway, patient, room, check_in in rows
+        if local_date(appointment.start_at, appointment.timezone) == day
+    ]
+
+
+@dataclass(frozen=True)
+class Held:
+    """The equipment units and recovery bays some appointments hold, by id."""
+
+    equipment: dict[int, Equipment]
+    bays: dict[int, RecoveryBay]
+
+
+def _with_allocations(session: Session, appointments: list[Appointment]) -> Held:
+    """Load the appointments' allocations, with the equipment and recovery bays they
+    hold, in one statement."""
+    rows = session.execute(
+        select(Allocation, Equipment, RecoveryBay)
+        .outerjoin(
+            Equipment,
+            (Allocation.resource_kind == ResourceKind.EQUIPMENT)
+            & (Equipment.id == Allocation.resource_id),
+        )
+        .outerjoin(
+            RecoveryBay,
+            (Allocation.resource_kind == ResourceKind.RECOVERY_BAY)
+            & (RecoveryBay.id == Allocation.resource_id),
+        )
+        .where(Allocation.appointment_id.in_([a.id for a in appointments]))
+        .order_by(Allocation.id)
+    ).all()
+    allocations: dict[int | None, list[Allocation]] = defaultdict(list)
+    held = Held({}, {})
+    for allocation, unit, bay in rows:
+        allocations[allocation.appointment_id].append(allocation)
+        if unit is not None:
+            held.equipment[unit.id] = unit
+        if bay is not None:
+            held.bays[bay.id] = bay
+    for appointment in appointments:
+        set_committed_value(appointment, "allocations", allocations[appointment.id])
+    return held
 
 
 def cases_on(session: Session, day: date, *criteria: ColumnElement[bool]) -> list[Case]:
     """The cases matching ``criteria`` that start on ``day`` in their site's zone, in time
     order, each with what the team needs to see (the daily list, the nurse's day).
 
-    A fixed number of queries whatever the number of cases: the cases, their
-    allocations, equipment, recovery bays, check-ins and coverage acknowledgments.
+    Three statements whatever the number of cases (one when there are none): the cases
+    with their pathway, patient, room and check-in; their allocations with the equipment
+    and recovery bays held; the pathways' coverage acknowledgments.
     """
     rows = _rows_on(session, day, criteria)
-    appointment_ids = [row[0].id for row in rows]
-    unit_ids = {unit for row in rows for unit in row[0].equipment_ids}
-    bay_ids = {row[0].recovery_bay_id for row in rows} - {None}
-    units = {u.id: u for u in session.scalars(select(Equipment).where(Equipment.id.in_(unit_ids)))}
-    bays = {
-        b.id: b for b in session.scalars(select(RecoveryBay).where(RecoveryBay.id.in_(bay_ids)))
-    }
-    check_ins = {
-        c.appointment_id: c
-        for c in session.scalars(select(CheckIn).where(CheckIn.appointment_id.in_(appointment_ids)))
-    }
+    if not rows:
+        return []
+    held = _with_allocations(session, [row[0] for row in rows])
     acknowledged: dict[int, set[AcknowledgmentKind]] = defaultdict(set)
     for pathway_id, kind in session.execute(
         select(CoverageAcknowledgment.pathway_id, CoverageAcknowledgment.kind).where(
@@ -143,14 +196,15 @@ def cases_on(session: Session, day: date, *criteria: ColumnElement[bool]) -> lis
             pathway=pathway,
             patient=patient,
             room=room,
-            equipment=[units[ident] for ident in appointment.equipment_ids if ident in units],
-            recovery_bay=bays.get(appointment.recovery_bay_id or 0),
+            equipment=[
+                held.equipment[ident]
+                for ident in appointment.equipment_ids
+                if ident in held.equipment
+            ],
+            recovery_bay=held.bays.get(appointment.recovery_bay_id or 0),
             readiness=case_readiness(
-                appointment,
-                pathway,
-                check_ins.get(appointment.id),
-                frozenset(acknowledged[pathway.id]),
+                appointment, pathway, check_in, frozenset(acknowledged[pathway.id])
             ),
         )
-        for appointment, pathway, patient, room in rows
+        for appointment, pathway, patient, room, check_in in rows
     ]

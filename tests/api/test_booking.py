@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import time
+from datetime import date, time
 from typing import Any
 
 import pytest
@@ -10,7 +10,9 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from scheduler.clinicians.models import WorkingHours
+from scheduler.errors import NotFound
 from scheduler.pathways.models import PathwayEvent
+from scheduler.scheduling.daily_list import Case, daily_list
 from scheduler.scheduling.models import Appointment
 from tests.api.conftest import Clinic
 from tests.api.test_full_pathway import (
@@ -373,6 +375,45 @@ def test_daily_list_shows_equipment_bay_and_readiness_of_a_procedure(
         "coverage": True,
         "rebook": None,
     }
+
+
+def test_daily_list_reads_a_day_in_three_statements_whatever_its_number_of_cases(
+    api: Api, clinic: Clinic, clock: FrozenClock, db: Session, count_queries: QueryCounter
+) -> None:
+    pid = refer(api, clinic)["id"]
+    conservative_care(api, pid)
+    block(api, clinic, clock, pid, "2026-03-03", post=1)
+    block(api, clinic, clock, pid, "2026-03-17", post=0)
+    procedure = book(api, clinic, pid, "procedure", local("2026-03-24", 9))
+    clock.set(local("2026-03-24", 8, 15))
+    api.ok("POST", f"/appointments/{procedure['id']}/check-in", "nurse", json=CHECK_IN_OK)
+
+    def read(day: date, clinician_id: int = clinic.clinician_id) -> tuple[int, list[Case]]:
+        db.expunge_all()  # nothing from earlier reads in the session
+        count_queries.statements.clear()
+        cases = daily_list(db, clinician_id, day)
+        return count_queries.count, cases
+
+    one = read(date(2026, 3, 24))
+    for hour in (12, 13, 14, 15, 16):
+        other = other_pathway(api, clinic, db)
+        book(api, clinic, other, "diagnostic_block", local("2026-03-24", hour))
+    many = read(date(2026, 3, 24))
+
+    assert (one[0], len(one[1])) == (3, 1)
+    assert (many[0], len(many[1])) == (3, 6)
+    case = many[1][0]
+    assert {unit.id for unit in case.equipment} == {
+        clinic.equipment_ids["endoscope_tower"],
+        clinic.equipment_ids["rf_generator"],
+    }
+    assert case.recovery_bay is not None
+    assert case.recovery_bay.id == clinic.recovery_bay_id
+    assert case.readiness["summary"] == "green"
+    assert [c.equipment for c in many[1][1:]] == [[]] * 5
+    assert read(date(2026, 3, 25)) == (2, [])  # the cases, then whether the clinician exists
+    with pytest.raises(NotFound):
+        read(date(2026, 3, 24), clinician_id=999_999)
 
 
 def test_a_clinicians_own_duration_sets_the_length_of_their_appointments(
