@@ -37,17 +37,19 @@ measured call at each size.
 
 from __future__ import annotations
 
+import cProfile
 import http.client
+import io
 import itertools
 import json
 import os
+import pstats
 import socket
 import statistics
 import subprocess
 import sys
-import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
@@ -62,10 +64,14 @@ from alembic import command
 from sqlalchemy import Connection, Engine, create_engine, event, make_url, select, text
 from sqlalchemy.orm import Session, sessionmaker
 
+from benchmarks.floors import Floor, Statement, capture, captured, libpq_url, replay, writing_floor
+from benchmarks.load import LockSampler, Request, Run, drive, side_by_side, worker_rss
+from scheduler import create_app
 from scheduler.access import SYSTEM, Actor
 from scheduler.auth.services import actor_for, create_user, issue_token
 from scheduler.cli import alembic_config
 from scheduler.clinicians import services as clinicians
+from scheduler.context import Database
 from scheduler.db import make_engine, make_sessionmaker
 from scheduler.facilities import services as facilities
 from scheduler.pathways import services as pathways
@@ -73,7 +79,9 @@ from scheduler.pathways.referral import Referral
 from scheduler.patients.services import register_patient
 from scheduler.policies.models import PolicyRecord
 from scheduler.policies.services import DEFAULT_POLICY
+from scheduler.scheduling.booking import book_appointment
 from scheduler.scheduling.calendars import DURATIONS
+from scheduler.scheduling.daily_list import daily_list
 from scheduler.scheduling.search import search_slots
 from scheduler.vocabulary import (
     AppointmentKind,
@@ -88,7 +96,7 @@ from scheduler.vocabulary import (
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/scheduler_bench"
 
-SIZES = (10_000, 1_000_000)
+DEFAULT_SIZES = (10_000, 1_000_000)
 CHUNK = 50_000  # appointments (and their allocations) per INSERT and transaction
 LOAD_CONNECTIONS = 2  # chunks loaded in parallel
 
@@ -132,13 +140,40 @@ BOOKING_POOL = 2_000
 # the window slot search reads, so they never change what it measures.
 BOOKING_FIRST_DAY = 40
 
-SEARCH_RUNS, DAILY_LIST_RUNS, WARMUP_RUNS = 60, 200, 10
-SEARCH_TARGET, BOOKING_TARGET = 1.3, 0.40
+SEARCH_RUNS, DAILY_LIST_RUNS, BOOKING_RUNS, WARMUP_RUNS = 60, 200, 100, 10
+FLOOR_RUNS = 100  # replays of each operation's statements on a bare connection
+FLAT_TARGET, BOOKING_TARGET = 1.3, 0.25
+
+# The nearly full calendar: a clinician booked every half hour of their day (diagnostic
+# blocks in a spare room) from yesterday to BUSY_DAYS ahead, except the last half hour of
+# every BUSY_FREE_EVERY-th day: about ten free slots in a 90-day horizon, the worst case
+# for slot search (every day's calendar read and walked to find them).
+BUSY_DAYS = 95
+BUSY_FREE_EVERY = 9
+BUSY_HORIZON = 90
+# The one-day listing: every free diagnostic block start of one clinician's day.
+LISTING_LIMIT = 500
+LISTING_DAY = 2  # days ahead, so that the whole day is after the booking lead time
+
+# The server runs: requests per worker at warm-up (memory measured after it) and the
+# requests the server has answered in all when memory is measured again.
+SERVER_REQUESTS = int(os.environ.get("BENCH_SERVER_REQUESTS", "10000"))
+UNDER_LOAD_CLIENTS = 8  # searching clients, and as many booking ones
+IDLE_SEARCHES = 100
+RSS_GROWTH_TARGET = 1.10  # resident memory after / at warm-up
 
 GIVEN_NAMES = ("Ada", "Ben", "Carla", "David", "Elena", "Farid", "Grace", "Hugo", "Irene")
 FAMILY_NAMES = ("Moreno", "Okafor", "Nguyen", "Schmidt", "Rossi", "Haddad", "Kim", "Costa")
 
 STARTED = time.perf_counter()
+
+
+def sizes() -> tuple[int, ...]:
+    """``BENCH_SIZES`` (comma-separated appointment counts, growing), else 10k and 1M."""
+    chosen = os.environ.get("BENCH_SIZES")
+    if not chosen:
+        return DEFAULT_SIZES
+    return tuple(sorted(int(size.replace("_", "")) for size in chosen.split(",")))
 
 
 def say(message: str) -> None:
@@ -199,6 +234,11 @@ class Clinic:
     actor: Actor
     token: str
     search_pathway_id: int
+    busy_clinician_id: int = 0
+    busy_room_id: int = 0
+    busy_search_pathway_id: int = 0
+    busy_pathway_ids: list[int] = field(default_factory=list)
+    listing_pathway_id: int = 0
     booking_pathway_ids: list[int] = field(default_factory=list)
 
 
@@ -348,7 +388,77 @@ def seed_clinic(session: Session, now: datetime) -> Clinic:
         _referred_pathway(session, actor, now, site.id, walk_in, n)
         for n in range(1, BOOKING_POOL + 1)
     ]
+    clinic.listing_pathway_id = _referred_pathway(
+        session, actor, now, site.id, walk_in, BOOKING_POOL + 1
+    )
+    # The nearly full calendar's clinician, their room, the pathway searched for, and one
+    # patient (and pathway) for each half hour of the day (SQL fills them in later).
+    busy = _clinician(session, now, site.id, LANES + 3)
+    clinic.busy_clinician_id, clinic.busy_room_id = busy, spare_rooms[1].id
+    first = BOOKING_POOL + 2
+    clinic.busy_search_pathway_id = _referred_pathway(session, actor, now, site.id, busy, first)
+    per_day = (CLOSES.hour - OPENS.hour) * 2
+    clinic.busy_pathway_ids = [
+        _referred_pathway(session, actor, now, site.id, busy, n)
+        for n in range(first + 1, first + 1 + per_day)
+    ]
     return clinic
+
+
+# The nearly full calendar: pathway ``pos`` (1-based) has the half hour ``pos - 1`` of
+# every day, and its allocations are the ones booking writes for a block.
+INSERT_BUSY_CALENDAR = text("""
+WITH appointment AS (
+    INSERT INTO appointments (ical_uid, pathway_id, patient_id, clinician_id, site_id, room_id,
+                              kind, status, start_at, end_at, method, side, levels, version,
+                              cancel_reason, created_at, updated_at)
+    SELECT gen_random_uuid()::text, p.pathway_id, w.patient_id, :clinician_id, :site_id,
+           :room_id, 'diagnostic_block', 'booked', x.start_at,
+           x.start_at + interval '30 minutes', NULL, w.side, w.levels, 1, NULL,
+           CAST(:now AS timestamptz), CAST(:now AS timestamptz)
+    FROM generate_series(-1, :days) AS d(day)
+    CROSS JOIN unnest(CAST(:pathways AS integer[])) WITH ORDINALITY AS p(pathway_id, pos)
+    JOIN pathways AS w ON w.id = p.pathway_id
+    CROSS JOIN LATERAL (
+        SELECT ((CAST(:today AS date) + d.day)
+                + make_interval(mins => :opens + 30 * (p.pos::integer - 1)))
+                   AT TIME ZONE :zone AS start_at
+    ) AS x
+    WHERE NOT (p.pos = cardinality(CAST(:pathways AS integer[])) AND d.day % :every = 0)
+    RETURNING id, clinician_id, room_id, patient_id, start_at, end_at
+)
+INSERT INTO allocations (appointment_id, resource_kind, resource_id, start_at, end_at, active)
+SELECT a.id, r.kind, r.resource_id, a.start_at, a.end_at, TRUE
+FROM appointment AS a
+CROSS JOIN LATERAL (
+    VALUES ('clinician', a.clinician_id), ('room', a.room_id), ('patient', a.patient_id)
+) AS r(kind, resource_id)
+""")
+
+
+def load_busy_calendar(engine: Engine, clinic: Clinic, now: datetime) -> int:
+    """Book the busy clinician's days nearly full; the number of appointments."""
+    with engine.begin() as connection:
+        connection.execute(
+            INSERT_BUSY_CALENDAR,
+            {
+                "clinician_id": clinic.busy_clinician_id,
+                "site_id": clinic.site_id,
+                "room_id": clinic.busy_room_id,
+                "now": now,
+                "days": BUSY_DAYS,
+                "pathways": clinic.busy_pathway_ids,
+                "today": now.astimezone(ZoneInfo(ZONE)).date(),
+                "opens": OPENS.hour * 60,
+                "zone": ZONE,
+                "every": BUSY_FREE_EVERY,
+            },
+        )
+        booked: int = connection.execute(
+            text("SELECT count(*) FROM appointments WHERE clinician_id = :id"),
+            {"id": clinic.busy_clinician_id},
+        ).scalar_one()
+    return booked
 
 
 # ---------------------------------------------------------------------------------------
@@ -584,7 +694,7 @@ class Latency:
         return cls(statistics.median(samples), statistics.quantiles(samples, n=20)[-1])
 
 
-def measure(calls: list[Callable[[], object]], runs: int) -> list[Latency]:
+def measure(calls: Sequence[Callable[[], object]], runs: int) -> list[Latency]:
     """Latency of each call, timed in turns (the order flips every round), so that a change
     in the machine's load falls on every call alike."""
     for call in calls:
@@ -662,79 +772,201 @@ class Scenario:
     clinic: Clinic
 
 
+# ---------------------------------------------------------------------------------------
+# The operations in process, through the services, next to their SQL floors
+
+
 @dataclass(frozen=True)
-class Reads:
-    """Latency (ms) and shared buffers per call of slot search and the daily list."""
+class Operation:
+    key: str
+    title: str
+    found: str  # what a call returns the number of
+    runs: int
+    writes: bool = False
 
-    search: Latency
-    daily_list: Latency
-    search_buffers: int
-    daily_list_buffers: int
+
+OPERATIONS = (
+    Operation("search", "slot search: diagnostic block, 30-day horizon", "slots", SEARCH_RUNS),
+    Operation(
+        "listing",
+        f"one-day listing: every free block start of one clinician's day (limit {LISTING_LIMIT})",
+        "slots",
+        SEARCH_RUNS,
+    ),
+    Operation(
+        "busy",
+        f"slot search: {BUSY_HORIZON}-day horizon, nearly full calendar",
+        "slots",
+        SEARCH_RUNS,
+    ),
+    Operation("daily_list", "daily list of a busy clinician", "cases", DAILY_LIST_RUNS),
+    Operation(
+        "booking",
+        "booking a diagnostic block through the services, rolled back",
+        "appointment",
+        BOOKING_RUNS,
+        writes=True,
+    ),
+)
 
 
-def read_calls(scenario: Scenario, now: datetime) -> tuple[Callable[[], int], Callable[[], int]]:
-    sessions: sessionmaker[Session] = make_sessionmaker(scenario.engine)
-    clinic = scenario.clinic
+@dataclass(frozen=True)
+class Measured:
+    """One operation at one size: its latency, its floor and its statements."""
 
-    def search() -> int:
-        with sessions() as session:
-            found, _zone = search_slots(
-                session,
-                clinic.actor,
-                now,
-                clinic.search_pathway_id,
-                kind=AppointmentKind.DIAGNOSTIC_BLOCK,
-                days=30,
-            )
-            return len(found)
-
-    def daily_list() -> int:
-        with sessions() as session:
-            cases = daily_list(session, clinic.lanes[0].clinician_id, busy_day(now))
-            return len(cases)
-
-    return search, daily_list
+    latency: Latency
+    floor: Floor
+    found: int
+    buffers: int | None  # shared buffers its statements touch (reads only)
 
 
 def busy_day(now: datetime) -> date:
     return now.astimezone(ZoneInfo(ZONE)).date() + timedelta(days=1)
 
 
-def measure_reads(scenarios: list[Scenario], now: datetime) -> list[Reads]:
-    """Both operations on every database, timed in turns; then their shared buffers."""
-    calls = [read_calls(scenario, now) for scenario in scenarios]
-    latencies = [
-        measure([pair[0] for pair in calls], SEARCH_RUNS),
-        measure([pair[1] for pair in calls], DAILY_LIST_RUNS),
-    ]
-    buffers: list[list[int]] = [[], []]
+def operation_calls(scenario: Scenario, now: datetime) -> dict[str, Callable[[], int]]:
+    """Each operation as a call through the services in a session of its own."""
+    sessions: sessionmaker[Session] = make_sessionmaker(scenario.engine)
+    clinic = scenario.clinic
+    zone = ZoneInfo(ZONE)
+    today = now.astimezone(zone).date()
+
+    def searching(pathway_id: int, **options: Any) -> Callable[[], int]:
+        def search() -> int:
+            with sessions() as session:
+                found, _zone = search_slots(
+                    session,
+                    clinic.actor,
+                    now,
+                    pathway_id,
+                    kind=AppointmentKind.DIAGNOSTIC_BLOCK,
+                    **options,
+                )
+                return len(found)
+
+        return search
+
+    def listing() -> int:
+        with sessions() as session:
+            return len(daily_list(session, clinic.lanes[0].clinician_id, busy_day(now)))
+
+    start = datetime.combine(today + timedelta(days=BOOKING_FIRST_DAY - 1), OPENS, zone)
+
+    def booking() -> int:
+        with sessions() as session:
+            book_appointment(
+                session,
+                clinic.actor,
+                now,
+                pathway_id=clinic.listing_pathway_id,
+                kind=AppointmentKind.DIAGNOSTIC_BLOCK,
+                start=start,
+                room_id=clinic.walk_in_room_id,
+                reminder_before=timedelta(hours=48),
+            )
+            session.rollback()
+            return 1
+
+    whole_day = datetime.combine(today + timedelta(days=LISTING_DAY), clock_time(), zone)
+    return {
+        "search": searching(clinic.search_pathway_id, days=30),
+        "listing": searching(
+            clinic.listing_pathway_id, after=whole_day, days=1, limit=LISTING_LIMIT
+        ),
+        "busy": searching(clinic.busy_search_pathway_id, days=BUSY_HORIZON),
+        "daily_list": listing,
+        "booking": booking,
+    }
+
+
+def measure_operations(scenarios: list[Scenario], now: datetime) -> dict[str, list[Measured]]:
+    """Each operation on every database, timed in turns; then its floor and buffers."""
+    calls = [operation_calls(scenario, now) for scenario in scenarios]
+    if os.environ.get("BENCH_PROFILE"):
+        profile(calls[0])
     explain = bool(os.environ.get("BENCH_EXPLAIN"))
-    for index, (name, found) in enumerate(
-        (
-            ("slot search, diagnostic block, 30-day horizon", "slots"),
-            (f"daily list of a busy clinician on {busy_day(now).isoformat()}", "cases"),
-        )
-    ):
-        print(f"  {name}")
-        for scenario, pair, latency in zip(scenarios, calls, latencies[index], strict=True):
-            statements = statement_buffers(scenario.engine, pair[index])
-            buffers[index].append(sum(touched for touched, _ in statements))
+    measured: dict[str, list[Measured]] = {}
+    for operation in OPERATIONS:
+        mine = [call[operation.key] for call in calls]
+        latencies = measure(mine, operation.runs)
+        print(f"  {operation.title}")
+        measured[operation.key] = []
+        for scenario, call, latency in zip(scenarios, mine, latencies, strict=True):
+            engine = scenario.engine
+            if operation.writes:
+                statements, floor = writing_floor(engine, call, FLOOR_RUNS)
+                buffers = None
+            else:
+                statements = capture(engine, call)
+                floor = replay(libpq_url(engine), statements, FLOOR_RUNS)
+                buffers = sum(touched for touched, _ in statement_buffers(engine, call))
+            found = call()
+            measured[operation.key].append(Measured(latency, floor, found, buffers))
             print(
                 f"    {scenario.size:>9,} appointments: median {latency.median:6.2f} ms  "
-                f"p95 {latency.p95:6.2f} ms   ({pair[index]()} {found}, "
-                f"{len(statements)} statements, {buffers[index][-1]} buffers)"
+                f"p95 {latency.p95:6.2f} ms   floor {floor.median:6.2f} ms "
+                f"(p95 {floor.p95:.2f})   {found} {operation.found}, "
+                f"{floor.statements} statements"
+                + ("" if buffers is None else f", {buffers} buffers")
             )
-            if explain:
-                for touched, statement in statements:
+            if explain and not operation.writes:
+                for touched, statement in statement_buffers(engine, call):
                     print(f"      {touched:5d} buffers  {statement[:110]}")
-                explain_slowest(scenario.engine, name, pair[index])
-    return [
-        Reads(search, daily_list, search_buffers, list_buffers)
-        for search, daily_list, search_buffers, list_buffers in zip(
-            *latencies, *buffers, strict=True
-        )
-    ]
+                explain_slowest(engine, operation.title, call)
+    return measured
 
+
+def profile(calls: dict[str, Callable[[], int]]) -> None:
+    """cProfile of slot search and booking in process (``BENCH_PROFILE=1``): the top
+    functions by cumulative and by own time, at the first size."""
+    for key in ("search", "busy", "booking"):
+        call = calls[key]
+        for _ in range(WARMUP_RUNS):
+            call()
+        profiler = cProfile.Profile()
+        profiler.enable()
+        for _ in range(20):
+            call()
+        profiler.disable()
+        for order in ("cumulative", "tottime"):
+            print(f"  profile of {key}, 20 calls, by {order}:")
+            out = io.StringIO()
+            pstats.Stats(profiler, stream=out).strip_dirs().sort_stats(order).print_stats(25)
+            print("\n".join("    " + line for line in out.getvalue().splitlines() if line))
+
+
+def booking_request_statements(scenario: Scenario, now: datetime) -> list[Statement]:
+    """The statements of one booking request (token, booking, commit) through the app in
+    process: what a booking costs the database, the count the issue asks for."""
+    clinic = scenario.clinic
+    app = create_app(
+        {"DATABASE_URL": scenario.url, "SECRET_KEY": "benchmark", "LOG_LEVEL": "WARNING"}
+    )
+    engine = Database.of(app).engine
+    zone = ZoneInfo(ZONE)
+    day = now.astimezone(zone).date() + timedelta(days=BOOKING_FIRST_DAY - 1)
+    body = {
+        "pathway_id": clinic.booking_pathway_ids.pop(),  # booked for good: out of the pool
+        "kind": AppointmentKind.DIAGNOSTIC_BLOCK.value,
+        "start": datetime.combine(day, clock_time(OPENS.hour + 1), zone).isoformat(),
+        "room_id": clinic.walk_in_room_id,
+    }
+    try:
+        with captured(engine) as seen:
+            response = app.test_client().post(
+                "/api/v1/appointments",
+                json=body,
+                headers={"Authorization": f"Bearer {clinic.token}"},
+            )
+    finally:
+        engine.dispose()
+    if response.status_code != 201:
+        print(f"    booking request refused: {response.status_code} {response.get_data()[:300]!r}")
+    return seen
+
+
+# ---------------------------------------------------------------------------------------
+# Through gunicorn: booking throughput, search under load, memory of the workers
 
 # ---------------------------------------------------------------------------------------
 # Throughput through gunicorn
@@ -765,8 +997,9 @@ def _get(port: int, path: str) -> int:
 
 
 @contextmanager
-def gunicorn(url: str, log: Path) -> Iterator[int]:
-    """``benchmarks.bench_app`` served on a free local port; stopped by its pid at the end."""
+def gunicorn(url: str, log: Path) -> Iterator[tuple[int, int]]:
+    """``benchmarks.bench_app`` served on a free local port, with its arbiter's pid;
+    stopped by that pid at the end."""
     port = free_port()
     environment = {
         **os.environ,
@@ -806,7 +1039,7 @@ def gunicorn(url: str, log: Path) -> Iterator[int]:
             if time.monotonic() > deadline:
                 raise RuntimeError(f"gunicorn did not answer within 60 s; see {log}")
             time.sleep(0.2)
-        yield port
+        yield port, server.pid
     finally:
         server.terminate()  # SIGTERM to the arbiter's pid: graceful shutdown
         try:
@@ -816,65 +1049,9 @@ def gunicorn(url: str, log: Path) -> Iterator[int]:
             server.wait()
 
 
-Request = tuple[str, bytes, dict[str, str]]
-
-
-@dataclass
-class Run:
-    succeeded: int = 0
-    failed: int = 0
-    seconds: float = 0.0
-    first_failure: str | None = None
-    ran_out: bool = False
-
-    @property
-    def per_second(self) -> float:
-        return self.succeeded / self.seconds if self.seconds else 0.0
-
-
-def drive(port: int, requests: Iterator[Request], *, seconds: float, expect: int = 201) -> Run:
-    """POST ``requests`` from ``CLIENT_THREADS`` threads until they run out or time is up."""
-    run = Run()
-    lock = threading.Lock()
-    deadline = time.monotonic() + seconds
-
-    def client() -> None:
-        connection = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
-        try:
-            while time.monotonic() < deadline:
-                with lock:
-                    request = next(requests, None)
-                if request is None:
-                    run.ran_out = True
-                    return
-                path, body, headers = request
-                connection.request("POST", path, body=body, headers=headers)
-                response = connection.getresponse()
-                payload = response.read()
-                with lock:
-                    if response.status == expect:
-                        run.succeeded += 1
-                    else:
-                        run.failed += 1
-                        run.first_failure = run.first_failure or (
-                            f"{response.status} {payload[:300].decode(errors='replace')}"
-                        )
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=client) for _ in range(CLIENT_THREADS)]
-    started = time.perf_counter()
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    run.seconds = time.perf_counter() - started
-    return run
-
-
 def baseline_requests() -> Iterator[Request]:
     headers = {"Content-Type": "application/json"}
-    return itertools.repeat(("/bench/baseline", b"{}", headers))
+    return itertools.repeat(("POST", "/bench/baseline", b"{}", headers))
 
 
 def booking_requests(clinic: Clinic, pool: list[int], first_day: date) -> Iterator[Request]:
@@ -893,65 +1070,184 @@ def booking_requests(clinic: Clinic, pool: list[int], first_day: date) -> Iterat
             "start": start.isoformat(),
             "room_id": clinic.walk_in_room_id,
         }
-        yield "/api/v1/appointments", json.dumps(body).encode(), headers
+        yield "POST", "/api/v1/appointments", json.dumps(body).encode(), headers
+
+
+def read_requests(clinic: Clinic, now: datetime, *, daily_lists: bool) -> Iterator[Request]:
+    """Slot searches (30-day horizon), alternating with daily lists if ``daily_lists``."""
+    headers = {"Authorization": f"Bearer {clinic.token}"}
+    search = f"/api/v1/pathways/{clinic.search_pathway_id}/slots?kind=diagnostic_block&days=30"
+    listing = (
+        f"/api/v1/clinicians/{clinic.lanes[0].clinician_id}/daily-list"
+        f"?date={busy_day(now).isoformat()}"
+    )
+    paths = (search, listing) if daily_lists else (search,)
+    return (("GET", path, None, headers) for path in itertools.cycle(paths))
 
 
 @dataclass(frozen=True)
-class Throughput:
+class ServerRuns:
     baseline: Run
     booking: Run
+    idle_search: Run
+    loaded_search: Run
+    loaded_booking: Run
+    locks: LockSampler
+    rss_warm: dict[int, float]
+    rss_after: dict[int, float]
+    served: int
 
     @property
     def ratio(self) -> float:
         return self.booking.per_second / self.baseline.per_second
 
+    @property
+    def rss_growth(self) -> float:
+        """The largest growth of one worker's memory, after / at warm-up."""
+        return max(
+            (self.rss_after[pid] / self.rss_warm[pid] for pid in self.rss_warm),
+            default=float("nan"),
+        )
 
-def measure_throughput(scenario: Scenario, log: Path) -> Throughput:
-    """Baseline, bookings, baseline again (half the time each side), so that both endpoints
-    see the same machine even when its load drifts."""
-    today = datetime.now(UTC).astimezone(ZoneInfo(ZONE)).date()
+
+def measure_server(scenario: Scenario, now: datetime, log: Path) -> ServerRuns:
+    """Through gunicorn: warm-up (memory), baseline / bookings / baseline (half the time
+    each side, so both see the same machine), a lone client's searches, then 8 clients
+    searching while 8 book (lock waits sampled), then reads and baselines until the
+    server has answered ``SERVER_REQUESTS`` requests (memory again)."""
+    clinic = scenario.clinic
+    today = now.astimezone(ZoneInfo(ZONE)).date()
     bookings = booking_requests(
-        scenario.clinic,
-        scenario.clinic.booking_pathway_ids,
-        today + timedelta(days=BOOKING_FIRST_DAY),
+        clinic, clinic.booking_pathway_ids, today + timedelta(days=BOOKING_FIRST_DAY)
     )
-    print(f"  booking throughput at {scenario.size:,} appointments")
-    with gunicorn(scenario.url, log) as port:
-        drive(port, itertools.islice(baseline_requests(), WARMUP_REQUESTS), seconds=RUN_SECONDS)
-        before = drive(port, baseline_requests(), seconds=RUN_SECONDS / 2)
-        warmup = drive(port, itertools.islice(bookings, WARMUP_REQUESTS), seconds=RUN_SECONDS)
-        booking = drive(port, bookings, seconds=RUN_SECONDS)
-        after = drive(port, baseline_requests(), seconds=RUN_SECONDS / 2)
-    baseline = Run(
-        succeeded=before.succeeded + after.succeeded,
-        failed=before.failed + after.failed,
-        seconds=before.seconds + after.seconds,
-        first_failure=before.first_failure or after.first_failure,
+    served = 0
+    print(f"  through gunicorn at {scenario.size:,} appointments")
+    with gunicorn(scenario.url, log) as (port, arbiter):
+
+        def run(requests: Iterator[Request], expect: int, **options: Any) -> Run:
+            nonlocal served
+            result = drive(port, requests, expect=expect, **options)
+            served += result.sent
+            return result
+
+        warm = {"clients": CLIENT_THREADS, "seconds": RUN_SECONDS, "limit": WARMUP_REQUESTS}
+        run(baseline_requests(), 201, **warm)
+        run(bookings, 201, **warm)
+        run(read_requests(clinic, now, daily_lists=True), 200, **warm)
+        rss_warm = worker_rss(arbiter)
+        timed = {"clients": CLIENT_THREADS, "seconds": RUN_SECONDS / 2}
+        before = run(baseline_requests(), 201, **timed)
+        booking = run(bookings, 201, clients=CLIENT_THREADS, seconds=RUN_SECONDS)
+        after = run(baseline_requests(), 201, **timed)
+        idle = run(
+            read_requests(clinic, now, daily_lists=False),
+            200,
+            clients=1,
+            seconds=RUN_SECONDS * 6,
+            limit=IDLE_SEARCHES,
+        )
+        with LockSampler(libpq_url(scenario.engine)) as locks:
+            loaded_search, loaded_booking = side_by_side(
+                {
+                    "port": port,
+                    "requests": read_requests(clinic, now, daily_lists=False),
+                    "clients": UNDER_LOAD_CLIENTS,
+                    "seconds": RUN_SECONDS,
+                    "expect": 200,
+                },
+                {
+                    "port": port,
+                    "requests": bookings,
+                    "clients": UNDER_LOAD_CLIENTS,
+                    "seconds": RUN_SECONDS,
+                    "expect": 201,
+                },
+            )
+        served += loaded_search.sent + loaded_booking.sent
+        left = max(0, SERVER_REQUESTS - served)
+        reads, baselines = side_by_side(
+            {
+                "port": port,
+                "requests": read_requests(clinic, now, daily_lists=True),
+                "clients": CLIENT_THREADS // 2,
+                "seconds": 1800.0,
+                "expect": 200,
+                "limit": left // 2,
+            },
+            {
+                "port": port,
+                "requests": baseline_requests(),
+                "clients": CLIENT_THREADS // 2,
+                "seconds": 1800.0,
+                "expect": 201,
+                "limit": left - left // 2,
+            },
+        )
+        served += reads.sent + baselines.sent
+        rss_after = worker_rss(arbiter)
+    result = ServerRuns(
+        before.plus(after),
+        booking,
+        idle,
+        loaded_search,
+        loaded_booking,
+        locks,
+        rss_warm,
+        rss_after,
+        served,
     )
-    for name, run in (("baseline", baseline), ("booking warm-up", warmup), ("booking", booking)):
+    report_server(result, before, after)
+    return result
+
+
+def report_server(result: ServerRuns, before: Run, after: Run) -> None:
+    runs = (
+        ("baseline", result.baseline),
+        ("booking", result.booking),
+        ("lone search", result.idle_search),
+        ("search under load", result.loaded_search),
+        ("booking under load", result.loaded_booking),
+    )
+    for name, run in runs:
         if run.failed:
             print(f"    {name}: {run.failed} failed; first: {run.first_failure}")
-    if booking.ran_out:
+    if result.booking.ran_out or result.loaded_booking.ran_out:
         print("    (the booking pool ran out before the time was up: raise BOOKING_POOL)")
-    result = Throughput(baseline, booking)
     print(
-        f"    baseline POST /bench/baseline:      {baseline.per_second:7.1f} req/s "
-        f"({baseline.succeeded} in {baseline.seconds:.1f} s: {before.per_second:.0f} before, "
-        f"{after.per_second:.0f} after the bookings)"
+        f"    baseline POST /bench/baseline:      {result.baseline.per_second:7.1f} req/s "
+        f"({result.baseline.succeeded} in {result.baseline.seconds:.1f} s: "
+        f"{before.per_second:.0f} before, {after.per_second:.0f} after the bookings)"
     )
     print(
-        f"    booking  POST /api/v1/appointments: {booking.per_second:7.1f} req/s "
-        f"({booking.succeeded} booked in {booking.seconds:.1f} s, {booking.failed} refused)"
+        f"    booking  POST /api/v1/appointments: {result.booking.per_second:7.1f} req/s "
+        f"({result.booking.succeeded} booked in {result.booking.seconds:.1f} s, "
+        f"{result.booking.failed} refused)"
     )
-    return result
+    print(
+        f"    slot search, one client alone:      median {result.idle_search.median:6.1f} ms  "
+        f"p95 {result.idle_search.p95:6.1f} ms ({result.idle_search.succeeded} searches)"
+    )
+    print(
+        f"    {UNDER_LOAD_CLIENTS} searching while {UNDER_LOAD_CLIENTS} book:     "
+        f"median {result.loaded_search.median:6.1f} ms  p95 {result.loaded_search.p95:6.1f} ms "
+        f"({result.loaded_search.succeeded} searches, {result.loaded_booking.succeeded} "
+        f"bookings at {result.loaded_booking.per_second:.0f}/s, "
+        f"p95 {result.loaded_booking.p95:.0f} ms)"
+    )
+    print(
+        f"    lock waits: {result.locks.waiting_samples} of {result.locks.samples} samples of "
+        f"pg_stat_activity (at most {result.locks.most_waiting} backends waiting)"
+    )
+    for pid, warm in sorted(result.rss_warm.items()):
+        print(
+            f"    worker {pid}: RSS {warm:6.1f} MiB at warm-up, "
+            f"{result.rss_after.get(pid, float('nan')):6.1f} MiB after {result.served:,} "
+            "requests"
+        )
 
 
 # ---------------------------------------------------------------------------------------
 # The run
-
-
-def verdict(ok: bool) -> str:
-    return "ok" if ok else "MISSED"
 
 
 def prepare(url: str, size: int, now: datetime) -> Scenario:
@@ -965,10 +1261,12 @@ def prepare(url: str, size: int, now: datetime) -> Scenario:
         clinic = seed_clinic(session, now)
         session.commit()
     say(
-        f"migrated; seeded {SITE_NAME} through the services: {LANES + 1} clinicians, "
+        f"migrated; seeded {SITE_NAME} through the services: {LANES + 2} clinicians, "
         f"{LANES + 4} rooms, {2 * LANES + 4} equipment units, {LANES + 2} recovery bays, "
-        f"{1 + BOOKING_POOL} referred pathways"
+        f"{3 + BOOKING_POOL + len(clinic.busy_pathway_ids)} referred pathways"
     )
+    busy = load_busy_calendar(engine, clinic, now)
+    say(f"booked {busy:,} appointments: one clinician's nearly full calendar")
     BulkLoader(engine, clinic, now).load_to(size)
     return Scenario(size, url, engine, clinic)
 
@@ -980,48 +1278,174 @@ def main() -> int:
     with ExitStack() as stack:
         logs = Path(stack.enter_context(TemporaryDirectory(prefix="scheduler-bench-")))
         scenarios = []
-        for size in SIZES:
+        for size in sizes():
             url = stack.enter_context(scratch_database(base_url, f"{size // 1000}k", keep=keep))
             scenario = prepare(url, size, now)
             stack.callback(scenario.engine.dispose)
             scenarios.append(scenario)
         print(f"Measuring (load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs)")
-        reads = measure_reads(scenarios, now)
-        throughputs = [
-            measure_throughput(scenario, logs / f"gunicorn-{scenario.size}.log")
+        measured = measure_operations(scenarios, now)
+        print("  one booking request through the app")
+        requests = []
+        for scenario in scenarios:
+            statements = booking_request_statements(scenario, now)
+            requests.append(len(statements))
+            print(f"    {scenario.size:>9,} appointments: {len(statements)} statements")
+            for statement in statements:
+                print(f"      {' '.join(statement.sql.split())[:100]}")
+        servers = [
+            measure_server(scenario, now, logs / f"gunicorn-{scenario.size}.log")
             for scenario in scenarios
         ]
-    print_summary(reads, throughputs)
+    print_summary(scenarios, measured, requests, servers)
     return 0
 
 
-def print_summary(reads: list[Reads], throughputs: list[Throughput]) -> None:
-    small, large = reads
-    rows = (
-        ("slot search", small.search, large.search, small.search_buffers, large.search_buffers),
+# ---------------------------------------------------------------------------------------
+# The summary: every figure, its floor, its target, a verdict
+
+
+def verdict(ok: bool) -> str:
+    return "ok" if ok else "MISSED"
+
+
+def size_name(size: int) -> str:
+    return f"{size // 1_000_000}M" if size >= 1_000_000 else f"{size // 1000}k"
+
+
+def ms(value: float) -> str:
+    return f"{value:.2f} ms" if value < 10 else f"{value:.1f} ms"
+
+
+def summary_lines(
+    size: int, measured: dict[str, Measured], request: int, server: ServerRuns
+) -> list[tuple[str, ...]]:
+    name = size_name(size)
+    search, listing, busy = measured["search"], measured["listing"], measured["busy"]
+    daily, booking = measured["daily_list"], measured["booking"]
+
+    def against(value: float, floor: float, limit: float) -> tuple[str, str, str, str]:
+        return (
+            f"{ms(value)} ({value / floor:.1f}x)",
+            ms(floor),
+            f"<= {limit:g}x floor",
+            verdict(value <= limit * floor),
+        )
+
+    def printed(m: Measured) -> tuple[str, str, str, str]:
+        return (
+            f"{ms(m.latency.median)} / {ms(m.latency.p95)} ({m.found} slots)",
+            ms(m.floor.median),
+            f"printed ({m.latency.median / m.floor.median:.1f}x floor)",
+            "",
+        )
+
+    growth = server.rss_growth
+    warm = max(server.rss_warm.values(), default=float("nan"))
+    return [
+        ("slot search 30 d, median", name, *against(search.latency.median, search.floor.median, 3)),
+        ("slot search 30 d, p95", name, *against(search.latency.p95, search.floor.median, 4)),
+        ("one-day listing, median / p95", name, *printed(listing)),
+        (f"{BUSY_HORIZON}-day search, nearly full, median / p95", name, *printed(busy)),
         (
-            "daily list",
-            small.daily_list,
-            large.daily_list,
-            small.daily_list_buffers,
-            large.daily_list_buffers,
+            "daily list, median / p95",
+            name,
+            f"{ms(daily.latency.median)} / {ms(daily.latency.p95)} ({daily.found} cases)",
+            ms(daily.floor.median),
+            "printed",
+            "",
         ),
-    )
+        (
+            "daily list, statements",
+            name,
+            str(daily.floor.statements),
+            "",
+            "<= 3",
+            verdict(daily.floor.statements <= 3),
+        ),
+        (
+            "booking, statements per request",
+            name,
+            f"{request} ({booking.floor.statements} in the services)",
+            "",
+            "<= 8",
+            verdict(request <= 8),
+        ),
+        (
+            "booking in process, median",
+            name,
+            *against(booking.latency.median, booking.floor.median, 2),
+        ),
+        (
+            "booking / baseline through gunicorn",
+            name,
+            f"{server.ratio:.2f} ({server.booking.per_second:.0f} vs "
+            f"{server.baseline.per_second:.0f} req/s)",
+            "",
+            f">= {BOOKING_TARGET}",
+            verdict(server.ratio >= BOOKING_TARGET),
+        ),
+        (
+            f"search p95, {UNDER_LOAD_CLIENTS} searching + {UNDER_LOAD_CLIENTS} booking",
+            name,
+            f"{ms(server.loaded_search.p95)} "
+            f"({server.loaded_search.p95 / server.idle_search.p95:.1f}x idle)",
+            f"idle {ms(server.idle_search.p95)}",
+            "<= 2x idle p95",
+            verdict(server.loaded_search.p95 <= 2 * server.idle_search.p95),
+        ),
+        (
+            "lock waits in pg_stat_activity",
+            name,
+            f"{server.locks.waiting_samples} of {server.locks.samples} samples",
+            "",
+            "0",
+            verdict(server.locks.waiting_samples == 0),
+        ),
+        (
+            f"worker RSS after {server.served:,} requests",
+            name,
+            f"x{growth:.2f} of warm-up (largest worker {warm:.0f} MiB at warm-up)",
+            "",
+            f"<= x{RSS_GROWTH_TARGET:.2f}",
+            verdict(growth <= RSS_GROWTH_TARGET),
+        ),
+    ]
+
+
+def print_summary(
+    scenarios: list[Scenario],
+    measured: dict[str, list[Measured]],
+    requests: list[int],
+    servers: list[ServerRuns],
+) -> None:
+    rows: list[tuple[str, ...]] = []
+    for index, scenario in enumerate(scenarios):
+        mine = {key: values[index] for key, values in measured.items()}
+        rows += summary_lines(scenario.size, mine, requests[index], servers[index])
+    if len(scenarios) > 1:
+        small, large = scenarios[0].size, scenarios[-1].size
+        span = f"{size_name(large)}/{size_name(small)}"
+        for key, title in (("search", "slot search 30 d"), ("daily_list", "daily list")):
+            before, after = measured[key][0].latency.median, measured[key][-1].latency.median
+            ratio = after / before
+            rows.append(
+                (
+                    f"{title}, median {span}",
+                    span,
+                    f"{ratio:.2f}",
+                    "",
+                    f"<= {FLAT_TARGET}",
+                    verdict(ratio <= FLAT_TARGET),
+                )
+            )
     print()
     print(f"Summary ({os.cpu_count()} CPUs, load average now {os.getloadavg()[0]:.1f})")
-    for name, before, after, buffers_before, buffers_after in rows:
-        ratio = after.median / before.median
-        print(
-            f"  {name:<12} median 1M/10k   {ratio:5.2f}   target <= {SEARCH_TARGET}   "
-            f"{verdict(ratio <= SEARCH_TARGET):<6}  (p95 {after.p95 / before.p95:.2f}, "
-            f"buffers {buffers_after / buffers_before:.2f})"
-        )
-    for size, result in zip(SIZES, throughputs, strict=True):
-        print(
-            f"  booking/baseline at {size:>9,} {result.ratio:5.2f}   target >= {BOOKING_TARGET}  "
-            f"{verdict(result.ratio >= BOOKING_TARGET):<6}  "
-            f"({result.booking.per_second:.0f} vs {result.baseline.per_second:.0f} req/s)"
-        )
+    print()
+    print("| measure | size | figure | SQL floor | target | verdict |")
+    print("|---|---|---|---|---|---|")
+    for row in rows:
+        print("| " + " | ".join(row) + " |")
 
 
 if __name__ == "__main__":
