@@ -60,7 +60,8 @@ FUZZ_SEED ?= 20260302
 fuzz: $(VENV)/.installed-dev
 	FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) FUZZ_SEED=$(FUZZ_SEED) $(BIN)/pytest -q tests/e2e/test_fuzz.py
 
-# Slot search and daily list at 10k and 1M appointments, booking throughput under gunicorn,
+# Slot search, daily list and booking at 10k and 1M appointments next to their SQL floors,
+# booking throughput and search under load through gunicorn,
 # on a scratch PostgreSQL database (BENCH_DATABASE_URL; see benchmarks/scheduling.py).
 bench: $(VENV)/.installed-dev
 	$(BIN)/python -m benchmarks.scheduling

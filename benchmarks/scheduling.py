@@ -5,16 +5,26 @@ In a scratch database, created and migrated here and dropped WITH (FORCE) at the
 1. A clinic is seeded through the services: one site, procedure rooms with fluoroscopy
    and consult rooms, equipment of every kind, recovery bays, clinicians with weekly
    hours, a scheduler login with a token, and referred pathways to search and book for.
+   One more clinician's calendar is booked nearly full with SQL for ``BUSY_DAYS`` days.
 2. Appointments are bulk-loaded with SQL (``INSERT ... SELECT generate_series``), with the
    allocation rows booking writes (clinician, room, patient; equipment and recovery bay
    for procedures), first up to 10,000 and then up to 1,000,000 rows, then analyzed.
-3. At each size: the median and p95 of slot search (a referred pathway, a diagnostic
-   block, 30-day horizon) and of a busy day's daily list, called through the services;
-   and booking throughput through gunicorn next to a one-insert baseline route on the
-   same server and database (``benchmarks/bench_app.py``).
+3. At each size, in process through the services: median and p95 of slot search (30-day
+   horizon), a one-day listing, a 90-day search on the nearly full calendar, a busy
+   day's daily list and booking (rolled back), each next to its SQL floor (its own
+   statements replayed on a bare connection: ``benchmarks/floors.py``) and with its
+   statement count; the statements of one booking request through the app.
+4. At each size, through gunicorn (``benchmarks/bench_app.py``, ``benchmarks/load.py``):
+   booking throughput next to a one-insert baseline route on the same server and
+   database; a lone client's search against 8 clients searching while 8 book, with
+   pg_stat_activity sampled for lock waits; each worker's resident memory at warm-up
+   and after ``SERVER_REQUESTS`` requests.
 
-The targets (search and daily list 1M/10k <= 1.3, booking/baseline >= 0.40) are printed
-next to the figures, never asserted: the script reports and exits 0.
+The targets of issue #16 (search median <= 3x and p95 <= 4x its floor, 1M/10k <= 1.3;
+booking <= 8 statements, <= 2x its floor, >= 0.25 of the baseline; daily list <= 3
+statements, 1M/10k <= 1.3; search p95 under load <= 2x idle, no lock waits, no memory
+growth) are printed next to the figures in one table, never asserted: the script
+reports and exits 0.
 
 Layout of the loaded appointments. Each of ``LANES`` clinicians works in a room of their
 own with their own endoscope tower, RF generator and recovery bay (a "lane"), and does
@@ -32,7 +42,9 @@ Environment: ``BENCH_DATABASE_URL`` names the server and a base name (default
 is ``<base name>_<pid>``, so a database you named yourself is never dropped.
 ``BENCH_KEEP_DATABASE=1`` keeps the scratch database for a closer look (EXPLAIN);
 ``BENCH_EXPLAIN=1`` prints EXPLAIN (ANALYZE, BUFFERS) of the slowest statement of each
-measured call at each size.
+measured read at each size. ``BENCH_SIZES`` chooses the sizes (``10000`` for a quick
+run), ``BENCH_SERVER_REQUESTS`` the requests before memory is read again (10,000), and
+``BENCH_PROFILE=1`` prints cProfile's top functions of search and booking.
 """
 
 from __future__ import annotations
