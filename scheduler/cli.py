@@ -6,7 +6,9 @@ alembic.ini to keep in step with the app's DATABASE_URL.
 
 from __future__ import annotations
 
+import signal
 import sys
+import threading
 from pathlib import Path
 from typing import Any
 
@@ -142,8 +144,6 @@ outbox = AppGroup("outbox", help="E-mail to patients (the transactional outbox).
 @click.option("--once", is_flag=True, help="One pass over the due messages, then exit.")
 def run_outbox(once: bool) -> None:
     """Send due messages over SMTP; without --once, keep polling until stopped."""
-    import signal
-    import threading
     from datetime import timedelta
 
     from scheduler.outbox.worker import deliver_due, run
@@ -159,9 +159,7 @@ def run_outbox(once: bool) -> None:
             f"superseded {result.superseded}."
         )
         return
-    stop = threading.Event()
-    for signum in (signal.SIGTERM, signal.SIGINT):
-        signal.signal(signum, lambda *_: stop.set())
+    stop = _stop_on_signals()
     poll = timedelta(seconds=current_app.config["OUTBOX_POLL_SECONDS"])
     smtp = settings.smtp
     click.echo(f"Outbox worker: SMTP {smtp.host}:{smtp.port} ({smtp.security}); Ctrl-C stops.")
@@ -178,8 +176,6 @@ def run_outbox(once: bool) -> None:
 )
 def catch_mail(port: int, folder: Path | None) -> None:
     """Development: a local SMTP server that saves each message and its .ics in a folder."""
-    import signal
-    import threading
 
     from config import INSTANCE_DIR
     from scheduler.outbox.catcher import serve
@@ -191,9 +187,7 @@ def catch_mail(port: int, folder: Path | None) -> None:
             "This needs the development requirements: make .venv/.installed-dev"
         ) from error
     target = folder or INSTANCE_DIR / "mail"
-    stop = threading.Event()
-    for signum in (signal.SIGTERM, signal.SIGINT):
-        signal.signal(signum, lambda *_: stop.set())
+    stop = _stop_on_signals()
     click.echo(f"Catching mail on 127.0.0.1:{port} into {target}; Ctrl-C stops.")
     serve(target, "127.0.0.1", port, stop)
 
@@ -205,8 +199,6 @@ hl7 = AppGroup("hl7", help="HL7 v2 SIU messages to the EHR over MLLP.")
 @click.option("--once", is_flag=True, help="One pass over the due deliveries, then exit.")
 def run_hl7(once: bool) -> None:
     """Send due SIU messages to each receiver; without --once, keep polling until stopped."""
-    import signal
-    import threading
     from datetime import timedelta
 
     from scheduler.hl7v2.worker import deliver_due, run
@@ -224,13 +216,19 @@ def run_hl7(once: bool) -> None:
             f"dead {result.dead}."
         )
         return
-    stop = threading.Event()
-    for signum in (signal.SIGTERM, signal.SIGINT):
-        signal.signal(signum, lambda *_: stop.set())
+    stop = _stop_on_signals()
     poll = timedelta(seconds=current_app.config["HL7_POLL_SECONDS"])
     names = ", ".join(f"{r.name} ({r.host}:{r.port})" for r in settings.receivers)
     click.echo(f"SIU worker: sending to {names}; Ctrl-C stops.")
     run(sessions, settings, clock, poll=poll, stop=stop)
+
+
+def _stop_on_signals() -> threading.Event:
+    """An event set by SIGTERM or SIGINT (Ctrl-C): a long-running command's way out."""
+    stop = threading.Event()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(signum, lambda *_: stop.set())
+    return stop
 
 
 def register_commands(app: Flask) -> None:

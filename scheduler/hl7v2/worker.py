@@ -29,6 +29,7 @@ from sqlalchemy.orm import Session, aliased, sessionmaker
 from scheduler.db import begin_write
 from scheduler.hl7v2.messages import AckCode, UnreadableAck, ack_error_code, addressed, read_ack
 from scheduler.hl7v2.models import DeliveryStatus, SiuDelivery
+from scheduler.polling import keep_passing
 from scheduler.settings import Hl7Receiver, Hl7Settings
 
 log = logging.getLogger(__name__)
@@ -214,11 +215,4 @@ def run(
     stop: threading.Event,
 ) -> None:
     """Pass after pass until ``stop`` is set; waits ``poll`` when nothing was due."""
-    while not stop.is_set():
-        try:
-            result = deliver_due(sessions, settings, clock)
-        except Exception:
-            log.exception("SIU pass failed; trying again after the poll interval")
-            result = PassResult()
-        if not result.handled:
-            stop.wait(poll.total_seconds())
+    keep_passing(lambda: deliver_due(sessions, settings, clock), poll=poll, stop=stop, name="SIU")

@@ -25,6 +25,7 @@ from scheduler.invites.ics import Clinic
 from scheduler.invites.mail import build_message
 from scheduler.invites.services import clinic_of, invite_for, link_url
 from scheduler.outbox.models import OutboxMessage, OutboxStatus
+from scheduler.polling import keep_passing
 from scheduler.scheduling.models import Appointment
 from scheduler.settings import DeliverySettings, SmtpSettings
 from scheduler.vocabulary import AppointmentStatus, MessageKind
@@ -168,11 +169,6 @@ def run(
     stop: threading.Event,
 ) -> None:
     """Pass after pass until ``stop`` is set; waits ``poll`` when nothing was due."""
-    while not stop.is_set():
-        try:
-            result = deliver_due(sessions, settings, clock)
-        except Exception:
-            log.exception("outbox pass failed; trying again after the poll interval")
-            result = PassResult()
-        if not result.handled:
-            stop.wait(poll.total_seconds())
+    keep_passing(
+        lambda: deliver_due(sessions, settings, clock), poll=poll, stop=stop, name="outbox"
+    )
