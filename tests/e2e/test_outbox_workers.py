@@ -23,17 +23,15 @@ from alembic import command
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from scheduler.access import Actor
 from scheduler.cli import alembic_config
-from scheduler.clinicians import services as clinicians
 from scheduler.db import make_engine, make_sessionmaker
-from scheduler.facilities import services as facilities
 from scheduler.outbox.models import OutboxMessage, OutboxStatus
 from scheduler.pathways import services as pathways
 from scheduler.pathways.referral import Referral
 from scheduler.patients.services import register_patient
 from scheduler.scheduling import booking
-from scheduler.vocabulary import AppointmentKind, Indication, Region, Role, RoomKind, Side
+from scheduler.vocabulary import AppointmentKind, Indication, Region, Side
+from tests.e2e.seeding import DESK, one_room_clinic
 from tests.mailbox import Mailbox, running_mailbox
 from tests.support import scratch_postgresql_database
 
@@ -43,38 +41,12 @@ PROJECT_ROOT = Path(__file__).resolve().parents[2]
 ZONE = "America/New_York"
 BOOKINGS = 120
 SLOTS_PER_DAY = 20  # 30-minute blocks from 07:00 to 17:00
-DESK = Actor(user_id=None, role=Role.SCHEDULER)
 
 
 def seed(session: Session, now: datetime) -> None:
     """BOOKINGS diagnostic blocks from tomorrow on, each patient with an address."""
-    site = facilities.create_site(
-        session,
-        DESK,
-        now,
-        name="Outbox Spine Center",
-        timezone=ZONE,
-        address="1 Mail Road",
-        phone=None,
-    )
-    room = facilities.create_room(
-        session,
-        DESK,
-        now,
-        site_id=site.id,
-        name="Room 1",
-        kind=RoomKind.PROCEDURE,
-        fluoroscopy=True,
-    )
-    surgeon = clinicians.create_clinician(
-        session, DESK, now, given_name="Sam", family_name="Surgeon", email=None
-    )
-    clinicians.set_working_hours(
-        session,
-        DESK,
-        now,
-        surgeon.id,
-        [{"site_id": site.id, "weekday": d, "start": time(7), "end": time(17)} for d in range(7)],
+    site, room, surgeon = one_room_clinic(
+        session, now, name="Outbox Spine Center", zone=ZONE, address="1 Mail Road"
     )
     zone = ZoneInfo(ZONE)
     first_day = now.astimezone(zone).date() + timedelta(days=1)

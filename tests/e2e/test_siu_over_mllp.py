@@ -40,11 +40,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 import config
-from scheduler.access import Actor
 from scheduler.cli import alembic_config
-from scheduler.clinicians import services as clinicians
 from scheduler.db import make_engine, make_sessionmaker
-from scheduler.facilities import services as facilities
 from scheduler.hl7v2.messages import AckCode, UnreadableAck, read_ack
 from scheduler.hl7v2.models import DeliveryStatus, SiuDelivery
 from scheduler.hl7v2.services import reporting_to
@@ -54,15 +51,15 @@ from scheduler.pathways.referral import Referral
 from scheduler.patients.services import register_patient
 from scheduler.scheduling import booking, cancellation
 from scheduler.settings import Hl7Receiver, Hl7Settings, hl7_settings
-from scheduler.vocabulary import AppointmentKind, Indication, Region, Role, RoomKind, Side
+from scheduler.vocabulary import AppointmentKind, Indication, Region, Side
 from tests.api.conftest import free_port
+from tests.e2e.seeding import DESK, one_room_clinic
 from tests.support import scratch_postgresql_database
 
 TEST_DATABASE_URL = os.environ.get("TEST_DATABASE_URL")
 BACKENDS = ["sqlite"] + (["postgresql"] if TEST_DATABASE_URL else [])
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 ZONE = ZoneInfo("America/New_York")
-DESK = Actor(user_id=None, role=Role.SCHEDULER)
 MRN = "SIU-0001"
 
 
@@ -167,27 +164,8 @@ class Clinic:
 
 
 def clinic(session: Session, now: datetime) -> Clinic:
-    site = facilities.create_site(
-        session, DESK, now, name="Riverside", timezone=str(ZONE), address="1 River Rd", phone=None
-    )
-    room = facilities.create_room(
-        session,
-        DESK,
-        now,
-        site_id=site.id,
-        name="Room 1",
-        kind=RoomKind.PROCEDURE,
-        fluoroscopy=True,
-    )
-    surgeon = clinicians.create_clinician(
-        session, DESK, now, given_name="Sam", family_name="Surgeon", email=None
-    )
-    clinicians.set_working_hours(
-        session,
-        DESK,
-        now,
-        surgeon.id,
-        [{"site_id": site.id, "weekday": d, "start": time(7), "end": time(17)} for d in range(7)],
+    site, room, surgeon = one_room_clinic(
+        session, now, name="Riverside", zone=str(ZONE), address="1 River Rd"
     )
     return Clinic(site.id, room.id, surgeon.id)
 
