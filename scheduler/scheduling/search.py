@@ -4,9 +4,8 @@ resources' availability by the same function, for no patient in particular."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Final
 
 from sqlalchemy import select
@@ -20,11 +19,6 @@ from scheduler.pathways import gates
 from scheduler.pathways import services as pathways
 from scheduler.scheduling import calendars, checks, slots
 from scheduler.vocabulary import AppointmentKind, Method
-
-# Most searches find their slots in the first days: the calendars of those are read
-# first, and those of the rest of the window only when they are not enough (a 30-day
-# read of every room's allocations was most of a search's time).
-FIRST_READ: Final = timedelta(days=2)
 
 
 def search_slots(
@@ -62,15 +56,11 @@ def search_slots(
         checks.require_movable(moving, pathway, kind, method=method, clinician_id=clinician_id)
         method, clinician_id = moving.method, moving.clinician_id
     want = checks.Wanted(pathway, site, kind, method)
-
-    def load(start: datetime, end: datetime) -> slots.Calendars:
-        window = slots.Interval(start, calendars.horizon(end))
-        return checks.calendars_for(
-            session, now, want, clinician_id, window, ignore_appointment=appointment_id
-        )
-
-    first = load(earliest, min(until, earliest + FIRST_READ))
-    calendars.require_resources_exist(first, kind)
+    window = slots.Interval(earliest, calendars.horizon(until))
+    found = checks.calendars_for(
+        session, now, want, clinician_id, window, ignore_appointment=appointment_id
+    )
+    calendars.require_resources_exist(found, kind)
     candidate_days = [first_day + timedelta(days=n) for n in range(days + 1)]
     verdicts = gates.booking_verdicts(
         session, pathway, kind, candidate_days, method, ignore=appointment_id
@@ -78,41 +68,10 @@ def search_slots(
     allowed = {day for day, verdict in verdicts.items() if verdict.passed}
     if not allowed:
         verdicts[first_day].require()
-    offered = earliest_slots(
-        load, first, earliest=earliest, until=until, limit=limit, allowed_day=allowed.__contains__
+    offered = slots.find_slots(
+        found, earliest=earliest, until=until, limit=limit, allowed_day=allowed.__contains__
     )
-    return offered, site.timezone
-
-
-def earliest_slots(
-    load: Callable[[datetime, datetime], slots.Calendars],
-    first: slots.Calendars,
-    *,
-    earliest: datetime,
-    until: datetime,
-    limit: int,
-    allowed_day: Callable[[date], bool] = lambda _day: True,
-) -> list[slots.Slot]:
-    """The first ``limit`` slots starting in [``earliest``, ``until``): those of the
-    first ``FIRST_READ`` from ``first`` (its calendars), then, only when they are not
-    enough, those of the rest from calendars ``load`` reads for it (starts are on one
-    grid, so the two parts find what one read of the whole window would)."""
-    middle = min(until, earliest + FIRST_READ)
-    offered = list(
-        slots.find_slots(
-            first, earliest=earliest, until=middle, limit=limit, allowed_day=allowed_day
-        )
-    )
-    if len(offered) < limit and middle < until:
-        rest = slots.find_slots(
-            load(middle, until),
-            earliest=middle,
-            until=until,
-            limit=limit - len(offered),
-            allowed_day=allowed_day,
-        )
-        offered.extend(rest)
-    return offered
+    return list(offered), site.timezone
 
 
 # Every service a schedule can offer: a block, a procedure by each method, a follow-up.
@@ -184,18 +143,14 @@ def free_slots(
     earliest = max(after, checks.earliest_start(site, now))
     if earliest >= until:
         return []
-
-    def load(start: datetime, end: datetime) -> slots.Calendars:
-        return calendars.load_calendars(
-            session,
-            now,
-            site=site,
-            kind=kind,
-            method=method,
-            clinician_ids=[clinician_id],
-            patient_id=None,
-            window=slots.Interval(start, calendars.horizon(end)),
-        )
-
-    first = load(earliest, min(until, earliest + FIRST_READ))
-    return earliest_slots(load, first, earliest=earliest, until=until, limit=limit)
+    found = calendars.load_calendars(
+        session,
+        now,
+        site=site,
+        kind=kind,
+        method=method,
+        clinician_ids=[clinician_id],
+        patient_id=None,
+        window=slots.Interval(earliest, calendars.horizon(until)),
+    )
+    return list(slots.find_slots(found, earliest=earliest, until=until, limit=limit))
