@@ -74,8 +74,8 @@ class UTCDateTime(TypeDecorator[datetime]):
         return value
 
     def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
-        if value is None:
-            return None
+        if value is None or value.tzinfo is UTC:  # PostgreSQL sessions run in UTC
+            return value
         if value.tzinfo is None:
             return value.replace(tzinfo=UTC)
         return value.astimezone(UTC)
@@ -181,7 +181,16 @@ def make_engine(url: str, *, echo: bool = False) -> Engine:
         )
         _prepare_sqlite(engine)
         return engine
-    return create_engine(url, echo=echo, hide_parameters=True, pool_pre_ping=True)
+    # Sessions in UTC whatever the server's default: psycopg then hands back datetimes in
+    # datetime.UTC itself, which UTCDateTime passes through without converting each one
+    # (a slot search reads thousands).
+    return create_engine(
+        url,
+        echo=echo,
+        hide_parameters=True,
+        pool_pre_ping=True,
+        connect_args={"options": "-c TimeZone=UTC"},
+    )
 
 
 def make_sessionmaker(bind: Any, **kwargs: Any) -> sessionmaker[Session]:
