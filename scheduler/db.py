@@ -181,16 +181,19 @@ def make_engine(url: str, *, echo: bool = False) -> Engine:
         )
         _prepare_sqlite(engine)
         return engine
-    # Sessions in UTC whatever the server's default: psycopg then hands back datetimes in
-    # datetime.UTC itself, which UTCDateTime passes through without converting each one
-    # (a slot search reads thousands).
-    return create_engine(
-        url,
-        echo=echo,
-        hide_parameters=True,
-        pool_pre_ping=True,
-        connect_args={"options": "-c TimeZone=UTC"},
-    )
+    engine = create_engine(url, echo=echo, hide_parameters=True, pool_pre_ping=True)
+    event.listen(engine, "connect", _in_utc)
+    return engine
+
+
+def _in_utc(dbapi_connection: Any, _record: Any) -> None:
+    """Each new PostgreSQL connection keeps time in UTC whatever the server's default:
+    psycopg then hands back datetimes in datetime.UTC itself, which UTCDateTime passes
+    through without converting each one (a slot search reads thousands). Committed, so
+    that the first transaction's rollback does not undo it."""
+    with dbapi_connection.cursor() as cursor:
+        cursor.execute("SET TIME ZONE 'UTC'")
+    dbapi_connection.commit()
 
 
 def make_sessionmaker(bind: Any, **kwargs: Any) -> sessionmaker[Session]:
