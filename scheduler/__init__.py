@@ -122,8 +122,8 @@ def _register_blueprints(app: Flask, api: Api) -> None:
         hl7_blp,
     ):
         api.register_blueprint(blp, url_prefix="/api/v1")
-    # The FHIR blueprint of fhir.routes, with the Appointment routes of fhir.appointments.
-    from scheduler.fhir.appointments import blp as fhir_blp
+    # The FHIR blueprint of fhir.routes, with the routes of fhir.appointments and fhir.operations.
+    from scheduler.fhir.operations import blp as fhir_blp
     from scheduler.health import blp as health_blp
     from scheduler.web.pages import blp as web_blp
 
