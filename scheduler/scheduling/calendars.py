@@ -63,6 +63,11 @@ class Resources:
 def rooms_for(session: Session, site_id: int, kind: AppointmentKind) -> list[Room]:
     """Rooms that can host ``kind``, preferred first (consult rooms for a follow-up)."""
     rooms = list(session.scalars(select(Room).where(Room.site_id == site_id).order_by(Room.id)))
+    return _hosting(rooms, kind)
+
+
+def _hosting(rooms: list[Room], kind: AppointmentKind) -> list[Room]:
+    """Of the site's ``rooms`` (by id), those that can host ``kind``, preferred first."""
     if kind in FLUOROSCOPY_KINDS:
         return [room for room in rooms if room.fluoroscopy]
     return sorted(rooms, key=lambda room: room.kind is not RoomKind.CONSULT)
@@ -103,14 +108,28 @@ def _resources(
     return Resources(rooms_for(session, site.id, kind), needed, units, bays)
 
 
-def can_host(session: Session, site: Site, kind: AppointmentKind, method: Method | None) -> bool:
-    """Whether the site has what an appointment of ``kind`` (and ``method``) needs at all:
-    a room that can host it, a unit of each equipment kind, a recovery bay for a procedure
-    (what :func:`require_resources_exist` asks of the calendars)."""
-    found = _resources(session, site, kind, method)
-    has_units = found.equipment_kinds <= {unit.kind for unit in found.units}
-    has_bays = kind is not AppointmentKind.PROCEDURE or bool(found.bays)
-    return bool(found.rooms) and has_units and has_bays
+def services_hosted(
+    session: Session, site: Site, services: Iterable[tuple[AppointmentKind, Method | None]]
+) -> tuple[tuple[AppointmentKind, Method | None], ...]:
+    """Those of ``services`` the site has what they need for at all: a room that can host
+    the kind, a unit of each equipment kind its method needs, a recovery bay for a
+    procedure (what :func:`require_resources_exist` asks of the calendars). The site's
+    rooms, equipment, bays and the methods' needs are read once for all of them."""
+    rooms = list(session.scalars(select(Room).where(Room.site_id == site.id).order_by(Room.id)))
+    units = set(session.scalars(select(Equipment.kind).where(Equipment.site_id == site.id)))
+    has_bays = session.scalar(select(RecoveryBay.id).where(RecoveryBay.site_id == site.id).limit(1))
+    needs: dict[Method, set[EquipmentKind]] = defaultdict(set)
+    for method, equipment_kind in session.execute(
+        select(MethodEquipment.method, MethodEquipment.equipment_kind)
+    ):
+        needs[method].add(equipment_kind)
+    return tuple(
+        (kind, method)
+        for kind, method in services
+        if _hosting(rooms, kind)
+        and (method is None or needs[method] <= units)
+        and (kind is not AppointmentKind.PROCEDURE or has_bays is not None)
+    )
 
 
 def _busy_by_resource(

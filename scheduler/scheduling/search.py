@@ -116,11 +116,7 @@ def schedules(
 def services_at(session: Session, site: Site) -> tuple[tuple[AppointmentKind, Method | None], ...]:
     """The services the site has the rooms, equipment and bays for (as the calendars see
     them: a procedure by a method whose equipment the site lacks is not offered)."""
-    return tuple(
-        (kind, method)
-        for kind, method in SERVICES
-        if calendars.can_host(session, site, kind, method)
-    )
+    return calendars.services_hosted(session, site, SERVICES)
 
 
 def free_slots(
