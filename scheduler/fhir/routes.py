@@ -213,10 +213,7 @@ def search_args(kind: str) -> Any:
 
 def search_bundle(kind: str, found: list[dict[str, Any]], count: int, offset: int) -> Response:
     """One page of a search (``found`` holds one more than the page when there is more)."""
-    links = {"self": _page_url(kind, count, offset)}
-    if len(found) > count:
-        links["next"] = _page_url(kind, count, offset + count)
-    return fhir_json(resources.searchset(found[:count], links, base_url()))
+    return _page(kind, found, count, [("_offset", str(offset + count))])
 
 
 def paging(count_text: str | None, offset_text: str | None) -> tuple[int, int]:
@@ -258,11 +255,6 @@ def _date_search(value: str | None) -> tuple[str, date] | None:
 def bad_search(name: str, message: str) -> BadRequest:
     """A search FHIR cannot run: 400 (an OperationOutcome, code "invalid")."""
     return BadRequest(f"{name}: {message}")
-
-
-def _page_url(kind: str, count: int, offset: int) -> str:
-    kept = [(k, v) for k, v in request.args.items(multi=True) if k not in ("_count", "_offset")]
-    return f"{base_url()}/{kind}?" + urlencode([*kept, ("_count", count), ("_offset", offset)])
 
 
 def init_app(app: Flask) -> None:
