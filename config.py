@@ -95,6 +95,15 @@ class Defaults:
     # How long the worker sleeps when nothing is due.
     HL7_POLL_SECONDS = 5
 
+    # The waitlist (flask waitlist run): a freed slot is offered to the best-ranked waiting
+    # patient, held for them WAITLIST_OFFER_MINUTES (never so long that accepting would
+    # give less notice than they accept), then to the next. WAITLIST_OFFERS_AT_ONCE > 1
+    # offers one slot to that many patients at once: the first to accept gets it.
+    WAITLIST_OFFER_MINUTES = 120
+    WAITLIST_OFFERS_AT_ONCE = 1
+    # How long the worker sleeps when there is nothing to expire or offer.
+    WAITLIST_POLL_SECONDS = 5
+
     # How much a clinician's calendar feed shows of each case in its title: neutral ("Clinic
     # appointment"), none (the kind of case), initials or full (the kind and the patient).
     FEED_PATIENT_DETAIL = "initials"

@@ -106,6 +106,7 @@ def _register_blueprints(app: Flask, api: Api) -> None:
     from scheduler.patients.routes import blp as patients_blp
     from scheduler.policies.routes import blp as policies_blp
     from scheduler.scheduling.routes import blp as scheduling_blp
+    from scheduler.waitlist.routes import blp as waitlist_blp
 
     for blp in (
         auth_blp,
@@ -120,6 +121,7 @@ def _register_blueprints(app: Flask, api: Api) -> None:
         feeds_blp,
         outbox_blp,
         hl7_blp,
+        waitlist_blp,
     ):
         api.register_blueprint(blp, url_prefix="/api/v1")
     # The FHIR blueprint of fhir.routes, with the routes of fhir.appointments and fhir.operations.

@@ -223,6 +223,35 @@ def run_hl7(once: bool) -> None:
     run(sessions, settings, clock, poll=poll, stop=stop)
 
 
+waitlist = AppGroup("waitlist", help="The waitlist: freed slots offered to waiting patients.")
+
+
+@waitlist.command("run")
+@click.option("--once", is_flag=True, help="One pass (expire, then offer), then exit.")
+def run_waitlist(once: bool) -> None:
+    """Expire offers and offer freed slots to the next candidates; without --once, keep
+    polling until stopped."""
+    from datetime import timedelta
+
+    from scheduler.settings import backfill_settings
+    from scheduler.waitlist.worker import backfill_pass, run
+
+    settings = backfill_settings(current_app.config)
+    sessions = Database.of(current_app).sessionmaker
+    clock = current_app.extensions[CLOCK_EXTENSION]
+    if once:
+        result = backfill_pass(sessions, settings, clock)
+        click.echo(
+            f"Expired {result.expired}, searched {result.searched} vacancies, "
+            f"made {result.offered} offers."
+        )
+        return
+    stop = _stop_on_signals()
+    poll = timedelta(seconds=current_app.config["WAITLIST_POLL_SECONDS"])
+    click.echo("Waitlist worker: offering freed slots; Ctrl-C stops.")
+    run(sessions, settings, clock, poll=poll, stop=stop)
+
+
 def _stop_on_signals() -> threading.Event:
     """An event set by SIGTERM or SIGINT (Ctrl-C): a long-running command's way out."""
     stop = threading.Event()
@@ -232,5 +261,5 @@ def _stop_on_signals() -> threading.Event:
 
 
 def register_commands(app: Flask) -> None:
-    for group in (db, users, demo, outbox, hl7):
+    for group in (db, users, demo, outbox, hl7, waitlist):
         app.cli.add_command(group)

@@ -145,6 +145,18 @@ class InviteLinkUnavailable(Conflict):
         super().__init__(f"Appointment {appointment_id} {why}: an invite link would not work.")
 
 
+class OfferClosed(Conflict):
+    """A waitlist offer that can no longer be answered: already answered, expired, or its
+    slot went to someone else. The patient's page says so kindly; the API answers 409."""
+
+    slug = "offer-closed"
+    title = "Offer closed"
+
+    def __init__(self, offer_id: int, why: str) -> None:
+        super().__init__(f"Offer {offer_id} {why}.")
+        self.why = why
+
+
 class PreconditionFailed(DomainError):
     """The thing changed since the client read it (a stale ETag: RFC 9110 §13.1.1)."""
 

@@ -15,6 +15,7 @@ from scheduler.pathways import models as pathways
 from scheduler.patients import models as patients
 from scheduler.policies import models as policies
 from scheduler.scheduling import models as scheduling
+from scheduler.waitlist import models as waitlist
 
 PACKAGES = (
     auth,
@@ -27,6 +28,7 @@ PACKAGES = (
     patients,
     policies,
     scheduling,
+    waitlist,
 )
 
 __all__ = ["PACKAGES", "Base"]

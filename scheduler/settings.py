@@ -184,6 +184,35 @@ def hl7_settings(config: Mapping[str, Any]) -> Hl7Settings:
     )
 
 
+@dataclass(frozen=True)
+class BackfillSettings:
+    """How waitlist offers are made (SPEC §10)."""
+
+    offer_ttl: timedelta = timedelta(hours=2)  # an offer expires this long after it is made
+    fanout: int = 1  # offers made at once for one slot; the first acceptance wins
+    reminder_before: timedelta = timedelta(hours=48)  # the booked appointment's reminder
+
+
+# An offer must leave the patient some time to answer; at most this many at once.
+MIN_OFFER_MINUTES = 15
+MAX_OFFERS_AT_ONCE = 10
+
+
+def backfill_settings(config: Mapping[str, Any]) -> BackfillSettings:
+    """The waitlist's settings from the app's configuration; a bad value fails at start."""
+    minutes = int(config["WAITLIST_OFFER_MINUTES"])
+    if minutes < MIN_OFFER_MINUTES:
+        raise ValueError(f"WAITLIST_OFFER_MINUTES must be at least {MIN_OFFER_MINUTES}.")
+    fanout = int(config["WAITLIST_OFFERS_AT_ONCE"])
+    if not 1 <= fanout <= MAX_OFFERS_AT_ONCE:
+        raise ValueError(f"WAITLIST_OFFERS_AT_ONCE must be between 1 and {MAX_OFFERS_AT_ONCE}.")
+    return BackfillSettings(
+        offer_ttl=timedelta(minutes=minutes),
+        fanout=fanout,
+        reminder_before=timedelta(hours=int(config["REMINDER_HOURS_BEFORE"])),
+    )
+
+
 class PatientDetail(StrEnum):
     """How much of the patient a feed shows (FEED_PATIENT_DETAIL): calendars sync to
     phones and laptops that are less guarded than the clinic's own systems.
@@ -203,6 +232,7 @@ def check_settings(config: Mapping[str, Any]) -> None:
     """Refuse to start with a setting that would only fail later, in a worker or a feed."""
     delivery_settings(config)
     hl7_settings(config)
+    backfill_settings(config)
     try:
         PatientDetail(config["FEED_PATIENT_DETAIL"])
     except ValueError:

@@ -79,6 +79,44 @@ class MessageKind(StrEnum):
     REQUEST = "request"  # a new or changed appointment: the invite
     CANCEL = "cancel"
     REMINDER = "reminder"
+    OFFER = "offer"  # a freed slot offered to a waitlisted patient (accept/decline links)
+
+
+class WaitlistPriority(StrEnum):
+    """How soon the clinician wants the patient seen; the waitlist's first ranking key."""
+
+    URGENT = "urgent"
+    SOON = "soon"
+    ROUTINE = "routine"
+
+
+class TimeOfDay(StrEnum):
+    """A waitlisted patient's preferred part of the day (site-local: before or after noon)."""
+
+    MORNING = "morning"
+    AFTERNOON = "afternoon"
+
+
+class VacancySource(StrEnum):
+    """How capacity appeared (SPEC §10)."""
+
+    CANCELLED = "cancelled"  # a booked appointment was cancelled
+    MOVED = "moved"  # a booked appointment was moved away from this time
+    HOURS = "hours"  # a clinician's working hours changed (the days ahead are scanned)
+
+
+class VacancyStatus(StrEnum):
+    OPEN = "open"  # candidates still to be tried (or an offer in flight)
+    FILLED = "filled"  # an offer was accepted: booked
+    UNFILLED = "unfilled"  # no waitlisted pathway could take it (or it lapsed)
+
+
+class OfferStatus(StrEnum):
+    OPEN = "open"  # sent; the slot is held until it expires
+    ACCEPTED = "accepted"
+    DECLINED = "declined"
+    EXPIRED = "expired"
+    WITHDRAWN = "withdrawn"  # taken by another offer, or the pathway moved on
 
 
 class ResourceKind(StrEnum):

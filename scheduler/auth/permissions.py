@@ -104,6 +104,16 @@ PERMISSIONS: Final[dict[str, frozenset[Role]]] = {
     # HL7 v2 SIU messages to the EHR
     "GET /hl7/deliveries": ADMIN,
     "POST /hl7/deliveries/{delivery_id}/requeue": ADMIN,
+    # the waitlist and its offers (SPEC §10)
+    "GET /waitlist": STAFF,
+    "POST /waitlist": DESK,
+    "GET /waitlist/{entry_id}": STAFF,
+    "PATCH /waitlist/{entry_id}": DESK,
+    "DELETE /waitlist/{entry_id}": DESK,
+    "GET /waitlist/vacancies": STAFF,
+    "GET /waitlist/offers": STAFF,
+    "POST /waitlist/offers": DESK,
+    "POST /waitlist/offers/{offer_id}/withdraw": DESK,
 }
 
 

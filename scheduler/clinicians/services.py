@@ -22,6 +22,7 @@ from scheduler.patients.models import Patient
 from scheduler.scheduling.models import Appointment
 from scheduler.scheduling.slots import WeeklyHours, within_hours
 from scheduler.vocabulary import DEFAULT_MINUTES, AppointmentKind, AppointmentStatus
+from scheduler.waitlist import vacancies
 
 
 def get_clinician(session: Session, clinician_id: int) -> Clinician:
@@ -106,6 +107,9 @@ def replace_working_hours(
         for _, i in ordered
     ]
     session.add_all(hours)
+    vacancies.hours_opened(
+        session, actor, now, clinician_id, site_ids, days=vacancies.HOURS_SCAN_DAYS
+    )
     session.flush()
     return hours, stranded
 

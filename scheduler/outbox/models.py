@@ -20,7 +20,8 @@ class OutboxStatus(StrEnum):
 
 
 class OutboxMessage(Base):
-    """Written in the same transaction as the booking, move or cancellation it announces.
+    """Written in the same transaction as the booking, move or cancellation it announces
+    (or as the waitlist offer: ``offer_id`` instead of an appointment).
 
     The body is built when the message is sent, from the appointment as it is then; a
     message whose appointment has moved on to a newer version is superseded instead, so
@@ -30,13 +31,19 @@ class OutboxMessage(Base):
     __tablename__ = "outbox_messages"
     __table_args__ = (
         CheckConstraint("attempts >= 0", name="attempts_not_negative"),
+        CheckConstraint("(appointment_id IS NULL) <> (offer_id IS NULL)", name="one_subject"),
         Index(None, "status", "deliver_after"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    appointment_id: Mapped[int] = mapped_column(
+    appointment_id: Mapped[int | None] = mapped_column(
         ForeignKey("appointments.id", ondelete="CASCADE"), index=True
     )
+    # An offer of a freed slot to a waitlisted patient (kind offer).
+    offer_id: Mapped[int | None] = mapped_column(
+        ForeignKey("offers.id", ondelete="CASCADE"), index=True
+    )
+    # The appointment's version it announces (0 for an offer).
     appointment_version: Mapped[int]
     kind: Mapped[MessageKind] = mapped_column(enum_type(MessageKind, "kind"))
     status: Mapped[OutboxStatus] = mapped_column(enum_type(OutboxStatus, "status"))

@@ -69,6 +69,12 @@ def announce_released(session: Session, appointment: Announced, now: datetime) -
         _queue(session, appointment, MessageKind.CANCEL, now, now)
 
 
+def announce_offer(session: Session, offer_id: int, now: datetime) -> None:
+    """Queue the e-mail of a waitlist offer, due at once (SPEC §10). The worker builds it
+    from the offer as it is then: an offer answered or expired meanwhile is not sent."""
+    session.add(_message(MessageKind.OFFER, now, now, offer_id=offer_id, version=0))
+
+
 def _supersede_pending(session: Session, appointment: Announced, now: datetime) -> None:
     session.execute(
         update(OutboxMessage)
@@ -95,17 +101,32 @@ def _queue(
     now: datetime,
 ) -> None:
     session.add(
-        OutboxMessage(
-            appointment_id=appointment.id,
-            appointment_version=appointment.version,
-            kind=kind,
-            status=OutboxStatus.PENDING,
-            deliver_after=deliver_after,
-            attempts=0,
-            message_key=secrets.token_hex(16),
-            created_at=now,
-            updated_at=now,
+        _message(
+            kind, deliver_after, now, appointment_id=appointment.id, version=appointment.version
         )
+    )
+
+
+def _message(
+    kind: MessageKind,
+    deliver_after: datetime,
+    now: datetime,
+    *,
+    version: int,
+    appointment_id: int | None = None,
+    offer_id: int | None = None,
+) -> OutboxMessage:
+    return OutboxMessage(
+        appointment_id=appointment_id,
+        offer_id=offer_id,
+        appointment_version=version,
+        kind=kind,
+        status=OutboxStatus.PENDING,
+        deliver_after=deliver_after,
+        attempts=0,
+        message_key=secrets.token_hex(16),
+        created_at=now,
+        updated_at=now,
     )
 
 

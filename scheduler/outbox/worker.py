@@ -21,14 +21,19 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from scheduler.db import begin_write
+from scheduler.facilities.models import Site
 from scheduler.invites.ics import Clinic
 from scheduler.invites.mail import build_message
 from scheduler.invites.services import clinic_of, invite_for, link_url
 from scheduler.outbox.models import OutboxMessage, OutboxStatus
+from scheduler.pathways.models import Pathway
+from scheduler.patients.models import Patient
 from scheduler.polling import keep_passing
 from scheduler.scheduling.models import Appointment
 from scheduler.settings import DeliverySettings, SmtpSettings
-from scheduler.vocabulary import AppointmentStatus, MessageKind
+from scheduler.vocabulary import AppointmentStatus, MessageKind, OfferStatus
+from scheduler.waitlist.letters import OfferLetter, build_offer_message, offer_url
+from scheduler.waitlist.models import Offer
 
 log = logging.getLogger(__name__)
 
@@ -93,6 +98,55 @@ def _error_of(exc: Exception) -> str:
     return f"{type(exc).__name__}" + (f" {code}" if code else "")
 
 
+def _message_id(settings: DeliverySettings, message: OutboxMessage) -> str:
+    domain = settings.sender.rpartition("@")[2] or "localhost"
+    return f"<{message.message_key}@{domain}>"
+
+
+def _appointment_email(
+    session: Session, settings: DeliverySettings, message: OutboxMessage, now: datetime
+) -> EmailMessage | None:
+    """The invite, cancellation or reminder, or None when it no longer says what is true."""
+    appointment = session.get(Appointment, message.appointment_id)
+    if appointment is None or not _still_current(message, appointment, now):
+        return None
+    clinic: Clinic = clinic_of(appointment.site, settings.sender)
+    return build_message(
+        invite_for(session, appointment),
+        clinic,
+        message.kind,
+        message_id=_message_id(settings, message),
+        now=now,
+        alarms=settings.alarms,
+        link=link_url(settings.public_base_url, settings.secret_key, appointment),
+    )
+
+
+def _offer_email(
+    session: Session, settings: DeliverySettings, message: OutboxMessage, now: datetime
+) -> EmailMessage | None:
+    """A waitlist offer, or None when it was answered, withdrawn or expired meanwhile."""
+    offer = session.get(Offer, message.offer_id)
+    if offer is None or offer.status is not OfferStatus.OPEN or offer.expires_at <= now:
+        return None
+    pathway = session.get_one(Pathway, offer.pathway_id)
+    patient = session.get_one(Patient, pathway.patient_id)
+    if not patient.email:
+        return None
+    site = session.get_one(Site, pathway.site_id)
+    base, secret = settings.public_base_url, settings.secret_key
+    letter = OfferLetter(
+        patient_email=patient.email,
+        clinic=clinic_of(site, settings.sender),
+        start=offer.start_at,
+        expires_at=offer.expires_at,
+        timezone=site.timezone,
+        accept_url=offer_url(base, secret, offer.id, "accept"),
+        decline_url=offer_url(base, secret, offer.id, "decline"),
+    )
+    return build_offer_message(letter, message_id=_message_id(settings, message), now=now)
+
+
 def deliver_one(
     sessions: sessionmaker[Session], settings: DeliverySettings, now: datetime
 ) -> OutboxStatus | Literal["retry"] | None:
@@ -102,24 +156,13 @@ def deliver_one(
         message = _claim(session, now)
         if message is None:
             return None
-        appointment = session.get(Appointment, message.appointment_id)
         message.updated_at = now
-        if appointment is None or not _still_current(message, appointment, now):
-            message.status = OutboxStatus.SUPERSEDED
-            return message.status
-        invite = invite_for(session, appointment)
-        clinic: Clinic = clinic_of(appointment.site, settings.sender)
-        domain = settings.sender.rpartition("@")[2] or "localhost"
+        build = _offer_email if message.offer_id is not None else _appointment_email
         try:
-            email = build_message(
-                invite,
-                clinic,
-                message.kind,
-                message_id=f"<{message.message_key}@{domain}>",
-                now=now,
-                alarms=settings.alarms,
-                link=link_url(settings.public_base_url, settings.secret_key, appointment),
-            )
+            email = build(session, settings, message, now)
+            if email is None:
+                message.status = OutboxStatus.SUPERSEDED
+                return message.status
             send(settings.smtp, email)
         except (OSError, smtplib.SMTPException, ValueError) as exc:
             message.attempts += 1

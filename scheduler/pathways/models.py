@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import CheckConstraint, ForeignKey, Index, Text
+from sqlalchemy import CheckConstraint, ForeignKey, Index, Text, false
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from scheduler.db import Base, Recorded, enum_type
@@ -48,6 +48,9 @@ class Pathway(Base):
     sedation: Mapped[bool] = mapped_column(default=True)
     pain_onset_date: Mapped[date]
     state: Mapped[PathwayState] = mapped_column(enum_type(PathwayState, "state"), index=True)
+    # On the waitlist (a waitlist_entries row exists): a booking or closing transition
+    # takes it off without a query when this is false, as it nearly always is.
+    waitlisted: Mapped[bool] = mapped_column(default=False, server_default=false())
     created_at: Mapped[datetime]
     updated_at: Mapped[datetime]
 

@@ -12,7 +12,7 @@ from collections.abc import Iterable, Sequence
 from datetime import date, datetime
 from typing import Any, TypeVar
 
-from sqlalchemy import Select, select
+from sqlalchemy import Select, delete, select
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.interfaces import ORMOption
 
@@ -29,11 +29,20 @@ from scheduler.pathways.models import (
     PathwayEvent,
 )
 from scheduler.pathways.referral import Referral, referral_target
-from scheduler.pathways.states import BOOKING_TRIGGERS, TERMINAL, PathwayState, Trigger, apply
+from scheduler.pathways.states import (
+    BOOKING_TRIGGERS,
+    TERMINAL,
+    WAITLIST_EVENTS,
+    WAITLISTABLE,
+    PathwayState,
+    Trigger,
+    apply,
+)
 from scheduler.patients.models import Patient
 from scheduler.policies.booking_rules import Treatment
 from scheduler.policies.services import DEFAULT_POLICY, latest_policy, policy_of
 from scheduler.vocabulary import AcknowledgmentKind
+from scheduler.waitlist.models import WaitlistEntry
 
 
 def site_today(session: Session, pathway: Pathway, now: datetime) -> date:
@@ -148,7 +157,51 @@ def transition(
     )
     pathway.state = target
     pathway.updated_at = now
+    saved(session, event)
+    if pathway.waitlisted and target not in WAITLISTABLE:
+        leave_waitlist(session, pathway, actor, now, reason=f"pathway {target.value}")
+    return event
+
+
+def record(
+    session: Session,
+    pathway: Pathway,
+    trigger: Trigger,
+    actor: Actor,
+    now: datetime,
+    *,
+    data: dict[str, Any] | None = None,
+    reason: str | None = None,
+    appointment_id: int | None = None,
+) -> PathwayEvent:
+    """Append a waitlist fact to the pathway's history; the state stays where it is."""
+    if trigger not in WAITLIST_EVENTS:
+        raise ValueError(f"{trigger.value} moves the pathway: use transition()")
+    event = _event(
+        pathway,
+        pathway.state,
+        pathway.state,
+        trigger,
+        actor,
+        now,
+        data,
+        reason=reason,
+        appointment_id=appointment_id,
+    )
     return saved(session, event)
+
+
+def leave_waitlist(
+    session: Session, pathway: Pathway, actor: Actor, now: datetime, *, reason: str
+) -> None:
+    """Take the pathway off the waitlist (booked, closed, or taken off), with its event.
+
+    Offers still open for it are withdrawn by the backfill when it next looks (they can
+    no longer be accepted: an acceptance needs the pathway on the list).
+    """
+    session.execute(delete(WaitlistEntry).where(WaitlistEntry.pathway_id == pathway.id))
+    pathway.waitlisted = False
+    record(session, pathway, Trigger.LEAVE_WAITLIST, actor, now, reason=reason)
 
 
 def _event(

@@ -58,6 +58,15 @@ class Trigger(StrEnum):
     CANCEL_PATHWAY = "cancel_pathway"
     # Events that record something without moving the pathway (state stays the same).
     RESCHEDULE_APPOINTMENT = "reschedule_appointment"
+    # The waitlist (SPEC §10): recorded in the history, never fired through the table.
+    JOIN_WAITLIST = "join_waitlist"
+    CHANGE_WAITLIST = "change_waitlist"
+    LEAVE_WAITLIST = "leave_waitlist"
+    OFFER_SLOT = "offer_slot"
+    ACCEPT_OFFER = "accept_offer"
+    DECLINE_OFFER = "decline_offer"
+    EXPIRE_OFFER = "expire_offer"
+    WITHDRAW_OFFER = "withdraw_offer"
 
 
 S = PathwayState
@@ -125,6 +134,21 @@ RETURNING: Final[dict[Trigger, dict[PathwayState, Trigger]]] = {
 
 TERMINAL: Final = frozenset({S.COMPLETED, S.CANCELLED})
 
+# What the waitlist records on a pathway's history: facts beside the state machine, never
+# a move (``apply`` refuses them; pathways.services.record writes them).
+WAITLIST_EVENTS: Final = frozenset(
+    {
+        T.JOIN_WAITLIST,
+        T.CHANGE_WAITLIST,
+        T.LEAVE_WAITLIST,
+        T.OFFER_SLOT,
+        T.ACCEPT_OFFER,
+        T.DECLINE_OFFER,
+        T.EXPIRE_OFFER,
+        T.WITHDRAW_OFFER,
+    }
+)
+
 
 def sources(trigger: Trigger) -> frozenset[PathwayState]:
     """The states a fixed-target trigger may fire from."""
@@ -180,7 +204,7 @@ def _reachable(start: PathwayState, through: frozenset[Trigger]) -> frozenset[Pa
 
 
 # Triggers that move the pathway along (not cancelling it, not undoing a booking).
-FORWARD: Final = frozenset(T) - {T.CANCEL_PATHWAY} - frozenset(RETURNING)
+FORWARD: Final = frozenset(T) - {T.CANCEL_PATHWAY} - frozenset(RETURNING) - WAITLIST_EVENTS
 
 # The procedure is premature in these states: the patient can still become eligible.
 BEFORE_ELIGIBLE: Final = frozenset(
@@ -202,3 +226,12 @@ def next_booking(state: PathwayState) -> AppointmentKind | None:
         if state in sources(trigger):
             return kind
     return None
+
+
+# A pathway may wait on the list for an earlier slot while its next step is a block or the
+# procedure and nothing is booked (SPEC §10); it leaves the list in any other state.
+WAITLISTABLE: Final = frozenset(
+    state
+    for state in S
+    if next_booking(state) in (AppointmentKind.DIAGNOSTIC_BLOCK, AppointmentKind.PROCEDURE)
+)

@@ -33,7 +33,8 @@ from scheduler.scheduling import checks, slots
 from scheduler.scheduling.checks import open_appointment
 from scheduler.scheduling.holds import allocate, claim_hold, release_expired_holds
 from scheduler.scheduling.models import Allocation, Appointment, Hold
-from scheduler.vocabulary import AppointmentKind, AppointmentStatus, Method
+from scheduler.vocabulary import AppointmentKind, AppointmentStatus, Method, VacancySource
+from scheduler.waitlist import vacancies
 
 # ---------------------------------------------------------------------------------------
 # Reading
@@ -347,6 +348,7 @@ def reschedule_appointment(
         session.delete(hold)  # its allocations go with it, before the moved ones are written
         session.flush()
     before = appointment.start_at
+    vacancies.freed(session, actor, now, appointment, VacancySource.MOVED)
     _move(session, appointment, slot, calendars, now)
     outbox.announce_booked(session, appointment, now, reminder_before=reminder_before)
     hl7.report(session, appointment, SiuEvent.RESCHEDULED, now)

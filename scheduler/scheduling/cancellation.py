@@ -24,7 +24,8 @@ from scheduler.pathways.models import Pathway
 from scheduler.pathways.states import RETURNING, Trigger
 from scheduler.scheduling.checks import open_appointment
 from scheduler.scheduling.models import Allocation, Appointment
-from scheduler.vocabulary import AppointmentStatus
+from scheduler.vocabulary import AppointmentStatus, VacancySource
+from scheduler.waitlist import vacancies
 
 # What the EHR is told when an appointment comes off (HL7 SIU trigger events).
 RELEASE_EVENTS = {
@@ -35,12 +36,14 @@ RELEASE_EVENTS = {
 
 def _withdraw(
     session: Session,
+    actor: Actor,
     appointments: Sequence[Appointment],
     status: AppointmentStatus,
     reason: str | None,
     now: datetime,
 ) -> None:
-    """The one way an appointment comes off the calendar."""
+    """The one way an appointment comes off the calendar; a cancelled one's time still
+    ahead is a vacancy the waitlist may fill."""
     for appointment in appointments:
         appointment.status = status
         appointment.cancel_reason = reason
@@ -49,6 +52,8 @@ def _withdraw(
         appointment.updated_at = now
         outbox.announce_released(session, appointment, now)
         hl7.report(session, appointment, RELEASE_EVENTS[status], now)
+        if status is AppointmentStatus.CANCELLED:
+            vacancies.freed(session, actor, now, appointment, VacancySource.CANCELLED)
     if appointments:
         # The rows stay (inactive): they are the record of what was held.
         session.execute(
@@ -87,7 +92,7 @@ def _return_pathway(
         if trigger is Trigger.CANCEL_APPOINTMENT
         else AppointmentStatus.NO_SHOW
     )
-    _withdraw(session, [appointment], status, reason, now)
+    _withdraw(session, actor, [appointment], status, reason, now)
     return appointment
 
 
@@ -137,5 +142,5 @@ def cancel_pathway(
         reason=reason,
         data={"cancelled_appointments": [a.id for a in booked]},
     )
-    _withdraw(session, booked, AppointmentStatus.CANCELLED, reason, now)
+    _withdraw(session, actor, booked, AppointmentStatus.CANCELLED, reason, now)
     return pathway
