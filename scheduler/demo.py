@@ -28,16 +28,21 @@ from scheduler.clock import system_clock
 from scheduler.facilities import services as facilities
 from scheduler.facilities.models import Room, Site
 from scheduler.pathways import services as pathways
+from scheduler.pathways.models import Pathway
 from scheduler.pathways.referral import Referral
 from scheduler.pathways.states import PathwayState
+from scheduler.patients.models import Patient
 from scheduler.patients.services import register_patient
 from scheduler.policies.booking_rules import BlockReading, Treatment
 from scheduler.policies.procedure_day_rules import CheckInAnswers
 from scheduler.scheduling import booking, cancellation
+from scheduler.scheduling.models import Appointment
+from scheduler.settings import BackfillSettings
 from scheduler.vocabulary import (
     RECOVERY_ITEMS,
     AnticoagulationStatus,
     AppointmentKind,
+    AppointmentStatus,
     EquipmentKind,
     Indication,
     RecoveryScale,
@@ -47,7 +52,10 @@ from scheduler.vocabulary import (
     Side,
     TreatmentKind,
     TreatmentOutcome,
+    WaitlistPriority,
 )
+from scheduler.waitlist import services as waitlist
+from scheduler.waitlist.models import Vacancy
 
 SITE_NAME = "Riverside Spine & Pain Center"
 ZONE = "America/New_York"
@@ -75,7 +83,15 @@ PATIENTS = (
     ("Keiko", "Tanaka", PathwayState.ADMITTED),
     ("Luis", "Ferreira", PathwayState.FOLLOW_UP_SCHEDULED),
     ("Maya", "Patel", PathwayState.CANCELLED),
+    ("Nora", "Ivanova", PathwayState.PROCEDURE_SCHEDULED),
 )
+
+# The waitlist (SPEC §10): who waits for an earlier slot, with what priority. The last
+# story's procedure is then cancelled, and its slot offered to the best-ranked of them
+# that it suits: an offer in flight on the board.
+WAITLISTED = (("Ben", WaitlistPriority.ROUTINE), ("David", WaitlistPriority.SOON))
+FREED_BY = "Nora"
+FREED_HOUR = 15
 
 # The demo patient login: blocks done, the procedure booked a few days ahead, so the
 # patient's page has history and an upcoming visit with its preparation.
@@ -144,7 +160,39 @@ def seed_demo(
         clinic = _clinic(session, now)
         for index, (given, family, state) in enumerate(PATIENTS):
             _patient_story(session, clinic, index, given, family, state, now, reminder_before)
+        _waitlist(session, clinic, now, reminder_before)
     return _logins()
+
+
+def _waitlist(session: Session, clinic: Clinic, now: datetime, reminder_before: timedelta) -> None:
+    """Waitlisted pathways, and a freed procedure slot offered to one of them."""
+    desk = clinic.actors[Role.SCHEDULER.value]
+    for given, priority in WAITLISTED:
+        waitlist.add_entry(
+            session,
+            desk,
+            now,
+            pathway_id=_pathway_of(session, given).id,
+            priority=priority,
+            min_notice_hours=24,
+        )
+    freed = session.scalars(
+        select(Appointment).where(
+            Appointment.pathway_id == _pathway_of(session, FREED_BY).id,
+            Appointment.status == AppointmentStatus.BOOKED,
+        )
+    ).one()
+    cancellation.cancel_appointment(session, desk, now, freed.id, "Patient unwell")
+    vacancy = session.scalars(select(Vacancy).where(Vacancy.freed_appointment_id == freed.id)).one()
+    waitlist.offer_vacancy(session, now, vacancy, BackfillSettings(reminder_before=reminder_before))
+
+
+def _pathway_of(session: Session, given_name: str) -> Pathway:
+    return session.scalars(
+        select(Pathway)
+        .join(Patient, Patient.id == Pathway.patient_id)
+        .where(Patient.given_name == given_name, Patient.mrn.startswith("DEMO-"))
+    ).one()
 
 
 def _clinic(session: Session, now: datetime) -> Clinic:
@@ -278,6 +326,8 @@ def _patient_story(
     # One start hour per patient of a clinician (08:00-14:00, so that a procedure ends
     # by 15:30): no overlaps.
     hour = OPENS.hour + index % 7
+    if given == FREED_BY:  # its procedure is cancelled: the afternoon slot left free
+        hour = FREED_HOUR
 
     # Day 0 is the procedure day, a clinic day; every step is placed relative to it (on
     # the first clinic day from there), and day 0 is chosen so that the steps up to
@@ -346,7 +396,7 @@ def _patient_story(
             ),
         )
         state["patient"], state["pathway"] = patient, pathway
-        if target is PATIENT_LOGIN_STORY:
+        if target is PATIENT_LOGIN_STORY and given != FREED_BY:
             create_user(
                 session,
                 SYSTEM,

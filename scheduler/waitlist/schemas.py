@@ -7,6 +7,7 @@ from typing import Any
 
 from marshmallow import fields, validate
 
+from scheduler.clinicians.schemas import Weekday
 from scheduler.pathways.states import PathwayState
 from scheduler.schemas import Args, Choice, Day, Flag, Id, Instant, Out, QueryId, Text, Whole
 from scheduler.vocabulary import (
@@ -25,9 +26,9 @@ MAX_NOTICE_HOURS = 24 * 14
 
 def Weekdays(**kwargs: Any) -> fields.List[Any]:  # noqa: N802 (reads like a field class)
     return fields.List(
-        Whole(0, 6),
+        Weekday(),
         validate=validate.Length(max=7),
-        metadata={"description": "Preferred weekdays, 0 = Monday; empty: any day"},
+        metadata={"description": 'Preferred weekdays ("monday" ...); empty: any day'},
         **kwargs,
     )
 
@@ -82,7 +83,7 @@ class EntrySchema(Out):
     next_step = Choice(AppointmentKind)
     priority = Choice(WaitlistPriority)
     earliest_date = fields.Date(allow_none=True)
-    weekdays = fields.List(fields.Integer())
+    weekdays = fields.List(Weekday())
     times_of_day = fields.List(fields.String())
     min_notice_hours = fields.Integer()
     any_clinician = fields.Boolean()

@@ -259,7 +259,10 @@ def _first_fit(
     settings: BackfillSettings,
 ) -> _Fit | None:
     """Where in the vacancy the pathway's next step could go, by the slot search (the one
-    availability function and the policy gates), suiting what the patient asked for."""
+    availability function and the policy gates), suiting what the patient asked for.
+
+    The clinician's time is what came free; the room is the search's (the first free one
+    at that start, which is the freed room unless another is free too)."""
     pathway = session.get_one(Pathway, wish.pathway_id)
     kind = next_booking(pathway.state)
     if kind is None:
@@ -286,8 +289,6 @@ def _first_fit(
     for slot in offered:
         if slot.end > vacancy.end_at:
             break
-        if vacancy.room_id is not None and slot.room_id != vacancy.room_id:
-            continue
         if ranking.suits(wish, slot.start, zone, now, ttl=settings.offer_ttl, site_notice=notice):
             expires = ranking.offer_deadline(
                 wish, slot.start, now, ttl=settings.offer_ttl, site_notice=notice

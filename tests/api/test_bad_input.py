@@ -27,7 +27,10 @@ from scheduler.models import Base
 from scheduler.outbox.models import OutboxMessage, OutboxStatus
 from scheduler.patients.models import Patient
 from scheduler.policies.services import builtin_document
+from scheduler.settings import BackfillSettings
 from scheduler.vocabulary import MessageKind, Role
+from scheduler.waitlist import services as waitlist
+from scheduler.waitlist.models import Vacancy
 from tests.api.conftest import Clinic
 from tests.api.test_full_pathway import (
     ALDRETE_OK,
@@ -78,9 +81,14 @@ class World:
     hold_id: str = "0" * 32
     message_id: int = MISSING_ID
     delivery_id: int = MISSING_ID
+    entry_id: int = MISSING_ID
+    vacancy_id: int = MISSING_ID
+    offer_id: int = MISSING_ID
 
     def path_params(self) -> dict[str, Any]:
         return {
+            "entry_id": self.entry_id,
+            "offer_id": self.offer_id,
             "site_id": self.clinic.site_id,
             "message_id": self.message_id,
             "delivery_id": self.delivery_id,
@@ -91,10 +99,38 @@ class World:
         }
 
 
+# Beside the pathway's stages: the referred pathway on the waitlist; then a block of
+# another pathway cancelled (a vacancy, not yet offered); then offered to it.
+WAITLIST_STAGES = ("waitlisted", "vacancy", "offered")
+
+
+def arrange_waitlist(
+    api: Api, clinic: Clinic, clock: FrozenClock, db: Session, stage: str
+) -> World:
+    world = arrange(api, clinic, clock, db, "referred")
+    body = {"pathway_id": world.pathway_id, "min_notice_hours": 0}
+    world.entry_id = api.ok("POST", "/waitlist", "scheduler", json=body)["id"]
+    if stage == "waitlisted":
+        return world
+    other = refer(api, clinic)["id"]
+    freed = book(api, clinic, other, "diagnostic_block", local("2026-03-04", 9))["id"]
+    api.ok("POST", f"/appointments/{freed}/cancel", "scheduler", json={"reason": "Unwell"})
+    vacancy = db.scalars(select(Vacancy).where(Vacancy.freed_appointment_id == freed)).one()
+    world.vacancy_id = vacancy.id
+    if stage == "vacancy":
+        return world
+    offers = waitlist.offer_vacancy(db, clock(), vacancy, BackfillSettings())
+    db.commit()
+    world.offer_id = offers[0].id
+    return world
+
+
 def arrange(  # noqa: PLR0911 (it returns once the stage is reached)
     api: Api, clinic: Clinic, clock: FrozenClock, db: Session, stage: str
 ) -> World:
     """Walk a pathway of ``clinic.patient`` through the API up to ``stage``."""
+    if stage in WAITLIST_STAGES:
+        return arrange_waitlist(api, clinic, clock, db, stage)
     target = STAGES.index(stage)
     admin = db.scalar(select(User.email).where(User.role == Role.ADMIN).order_by(User.id))
     patient = db.get(Patient, clinic.patient_id)
@@ -426,6 +462,29 @@ ENDPOINTS: dict[str, Endpoint] = {
     "DELETE /clinicians/{clinician_id}/feed-token": Endpoint("admin", "clinic", lambda w: None),
     "POST /outbox/{message_id}/requeue": Endpoint("admin", "block_booked", lambda w: {}),
     "POST /hl7/deliveries/{delivery_id}/requeue": Endpoint("admin", "block_booked", lambda w: {}),
+    "POST /waitlist": Endpoint(
+        "scheduler",
+        "referred",
+        lambda w: {
+            "pathway_id": w.pathway_id,
+            "priority": "soon",
+            "earliest_date": "2026-03-09",
+            "weekdays": ["monday", "wednesday"],
+            "times_of_day": ["morning"],
+            "min_notice_hours": 48,
+            "any_clinician": False,
+        },
+    ),
+    "PATCH /waitlist/{entry_id}": Endpoint(
+        "scheduler", "waitlisted", lambda w: {"priority": "urgent", "weekdays": []}
+    ),
+    "DELETE /waitlist/{entry_id}": Endpoint("scheduler", "waitlisted", lambda w: None),
+    "POST /waitlist/offers": Endpoint(
+        "scheduler",
+        "vacancy",
+        lambda w: {"vacancy_id": w.vacancy_id, "pathway_id": w.pathway_id},
+    ),
+    "POST /waitlist/offers/{offer_id}/withdraw": Endpoint("scheduler", "offered", lambda w: {}),
     "POST /appointments/{appointment_id}/cancel": Endpoint(
         "scheduler", "block_booked", lambda w: {"reason": "Patient has a cold"}
     ),
@@ -594,6 +653,11 @@ FEED = "POST /clinicians/{clinician_id}/feed-token"
 REVOKE = "DELETE /clinicians/{clinician_id}/feed-token"
 REQUEUE = "POST /outbox/{message_id}/requeue"
 REQUEUE_SIU = "POST /hl7/deliveries/{delivery_id}/requeue"
+WAITLIST = "POST /waitlist"
+ENTRY = "PATCH /waitlist/{entry_id}"
+UNLIST = "DELETE /waitlist/{entry_id}"
+OFFER = "POST /waitlist/offers"
+WITHDRAW = "POST /waitlist/offers/{offer_id}/withdraw"
 FORBIDDEN: dict[str, Any] = {"status": 403, "slug": "forbidden"}
 RELEASE = "DELETE /holds/{hold_id}"
 RESCHEDULE = f"PATCH {APPOINTMENT}"
@@ -1309,6 +1373,81 @@ def body_cases() -> list[pytest.ParameterSet]:
         case("SIU requeue by a scheduler", Bad(REQUEUE_SIU, as_="scheduler", **FORBIDDEN)),
         not_found(REQUEUE_SIU, "delivery_id"),
         unknown_field(REQUEUE_SIU),
+        # the waitlist
+        unknown_field(WAITLIST, "note"),
+        case("waitlist missing pathway", Bad(WAITLIST, drop("pathway_id"), errors_on="pathway_id")),
+        case(
+            "waitlist no such pathway",
+            Bad(WAITLIST, change(pathway_id=MISSING_ID), errors_on="pathway_id"),
+        ),
+        case(
+            "waitlist a booked pathway",
+            Bad(WAITLIST, stage="block_booked", errors_on="pathway_id"),
+        ),
+        case("waitlist twice", Bad(WAITLIST, stage="waitlisted", status=409, slug="conflict")),
+        case("waitlist a day name", Bad(WAITLIST, change(weekdays=["mon"]), errors_on="weekdays")),
+        case(
+            "waitlist a weekday number", Bad(WAITLIST, change(weekdays=[0]), errors_on="weekdays")
+        ),
+        case(
+            "waitlist eight weekdays",
+            Bad(WAITLIST, change(weekdays=["monday"] * 8), errors_on="weekdays"),
+        ),
+        case(
+            "waitlist noon is no part of the day",
+            Bad(WAITLIST, change(times_of_day=["noon"]), errors_on="times_of_day"),
+        ),
+        case(
+            "waitlist negative notice",
+            Bad(WAITLIST, change(min_notice_hours=-1), errors_on="min_notice_hours"),
+        ),
+        case(
+            "waitlist notice as text",
+            Bad(WAITLIST, change(min_notice_hours="24"), errors_on="min_notice_hours"),
+        ),
+        case(
+            "waitlist notice beyond two weeks",
+            Bad(WAITLIST, change(min_notice_hours=337), errors_on="min_notice_hours"),
+        ),
+        case(
+            "waitlist unknown priority",
+            Bad(WAITLIST, change(priority="asap"), errors_on="priority"),
+        ),
+        case(
+            "waitlist earliest date not a date",
+            Bad(WAITLIST, change(earliest_date="soon"), errors_on="earliest_date"),
+        ),
+        *not_a_flag(WAITLIST, "any_clinician"),
+        case("waitlist by a nurse", Bad(WAITLIST, as_="nurse", **FORBIDDEN)),
+        unknown_field(ENTRY),
+        case(
+            "entry cannot change pathway", Bad(ENTRY, change(pathway_id=1), errors_on="pathway_id")
+        ),
+        case("entry unknown priority", Bad(ENTRY, change(priority="later"), errors_on="priority")),
+        case(
+            "entry null notice",
+            Bad(ENTRY, change(min_notice_hours=None), errors_on="min_notice_hours"),
+        ),
+        case("entry by a clinician", Bad(ENTRY, as_="clinician", **FORBIDDEN)),
+        not_found(ENTRY, "entry_id"),
+        case("unlist by a nurse", Bad(UNLIST, as_="nurse", **FORBIDDEN)),
+        not_found(UNLIST, "entry_id"),
+        unknown_field(OFFER),
+        case("offer missing vacancy", Bad(OFFER, drop("vacancy_id"), errors_on="vacancy_id")),
+        case("offer vacancy as text", Bad(OFFER, change(vacancy_id="1"), errors_on="vacancy_id")),
+        case(
+            "offer no such vacancy",
+            Bad(OFFER, change(vacancy_id=MISSING_ID), status=404, slug="not-found"),
+        ),
+        case(
+            "offer a pathway not on the list",
+            Bad(OFFER, change(pathway_id=MISSING_ID), errors_on="pathway_id"),
+        ),
+        case("offer in flight already", Bad(OFFER, stage="offered", status=409, slug="conflict")),
+        case("offer by a nurse", Bad(OFFER, as_="nurse", **FORBIDDEN)),
+        unknown_field(WITHDRAW),
+        case("withdraw by a clinician", Bad(WITHDRAW, as_="clinician", **FORBIDDEN)),
+        not_found(WITHDRAW, "offer_id"),
     ]
 
 
