@@ -189,8 +189,10 @@ def offers_statement(filters: dict[str, Any]) -> Select[Offer]:
 
 
 def get_offer(session: Session, offer_id: int, *, lock: bool = False) -> Offer:
+    """The offer; locked, it is read again (the page may have read it before the lock)."""
     lock_row = {"of": Offer} if lock else None
-    return found(session.get(Offer, offer_id, with_for_update=lock_row), "offer", offer_id)
+    offer = session.get(Offer, offer_id, with_for_update=lock_row, populate_existing=lock)
+    return found(offer, "offer", offer_id)
 
 
 def _open_offers(session: Session, *where: Any) -> list[Offer]:
@@ -519,6 +521,23 @@ def _close(
     )
 
 
+def _answering(session: Session, offer_id: int) -> tuple[Offer, Vacancy]:
+    """The offer and its vacancy, both locked: the vacancy's row first.
+
+    Answers to offers of one vacancy queue on its row. The first acceptance deletes the
+    shared hold (which sets the other offers' ``hold_id`` to NULL) and closes the other
+    offers: it writes their rows. An answer that held its own offer's row while waiting
+    for the vacancy's would deadlock with it, so no answer takes an offer's row first.
+    """
+    vacancy_id = found(
+        session.scalar(select(Offer.vacancy_id).where(Offer.id == offer_id)), "offer", offer_id
+    )
+    vacancy = session.get_one(
+        Vacancy, vacancy_id, with_for_update={"of": Vacancy}, populate_existing=True
+    )
+    return get_offer(session, offer_id, lock=True), vacancy
+
+
 def _require_open(offer: Offer, now: datetime) -> None:
     if offer.status is not OfferStatus.OPEN:
         raise OfferClosed(offer.id, f"is {offer.status.value}")
@@ -531,9 +550,8 @@ def accept(
 ) -> Appointment:
     """Book the offered slot for the patient (every check of a booking, the invite sent),
     and close the vacancy's other offers; a second or late acceptance is refused."""
-    offer = get_offer(session, offer_id, lock=True)
     # The vacancy's row serialises acceptances of offers sharing one slot.
-    vacancy = session.get_one(Vacancy, offer.vacancy_id, with_for_update={"of": Vacancy})
+    offer, vacancy = _answering(session, offer_id)
     _require_open(offer, now)
     if vacancy.status is not VacancyStatus.OPEN:
         raise OfferClosed(offer.id, "was taken by someone else")
@@ -576,7 +594,7 @@ def accept(
 
 def decline(session: Session, now: datetime, offer_id: int) -> Offer:
     """The patient does not want this slot; they stay on the list, the next one gets it."""
-    offer = get_offer(session, offer_id, lock=True)
+    offer, _vacancy = _answering(session, offer_id)
     _require_open(offer, now)
     _close(session, now, offer, OfferStatus.DECLINED)
     return offer
@@ -584,7 +602,7 @@ def decline(session: Session, now: datetime, offer_id: int) -> Offer:
 
 def withdraw(session: Session, actor: Actor, now: datetime, offer_id: int) -> Offer:
     """A scheduler takes an open offer back; the next candidate gets the slot."""
-    offer = get_offer(session, offer_id, lock=True)
+    offer, _vacancy = _answering(session, offer_id)
     _require_open(offer, now)
     _close(session, now, offer, OfferStatus.WITHDRAWN, actor=actor, reason="withdrawn by the desk")
     return offer
@@ -596,18 +614,20 @@ def withdraw(session: Session, actor: Actor, now: datetime, offer_id: int) -> Of
 
 def expire_due(session: Session, now: datetime) -> int:
     """Close offers past their time, and offers whose pathway left the list; each such
-    vacancy is searched again. SKIP LOCKED: workers never wait on each other's rows."""
+    vacancy is searched again. SKIP LOCKED, the offer with its vacancy: workers never
+    wait on each other's rows, nor on an answer holding the vacancy (``_answering``)."""
     stale = list(
         session.scalars(
             select(Offer)
             .join(Pathway, Pathway.id == Offer.pathway_id)
+            .join(Vacancy, Vacancy.id == Offer.vacancy_id)
             .where(
                 Offer.status == OfferStatus.OPEN,
                 (Offer.expires_at <= now) | ~Pathway.waitlisted,
             )
             .order_by(Offer.id)
             .limit(100)
-            .with_for_update(skip_locked=True, of=Offer)
+            .with_for_update(skip_locked=True, of=(Offer, Vacancy))
         )
     )
     for offer in stale:
