@@ -158,6 +158,13 @@ def remove_entry(
     entry = get_entry(session, entry_id, lock=True)
     pathway = pathways.get_pathway(session, actor, entry.pathway_id, lock=True)
     pathways.leave_waitlist(session, pathway, actor, now, reason=reason or "taken off the list")
+    # The vacancies' rows first, as an answer takes them (``_answering``): no deadlock.
+    held = select(Offer.vacancy_id).where(
+        Offer.pathway_id == pathway.id, Offer.status == OfferStatus.OPEN
+    )
+    session.scalars(
+        select(Vacancy.id).where(Vacancy.id.in_(held)).order_by(Vacancy.id).with_for_update()
+    ).all()
     for offer in _open_offers(session, Offer.pathway_id == pathway.id):
         _close(session, now, offer, OfferStatus.WITHDRAWN, actor=actor, reason="left the list")
 

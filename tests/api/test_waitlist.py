@@ -629,3 +629,21 @@ def test_the_offer_e_mail_goes_to_the_patient_and_is_not_sent_once_answered(
     ).all()
     assert [m.status.value for m in offer_messages] == ["sent", "superseded"]
     assert db.get_one(Offer, offer_messages[1].offer_id).pathway_id == second
+
+
+def test_taking_a_pathway_with_an_offer_off_the_list_withdraws_it_at_once(
+    api: Api, clinic: Clinic, db: Session, app: Flask, clock: FrozenClock
+) -> None:
+    second = waiting(api, clinic, db, min_notice_hours=0)
+    first = waiting(api, clinic, db, priority="urgent", min_notice_hours=0)
+    freed_block(api, clinic)
+    backfill(app, clock)
+    entry = next(e for e in api.ok("GET", "/waitlist", "scheduler") if e["pathway_id"] == first)
+
+    api.call("DELETE", f"/waitlist/{entry['id']}", "scheduler")
+
+    assert offers_of(db) == [(first, "withdrawn", 1)]
+    assert holds_count(db) == 0
+    assert triggers(db, first)[-2:] == ["leave_waitlist", "withdraw_offer"]
+    backfill(app, clock)
+    assert offers_of(db) == [(first, "withdrawn", 1), (second, "open", 2)]
