@@ -21,6 +21,7 @@ from scheduler.context import now, session
 from scheduler.db import schema_revisions
 from scheduler.hl7v2.services import backlog as siu_backlog
 from scheduler.outbox.services import backlog
+from scheduler.waitlist.services import backlog as waitlist_backlog
 
 blp = Blueprint("health", __name__)
 HEADS = migration_heads()
@@ -54,4 +55,6 @@ def prometheus_metrics() -> Response:
             return problem(401, "Send the metrics token as a bearer token.", headers=headers)
     elif request.remote_addr not in LOCAL_ADDRESSES:
         return problem(403, "Metrics are served to this machine only (or set METRICS_TOKEN).")
-    return metrics.exposition(backlog(session(), now()), siu_backlog(session()), now())
+    return metrics.exposition(
+        backlog(session(), now()), siu_backlog(session()), waitlist_backlog(session()), now()
+    )

@@ -33,6 +33,7 @@ from prometheus_client.registry import Collector
 from scheduler.errors import PrerequisitesUnmet
 from scheduler.hl7v2.services import Backlog as SiuBacklog
 from scheduler.outbox.services import Backlog
+from scheduler.waitlist.services import Backlog as WaitlistBacklog
 
 MULTIPROCESS_DIR = "PROMETHEUS_MULTIPROC_DIR"
 UNMATCHED = "<unmatched>"  # a path no route knows: one label, whatever was asked
@@ -126,9 +127,41 @@ class SiuCollector(Collector):
         yield deliveries
 
 
-def exposition(backlog: Backlog, siu: SiuBacklog, now: datetime) -> Response:
-    """Every worker's samples (or this process's) and the outbox and SIU backlogs, as
-    Prometheus text."""
+class WaitlistCollector(Collector):
+    """The waitlist and the backfill's own backlog, read at scrape time (one statement):
+    a vacancy waiting long means the waitlist worker is not running."""
+
+    def __init__(self, backlog: WaitlistBacklog, now: datetime) -> None:
+        self.backlog = backlog
+        oldest = backlog.oldest_waiting
+        self.age = max(0.0, (now - oldest).total_seconds()) if oldest is not None else 0.0
+
+    def collect(self) -> Iterator[GaugeMetricFamily]:
+        yield GaugeMetricFamily(
+            "scheduler_waitlist_entries", "Pathways on the waitlist.", value=self.backlog.entries
+        )
+        yield GaugeMetricFamily(
+            "scheduler_waitlist_offers_open",
+            "Offers of freed slots waiting for the patient's answer.",
+            value=self.backlog.offers_open,
+        )
+        yield GaugeMetricFamily(
+            "scheduler_vacancies_waiting",
+            "Freed capacity the waitlist worker has still to offer.",
+            value=self.backlog.vacancies_waiting,
+        )
+        yield GaugeMetricFamily(
+            "scheduler_vacancy_oldest_waiting_age_seconds",
+            "How long the longest-waiting of those has waited (0: none waits).",
+            value=self.age,
+        )
+
+
+def exposition(
+    backlog: Backlog, siu: SiuBacklog, waitlist: WaitlistBacklog, now: datetime
+) -> Response:
+    """Every worker's samples (or this process's) and the outbox, SIU and waitlist
+    backlogs, as Prometheus text."""
     oldest = backlog.oldest_due
     age = max(0.0, (now - oldest).total_seconds()) if oldest is not None else 0.0
     samples = REGISTRY
@@ -138,5 +171,6 @@ def exposition(backlog: Backlog, siu: SiuBacklog, now: datetime) -> Response:
     outbox = CollectorRegistry()
     outbox.register(OutboxCollector(backlog.due, backlog.scheduled, backlog.dead, age))
     outbox.register(SiuCollector(siu))
+    outbox.register(WaitlistCollector(waitlist, now))
     body = generate_latest(samples) + generate_latest(outbox)
     return Response(body, mimetype=CONTENT_TYPE_LATEST)

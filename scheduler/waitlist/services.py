@@ -19,7 +19,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any, Final
 
-from sqlalchemy import Select, case, delete, exists, select
+from sqlalchemy import Select, case, delete, exists, func, select
 from sqlalchemy.orm import Session
 
 from scheduler.access import SYSTEM, Actor
@@ -665,6 +665,35 @@ def in_flight(session: Session, site_id: int | None = None) -> Sequence[Offer]:
             Vacancy.site_id == site_id
         )
     return list(session.scalars(statement))
+
+
+@dataclass(frozen=True)
+class Backlog:
+    """What the waitlist holds, for monitoring (one statement)."""
+
+    entries: int  # pathways waiting on the list
+    offers_open: int  # offers in flight
+    vacancies_waiting: int  # open vacancies no offer is out for: the worker's work
+    oldest_waiting: datetime | None  # since when the longest-waiting of those waits
+
+
+def backlog(session: Session) -> Backlog:
+    in_flight = exists().where(Offer.vacancy_id == Vacancy.id, Offer.status == OfferStatus.OPEN)
+    waiting = (Vacancy.status == VacancyStatus.OPEN) & ~in_flight
+    row = session.execute(
+        select(
+            select(func.count()).select_from(WaitlistEntry).scalar_subquery(),
+            select(func.count())
+            .select_from(Offer)
+            .where(Offer.status == OfferStatus.OPEN)
+            .scalar_subquery(),
+            select(func.count()).select_from(Vacancy).where(waiting).scalar_subquery(),
+            select(func.min(Vacancy.created_at)).where(waiting).scalar_subquery(),
+        )
+    ).one()
+    return Backlog(
+        entries=row[0], offers_open=row[1], vacancies_waiting=row[2], oldest_waiting=row[3]
+    )
 
 
 def offer_of_token(session: Session, offer_id: int | None) -> Offer:

@@ -10,6 +10,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 from prometheus_client import REGISTRY
 from prometheus_client.parser import text_string_to_metric_families
+from sqlalchemy.orm import Session
 
 from tests.api.conftest import Clinic
 from tests.api.test_bad_input import assert_problem
@@ -105,3 +106,25 @@ def test_with_a_token_metrics_need_it_from_anywhere(app: Flask, client: FlaskCli
         environ_base={"REMOTE_ADDR": "10.1.2.3"},
     )
     assert right.status_code == 200
+
+
+def test_the_waitlist_and_the_backfills_own_backlog_are_read_at_scrape_time(
+    api: Api, app: Flask, clinic: Clinic, client: FlaskClient, clock: FrozenClock, db: Session
+) -> None:
+    from tests.api.test_waitlist import backfill, freed_block, waiting
+
+    waiting(api, clinic, db, min_notice_hours=0)
+    waiting(api, clinic, db, weekdays=["sunday"])
+    freed_block(api, clinic)
+    clock.advance(minutes=3)
+    before = scrape(client)  # the worker has not run: a vacancy waits, 3 minutes old
+    backfill(app, clock)
+    after = scrape(client)
+
+    assert before[("scheduler_waitlist_entries", ())] == 2
+    assert before[("scheduler_vacancies_waiting", ())] == 1
+    assert before[("scheduler_vacancy_oldest_waiting_age_seconds", ())] == 180
+    assert before[("scheduler_waitlist_offers_open", ())] == 0
+    assert after[("scheduler_waitlist_offers_open", ())] == 1
+    assert after[("scheduler_vacancies_waiting", ())] == 0
+    assert after[("scheduler_vacancy_oldest_waiting_age_seconds", ())] == 0
