@@ -141,6 +141,18 @@ def open_offer(db: Session) -> Offer:
     return db.scalars(select(Offer).where(Offer.status == "open")).one()
 
 
+def offered_to_the_first_of_two(
+    api: Api, clinic: Clinic, db: Session, app: Flask, clock: FrozenClock
+) -> tuple[int, int]:
+    """Two pathways waiting (the one that joined later is urgent, so goes first), a block
+    freed, and the backfill's pass: the first is offered it. Their ids, first first."""
+    second = waiting(api, clinic, db, min_notice_hours=0)
+    first = waiting(api, clinic, db, priority="urgent", min_notice_hours=0)
+    freed_block(api, clinic)
+    backfill(app, clock)
+    return first, second
+
+
 # ---------------------------------------------------------------------------------------
 # Entries
 
@@ -300,10 +312,7 @@ def test_booking_or_cancelling_the_pathway_takes_it_off_the_list(
 def test_a_declined_offer_goes_to_the_next_candidate(
     api: Api, clinic: Clinic, db: Session, app: Flask, clock: FrozenClock, client: Any
 ) -> None:
-    second = waiting(api, clinic, db, min_notice_hours=0)
-    first = waiting(api, clinic, db, priority="urgent", min_notice_hours=0)
-    freed_block(api, clinic)
-    backfill(app, clock)
+    first, second = offered_to_the_first_of_two(api, clinic, db, app, clock)
     assert offers_of(db) == [(first, "open", 1)]
 
     declined = answer(client, app, open_offer(db).id, "decline")
@@ -320,10 +329,7 @@ def test_a_declined_offer_goes_to_the_next_candidate(
 def test_an_expired_offer_goes_to_the_next_candidate_and_its_link_says_so(
     api: Api, clinic: Clinic, db: Session, app: Flask, clock: FrozenClock, client: Any
 ) -> None:
-    second = waiting(api, clinic, db, min_notice_hours=0)
-    first = waiting(api, clinic, db, priority="soon", min_notice_hours=0)
-    freed_block(api, clinic)
-    backfill(app, clock)
+    first, second = offered_to_the_first_of_two(api, clinic, db, app, clock)
     expired_id = open_offer(db).id
     clock.advance(hours=2)
 
@@ -417,10 +423,7 @@ def test_offers_to_several_at_once_the_first_acceptance_wins(
 def test_an_offer_lapses_when_its_pathway_is_booked_another_way(
     api: Api, clinic: Clinic, db: Session, app: Flask, clock: FrozenClock, client: Any
 ) -> None:
-    second = waiting(api, clinic, db, min_notice_hours=0)
-    first = waiting(api, clinic, db, priority="urgent", min_notice_hours=0)
-    freed_block(api, clinic)
-    backfill(app, clock)
+    first, second = offered_to_the_first_of_two(api, clinic, db, app, clock)
     offer_id = open_offer(db).id
     book(api, clinic, first, "diagnostic_block", local("2026-03-05", 9))  # the desk, by phone
 
@@ -434,10 +437,7 @@ def test_an_offer_lapses_when_its_pathway_is_booked_another_way(
 def test_the_desk_withdraws_an_offer_and_the_slot_goes_on(
     api: Api, clinic: Clinic, db: Session, app: Flask, clock: FrozenClock
 ) -> None:
-    second = waiting(api, clinic, db, min_notice_hours=0)
-    first = waiting(api, clinic, db, priority="urgent", min_notice_hours=0)
-    freed_block(api, clinic)
-    backfill(app, clock)
+    first, second = offered_to_the_first_of_two(api, clinic, db, app, clock)
     offer_id = open_offer(db).id
 
     withdrawn = api.ok("POST", f"/waitlist/offers/{offer_id}/withdraw", "scheduler")
@@ -594,10 +594,7 @@ def test_the_offer_e_mail_goes_to_the_patient_and_is_not_sent_once_answered(
     from scheduler.settings import delivery_settings
     from tests.mailbox import running_mailbox
 
-    second = waiting(api, clinic, db, min_notice_hours=0)
-    first = waiting(api, clinic, db, priority="urgent", min_notice_hours=0)
-    freed_block(api, clinic)
-    backfill(app, clock)
+    first, second = offered_to_the_first_of_two(api, clinic, db, app, clock)
     declined_id = open_offer(db).id
 
     with running_mailbox() as mailbox:
@@ -634,10 +631,7 @@ def test_the_offer_e_mail_goes_to_the_patient_and_is_not_sent_once_answered(
 def test_taking_a_pathway_with_an_offer_off_the_list_withdraws_it_at_once(
     api: Api, clinic: Clinic, db: Session, app: Flask, clock: FrozenClock
 ) -> None:
-    second = waiting(api, clinic, db, min_notice_hours=0)
-    first = waiting(api, clinic, db, priority="urgent", min_notice_hours=0)
-    freed_block(api, clinic)
-    backfill(app, clock)
+    first, second = offered_to_the_first_of_two(api, clinic, db, app, clock)
     entry = next(e for e in api.ok("GET", "/waitlist", "scheduler") if e["pathway_id"] == first)
 
     api.call("DELETE", f"/waitlist/{entry['id']}", "scheduler")
