@@ -7,7 +7,7 @@ fall back in America/New_York, both Sundays), and every day of one week.
 
 from __future__ import annotations
 
-from collections import defaultdict
+from collections import Counter, defaultdict
 from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -20,10 +20,12 @@ from scheduler.clinicians.models import WorkingHours
 from scheduler.demo import SITE_NAME, STARTED_BEFORE_NOW, ZONE, seed_demo
 from scheduler.facilities.models import Site
 from scheduler.models import Base
+from scheduler.outbox.models import OutboxMessage
 from scheduler.pathways.models import Pathway, PathwayEvent
 from scheduler.pathways.states import PathwayState
 from scheduler.scheduling.models import Appointment
 from scheduler.vocabulary import AppointmentKind, AppointmentStatus, Role
+from scheduler.waitlist.models import Offer, Vacancy, WaitlistEntry
 
 NOWS = {
     "summer": datetime(2026, 6, 10, 15, 0, tzinfo=UTC),
@@ -80,9 +82,35 @@ def row_counts(db: Session) -> dict[str, int]:
 
 @pytest.mark.usefixtures("logins")
 def test_demo_pathways_cover_every_pathway_state(db: Session) -> None:
-    states = sorted(pathway.state.value for pathway in demo_pathways(db))
+    states = Counter(pathway.state.value for pathway in demo_pathways(db))
 
-    assert states == sorted(state.value for state in PathwayState)
+    assert set(states) == {state.value for state in PathwayState}
+    # One story per state, and the procedure cancelled for the waitlist's offer: its
+    # pathway is eligible again.
+    assert states - Counter(state.value for state in PathwayState) == Counter(["eligible"])
+
+
+@pytest.mark.usefixtures("logins")
+def test_demo_waitlist_holds_an_offer_of_the_cancelled_procedure(db: Session) -> None:
+    entries = {
+        db.get_one(Pathway, entry.pathway_id).patient.given_name: entry.priority.value
+        for entry in db.scalars(select(WaitlistEntry))
+    }
+    offer = db.scalars(select(Offer)).one()
+    vacancy = db.get_one(Vacancy, offer.vacancy_id)
+    freed = db.get_one(Appointment, vacancy.freed_appointment_id)
+
+    assert entries == {"Ben": "routine", "David": "soon"}
+    assert db.get_one(Pathway, offer.pathway_id).patient.given_name == "David"
+    assert (offer.status.value, offer.kind.value, offer.start_at) == (
+        "open",
+        "procedure",
+        freed.start_at,
+    )
+    assert freed.status.value == "cancelled"
+    assert (
+        db.scalar(select(OutboxMessage.kind).where(OutboxMessage.offer_id == offer.id)) == "offer"
+    )
 
 
 def test_demo_has_one_login_per_role_and_each_signs_in(
