@@ -62,9 +62,12 @@ fuzz: $(VENV)/.installed-dev
 
 # Slot search, daily list and booking at 10k and 1M appointments next to their SQL floors,
 # booking throughput and search under load through gunicorn,
-# on a scratch PostgreSQL database (BENCH_DATABASE_URL; see benchmarks/scheduling.py).
+# on a scratch PostgreSQL database (BENCH_DATABASE_URL; see benchmarks/scheduling.py);
+# then a cancellation to its waitlist offer e-mail, with 500 waitlisted pathways
+# (benchmarks/waitlist.py).
 bench: $(VENV)/.installed-dev
 	$(BIN)/python -m benchmarks.scheduling
+	$(BIN)/python -m benchmarks.waitlist
 
 # A local SMTP server for trying the outbox worker: each message and its .ics are saved
 # in instance/mail (flask outbox catch).
