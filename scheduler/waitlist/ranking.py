@@ -87,3 +87,34 @@ def suits(
         return False
     deadline = offer_deadline(wish, start, now, ttl=ttl, site_notice=site_notice)
     return deadline - now >= MIN_RESPONSE
+
+
+def may_suit(
+    wish: Wish,
+    start: datetime,
+    end: datetime,
+    zone: str,
+    now: datetime,
+    *,
+    ttl: timedelta,
+    site_notice: timedelta,
+) -> bool:
+    """Whether any start in ``[start, end)`` could suit the patient (``suits``): False only
+    when none can, judged from the window alone, so that the backfill skips searching
+    for a candidate whose wishes rule the whole vacancy out."""
+    if end <= start:
+        return False
+    tz = ZoneInfo(zone)
+    first, last = start.astimezone(tz), (end - timedelta(microseconds=1)).astimezone(tz)
+    if wish.earliest_date is not None and last.date() < wish.earliest_date:
+        return False
+    days = [first.date() + timedelta(days=n) for n in range((last.date() - first.date()).days + 1)]
+    if wish.weekdays and len(days) < 7 and not any(d.weekday() in wish.weekdays for d in days):
+        return False
+    if wish.times_of_day and len(days) == 1:
+        parts = {part_of_day(first.time()), part_of_day(last.time())}
+        if not parts & wish.times_of_day:
+            return False
+    if end - now <= wish.min_notice:
+        return False
+    return ttl >= MIN_RESPONSE and end - max(wish.min_notice, site_notice) - now > MIN_RESPONSE

@@ -277,7 +277,10 @@ def _first_fit(
     if kind is None:
         return None
     after = max(vacancy.start_at, now)
-    if after >= vacancy.end_at:
+    notice = timedelta(minutes=site.min_notice_minutes)
+    if not ranking.may_suit(
+        wish, after, vacancy.end_at, site.timezone, now, ttl=settings.offer_ttl, site_notice=notice
+    ):
         return None
     days = max(1, math.ceil((vacancy.end_at - after) / timedelta(days=1)))
     try:
@@ -294,7 +297,6 @@ def _first_fit(
         )
     except DomainError:  # not bookable now (a gate, a missing resource): not a candidate
         return None
-    notice = timedelta(minutes=site.min_notice_minutes)
     for slot in offered:
         if slot.end > vacancy.end_at:
             break

@@ -17,6 +17,7 @@ from scheduler.vocabulary import TimeOfDay, WaitlistPriority
 from scheduler.waitlist.ranking import (
     MIN_RESPONSE,
     Wish,
+    may_suit,
     offer_deadline,
     part_of_day,
     rank_key,
@@ -169,3 +170,80 @@ def test_a_suitable_offer_always_expires_in_the_future_and_leaves_the_notice(
         deadline = offer_deadline(w, start, NOW, ttl=ttl, site_notice=SITE_NOTICE)
         assert NOW + MIN_RESPONSE <= deadline <= NOW + ttl
         assert start - deadline >= max(w.min_notice, SITE_NOTICE)
+
+
+# ---------------------------------------------------------------------------------------
+# Whether a vacancy's window may suit the wish at all (the backfill skips the search when
+# not): False only when no start in it suits
+
+
+may_wishes = st.builds(
+    wish,
+    earliest_date=st.none() | st.dates(date(2026, 3, 2), date(2026, 3, 9)),
+    weekdays=st.frozensets(st.integers(0, 6), max_size=3),
+    times_of_day=st.frozensets(st.sampled_from(TimeOfDay), max_size=1),
+    min_notice=st.sampled_from([timedelta(hours=h) for h in (0, 1, 24, 48)]),
+)
+
+
+@settings(max_examples=300, derandomize=True, deadline=None)
+@given(
+    asked=may_wishes,
+    start=st.integers(0, 7 * 24 * 4).map(lambda q: NOW + timedelta(minutes=15 * q)),
+    minutes=st.integers(1, 240),
+    ttl=st.sampled_from([MIN_RESPONSE, TTL]),
+)
+def test_a_window_may_suit_whenever_one_of_its_starts_suits(
+    asked: Wish, start: datetime, minutes: int, ttl: timedelta
+) -> None:
+    """Minute by minute against ``suits``, across New York's spring-forward (03-08)."""
+    end = start + timedelta(minutes=minutes)
+    starts = (start + timedelta(minutes=n) for n in range(minutes))
+    if any(suits(asked, s, ZONE, NOW, ttl=ttl, site_notice=SITE_NOTICE) for s in starts):
+        assert may_suit(asked, start, end, ZONE, NOW, ttl=ttl, site_notice=SITE_NOTICE)
+
+
+@pytest.mark.parametrize(
+    ("asked", "start", "end"),
+    [
+        pytest.param(wish(earliest_date=date(2026, 3, 12)), at(11, 9), at(11, 10), id="early"),
+        pytest.param(wish(weekdays=frozenset({0, 1})), at(11, 9), at(11, 10), id="weekday"),
+        pytest.param(
+            wish(times_of_day=frozenset({TimeOfDay.AFTERNOON})),
+            at(11, 9),
+            at(11, 12),
+            id="morning-only",
+        ),
+        pytest.param(wish(min_notice=timedelta(hours=48)), at(3, 9), at(3, 10), id="notice"),
+        pytest.param(wish(), at(2, 14, 30), at(2, 15, 15), id="no-time-to-answer"),
+        pytest.param(wish(), at(11, 10), at(11, 10), id="empty"),
+    ],
+)
+def test_a_window_the_wish_rules_out_may_not_suit(
+    asked: Wish, start: datetime, end: datetime
+) -> None:
+    assert not may_suit(asked, start, end, ZONE, NOW, ttl=TTL, site_notice=SITE_NOTICE)
+
+
+@pytest.mark.parametrize(
+    ("asked", "start", "end"),
+    [
+        pytest.param(
+            wish(times_of_day=frozenset({TimeOfDay.AFTERNOON}), weekdays=frozenset({2})),
+            at(11, 11, 30),
+            at(11, 12, 30),
+            id="into-the-afternoon",
+        ),
+        # 15:15 leaves the patient 15 minutes before the site's hour of notice.
+        pytest.param(wish(), at(2, 15, 14), at(2, 15, 16), id="just-time-to-answer"),
+        pytest.param(wish(min_notice=timedelta(hours=24)), at(3, 13), at(3, 14, 30), id="notice"),
+    ],
+)
+def test_a_window_with_a_suitable_start_may_suit(
+    asked: Wish, start: datetime, end: datetime
+) -> None:
+    assert any(
+        suits(asked, s, ZONE, NOW, ttl=TTL, site_notice=SITE_NOTICE)
+        for s in (start, end - timedelta(minutes=1))
+    )
+    assert may_suit(asked, start, end, ZONE, NOW, ttl=TTL, site_notice=SITE_NOTICE)
