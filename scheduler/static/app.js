@@ -3,15 +3,26 @@ document.querySelectorAll("[data-print]").forEach((button) => {
   button.addEventListener("click", () => window.print());
 });
 
-// A hold's countdown (the server's figure is already on the page; this keeps it moving).
+// A countdown: a hold's (minutes:seconds) or an offer's (data-words: "1 h 12 min", as
+// scheduler/web/waitlist.py time_left writes it). The server's figure is already on the
+// page; this keeps it moving.
+const inWords = (left) => {
+  if (left < 60) return "less than a minute";
+  const hours = Math.floor(left / 3600);
+  const minutes = Math.floor((left % 3600) / 60);
+  return hours ? `${hours} h ${minutes} min` : `${minutes} min`;
+};
 document.querySelectorAll("[data-countdown]").forEach((element) => {
   let left = Number(element.dataset.countdown);
   const shown = element.querySelector("strong");
+  const words = "words" in element.dataset;
   const tick = () => {
     left = Math.max(0, left - 1);
-    shown.textContent = `${Math.floor(left / 60)}:${String(left % 60).padStart(2, "0")}`;
+    shown.textContent = words
+      ? inWords(left)
+      : `${Math.floor(left / 60)}:${String(left % 60).padStart(2, "0")}`;
     if (left === 0) {
-      element.textContent = "The hold has expired: search again.";
+      element.textContent = element.dataset.expired || "The hold has expired: search again.";
       return;
     }
     setTimeout(tick, 1000);

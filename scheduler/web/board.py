@@ -32,7 +32,7 @@ from scheduler.auth.permissions import roles_of
 from scheduler.clinicians import services as clinicians
 from scheduler.errors import DomainError, NotFound
 from scheduler.pathways.queues import QUEUE_TITLES, work_queues
-from scheduler.pathways.states import Trigger
+from scheduler.pathways.states import WAITLISTABLE, Trigger
 from scheduler.patients.schemas import PatientQueryArgs
 from scheduler.scheduling import booking, cancellation, desk, holds
 from scheduler.scheduling.models import Appointment
@@ -46,7 +46,16 @@ from scheduler.scheduling.schemas import (
 from scheduler.scheduling.search import search_slots
 from scheduler.scheduling.slots import Slot
 from scheduler.schemas import NoArgs
-from scheduler.vocabulary import CANCEL_REASONS, OTHER, AppointmentKind, AppointmentStatus, Method
+from scheduler.vocabulary import (
+    CANCEL_REASONS,
+    OTHER,
+    AppointmentKind,
+    AppointmentStatus,
+    Method,
+    TimeOfDay,
+    WaitlistPriority,
+)
+from scheduler.waitlist import services as waitlist
 from scheduler.web.forms import (
     Action,
     Done,
@@ -69,6 +78,7 @@ WEEK_LIMIT: Final = 500
 NEXT_FREE_DAYS: Final = 90
 NOON: Final = 12
 PARTS: Final = ("morning", "afternoon")
+WEEKDAYS: Final = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
 # The board lists every error above the form it came from: its forms are one line each.
 ABOVE: Final = frozenset[str]()
 
@@ -108,12 +118,14 @@ def patients() -> ResponseReturnValue:
 @blp.get("/pathways/<int:pathway_id>")
 @page(*DESK)
 def pathway_page(pathway_id: int) -> ResponseReturnValue:
-    return _pathway(pathway_id)
+    return render_pathway(pathway_id)
 
 
-def _pathway(pathway_id: int, problem: Problem | None = None) -> ResponseReturnValue:
+def render_pathway(pathway_id: int, problem: Problem | None = None) -> ResponseReturnValue:
     """The pathway page; after a refusal, with the reason at the top (and its status)."""
-    overview = desk.pathway_overview(context.session(), context.actor(), pathway_id, context.now())
+    session = context.session()
+    overview = desk.pathway_overview(session, context.actor(), pathway_id, context.now())
+    pathway = overview.pathway
     return render_template(
         "web/pathway.html",
         overview=overview,
@@ -123,6 +135,13 @@ def _pathway(pathway_id: int, problem: Problem | None = None) -> ResponseReturnV
         kinds=list(AppointmentKind),
         methods=list(Method),
         problem=problem,
+        waitlist_entry=waitlist.entry_of_pathway(session, pathway.id)
+        if pathway.waitlisted
+        else None,
+        waitlistable=pathway.state in WAITLISTABLE and not pathway.waitlisted,
+        priorities=list(WaitlistPriority),
+        times=list(TimeOfDay),
+        weekdays=WEEKDAYS,
     ), problem.status if problem else 200
 
 
@@ -181,7 +200,7 @@ def slots(pathway_id: int) -> ResponseReturnValue:
     try:
         args = SlotQueryArgs().load(query)
     except ValidationError as error:
-        return _pathway(pathway_id, problem_of("search", error, ABOVE))
+        return render_pathway(pathway_id, problem_of("search", error, ABOVE))
     week = Week(first, overview.today, part if part in PARTS else "")
     found: list[Slot] = []
     next_free: date | None = None
@@ -290,7 +309,7 @@ def _gone(pathway_id: int, hold_id: str, problem: Problem | None = None) -> Resp
         flash(f"Already {done}: the appointment is marked below.", "info")
         return redirect(_pathway_url(pathway_id) + f"#appointment-{used.appointment_id}")
     if problem is not None:
-        return _pathway(pathway_id, problem)
+        return render_pathway(pathway_id, problem)
     flash("That hold has expired or was let go; search again.", "error")
     return redirect(_pathway_url(pathway_id))
 
@@ -436,6 +455,6 @@ def _write_on_pathway(
         schema,
         data,
         action,
-        lambda problem: _pathway(pathway_id, problem),
+        lambda problem: render_pathway(pathway_id, problem),
         inline=ABOVE,
     )

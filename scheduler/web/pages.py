@@ -45,7 +45,7 @@ from scheduler.scheduling.models import Appointment
 from scheduler.scheduling.readiness import READINESS_FLAGS
 from scheduler.schemas import NoArgs
 from scheduler.vocabulary import AppointmentKind, AppointmentStatus, Method, Role
-from scheduler.web import admin, board, clinical, nurse, offers
+from scheduler.web import admin, board, clinical, nurse, offers, waitlist
 from scheduler.web.forms import Done, form_input, write
 from scheduler.web.security import error_page, protect_form
 from scheduler.web.signin import TOKEN_KEY, page, safe_next, signed_in_user
@@ -57,6 +57,7 @@ blp.register_blueprint(admin.blp)
 blp.register_blueprint(nurse.blp)
 blp.register_blueprint(clinical.blp)
 blp.register_blueprint(offers.blp)
+blp.register_blueprint(waitlist.blp)
 
 
 @blp.app_template_filter("label")
