@@ -1,0 +1,143 @@
+"""The waitlist in a real browser (SPEC §10): the scheduler puts a pathway on the list from
+its page, a cancellation frees a slot, the waitlist worker offers it, the scheduler sees
+the offer in flight with its countdown, the patient takes it through the e-mail's link,
+and the scheduler sees the slot filled in today's backfill.
+
+The demo clinic under gunicorn, as in test_pages_in_browser (its fixtures, a clinic of
+this module's own); the worker is ``flask waitlist run --once`` on the same database.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import sys
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import select
+
+from scheduler.scheduling.models import Appointment
+from scheduler.vocabulary import AppointmentKind, AppointmentStatus, OfferStatus
+from scheduler.waitlist.letters import offer_token
+from scheduler.waitlist.models import Offer
+from tests.e2e import test_pages_in_browser as pages
+from tests.e2e.gunicorn import PROJECT_ROOT, Served
+from tests.e2e.test_desk_in_browser import pathway_id_of
+from tests.e2e.test_pages_in_browser import DESKTOP, read, shoot, sign_in
+
+demo = pages.demo
+browser = pages.browser
+screenshots = pages.screenshots
+
+SECRET_KEY = "e2e-secret"  # the served app's (tests/e2e/gunicorn.py)
+WORKER_TIMEOUT = 120
+
+
+def backfill_pass(url: str, directory: Path) -> str:
+    """One pass of the waitlist worker on the served database; what it said."""
+    environment = {
+        **os.environ,
+        "SCHEDULER_DATABASE_URL": url,
+        "SCHEDULER_SECRET_KEY": SECRET_KEY,
+        "PYTHONDONTWRITEBYTECODE": "1",
+        "TMPDIR": str(directory),
+    }
+    done = subprocess.run(
+        [sys.executable, "-m", "flask", "--app", "wsgi", "waitlist", "run", "--once"],
+        cwd=PROJECT_ROOT,
+        env=environment,
+        stdin=subprocess.DEVNULL,
+        capture_output=True,
+        timeout=WORKER_TIMEOUT,
+        check=False,
+    )
+    assert done.returncode == 0, done.stdout.decode() + done.stderr.decode()
+    return done.stdout.decode()
+
+
+def latest_block_ahead(url: str) -> Appointment:
+    """The demo's booked diagnostic block furthest ahead (well beyond any notice)."""
+    soon = datetime.now(UTC) + timedelta(days=1)
+    blocks = read(
+        url,
+        select(Appointment)
+        .where(Appointment.status == AppointmentStatus.BOOKED)
+        .where(Appointment.kind == AppointmentKind.DIAGNOSTIC_BLOCK)
+        .order_by(Appointment.start_at.desc()),
+    )
+    ahead = [block for block in blocks if block.start_at > soon]
+    assert ahead, "the demo books blocks ahead"
+    return ahead[0]
+
+
+def test_the_scheduler_sees_the_offer_in_flight_and_the_slot_filled_after_the_patient_accepts(
+    demo: tuple[Served, str], browser: Any, screenshots: Path, tmp_path: Path
+) -> None:
+    served, url = demo
+    # The worker has run since the demo's hours were set: nobody waited, nothing is open.
+    assert "made 0 offers" in backfill_pass(url, tmp_path)
+    desk = sign_in(browser, served, "scheduler")
+
+    # A referred pathway goes on the waitlist from its page.
+    queue = desk.locator("section.queue", has_text="Needs a diagnostic block")
+    queue.locator("li a").first.click()
+    pathway = pathway_id_of(desk)
+    panel = desk.locator("section", has=desk.locator("#waitlist-title"))
+    panel.get_by_label("Priority").select_option("urgent")
+    panel.get_by_label("Shortest notice the patient accepts (hours)").fill("1")
+    panel.get_by_label("Another clinician may do it").check()
+    shoot(desk, screenshots, "waitlist-add")
+    panel.get_by_role("button", name="Add to the waitlist").click()
+    desk.wait_for_load_state()
+    assert desk.get_by_text("On the waitlist (urgent).").is_visible()
+    assert "On the waitlist since" in panel.inner_text()
+    name = desk.get_by_role("heading", level=1).inner_text().split(":")[0]
+
+    # A booked block ahead is cancelled: its time comes free.
+    freed = latest_block_ahead(url)
+    desk.goto(f"{served.base_url}/board/appointments/{freed.id}/cancel")
+    desk.get_by_label("Patient unwell").check()
+    desk.get_by_role("button", name="Cancel the appointment").click()
+    assert desk.get_by_text("Cancelled.").is_visible()
+
+    said = backfill_pass(url, tmp_path)
+
+    assert "made 1 offers" in said, said
+    [offer] = read(url, select(Offer).where(Offer.status == OfferStatus.OPEN))
+    assert (offer.pathway_id, offer.start_at) == (pathway, freed.start_at)
+    desk.goto(f"{served.base_url}/board/waitlist/")
+    row = desk.locator(f"#offer-{offer.id}")
+    assert name in row.inner_text()
+    timer = row.get_by_role("timer")
+    assert re.fullmatch(r"expires in (1 h 59|2 h 0) min", timer.inner_text()), timer.inner_text()
+    assert timer.get_attribute("data-countdown") is not None
+    assert desk.locator(f"#vacancy-{offer.vacancy_id}").get_by_text("Open").is_visible()
+    shoot(desk, screenshots, "waitlist-offer-in-flight")
+
+    # The patient takes it through the e-mail's link (no login).
+    link = f"{served.base_url}/offers/{offer_token(SECRET_KEY, offer.id)}?answer=accept"
+    letter = browser.new_context(viewport=DESKTOP).new_page()
+    letter.goto(link)
+    letter.get_by_role("button", name="Take this appointment").click()
+    letter.wait_for_load_state()
+    assert letter.get_by_role("heading", name="It is booked").is_visible()
+
+    desk.reload()
+    assert desk.get_by_text("No offer waiting for an answer.").is_visible()
+    outcome = desk.locator(f"#vacancy-{offer.vacancy_id}")
+    [booked] = read(
+        url,
+        select(Appointment)
+        .where(Appointment.pathway_id == pathway)
+        .where(Appointment.status == AppointmentStatus.BOOKED),
+    )
+    minutes = int((booked.end_at - booked.start_at).total_seconds() // 60)
+    cells = outcome.locator("td").all_inner_texts()
+    assert cells[0].startswith("Cancelled")
+    assert cells[2].startswith("Filled: booked")
+    assert cells[3:7] == ["1", "0", "0", str(minutes)]
+    assert booked.start_at == freed.start_at
+    shoot(desk, screenshots, "waitlist-filled")
