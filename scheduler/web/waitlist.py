@@ -116,9 +116,12 @@ def _index(problem: Problem | None = None) -> ResponseReturnValue:
     everyone = services.listed(session, {"site_id": site_id} if site_id else {})
     offers = services.in_flight(session, site_id)
     outcomes = services.day_outcomes(session, now, site_id)
+    # Who a freed slot may be offered to by hand: waiting at its site, holding no offer.
+    holding = {item.offer.pathway_id for item in offers}
     waiting_at: dict[int, list[services.Listed]] = {}
     for row in everyone:
-        waiting_at.setdefault(row.site.id, []).append(row)
+        if row.entry.pathway_id not in holding:
+            waiting_at.setdefault(row.site.id, []).append(row)
     page = render_template(
         "web/waitlist.html",
         problem=problem,

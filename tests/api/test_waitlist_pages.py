@@ -391,6 +391,30 @@ def test_a_scheduler_offers_a_freed_slot_by_hand_and_the_refusals_show_on_the_pa
     assert f'action="/board/waitlist/vacancies/{vacancy.id}/offer"' not in shown
 
 
+def test_a_pathway_holding_an_offer_is_not_offered_another_slot_by_hand(
+    api: Api,
+    browser: Browser,
+    people: dict[str, str],
+    clinic: Clinic,
+    db: Session,
+    app: Flask,
+    clock: FrozenClock,
+) -> None:
+    pathway = waiting(api, clinic, db)
+    freed_block(api, clinic)
+    other = refer(api, clinic, patient_id=clinic.other_patient_id)["id"]
+    thursday = book(api, clinic, other, "diagnostic_block", local("2026-03-05", 9))
+    api.ok("POST", f"/appointments/{thursday['id']}/cancel", "scheduler", json={"reason": "ill"})
+    backfill(app, clock)  # Wednesday's slot is offered; Thursday's finds nobody else
+    browser.sign_in(people["scheduler"])
+
+    html = section(text_of(browser.get(PAGE)), "Today's backfill")
+
+    assert offer_of(db).pathway_id == pathway
+    assert f'<option value="{pathway}">' not in html
+    assert "Nobody waiting at this site without an offer in flight." in html
+
+
 # ---------------------------------------------------------------------------------------
 # Who may do what
 
