@@ -116,6 +116,16 @@ def test_the_scheduler_sees_the_offer_in_flight_and_the_slot_filled_after_the_pa
     assert timer.get_attribute("data-countdown") is not None
     assert desk.locator(f"#vacancy-{offer.vacancy_id}").get_by_text("Open").is_visible()
     shoot(desk, screenshots, "waitlist-offer-in-flight")
+    # The script keeps the countdown moving (the browser's timers run on a fake clock).
+    watch = desk.context.new_page()
+    watch.clock.install()
+    watch.goto(f"{served.base_url}/board/waitlist/")
+    moving = watch.locator(f"#offer-{offer.id}").get_by_role("timer")
+    watch.clock.run_for(3601 * 1000)
+    assert re.fullmatch(r"expires in \d{1,2} min", moving.inner_text()), moving.inner_text()
+    watch.clock.run_for(3600 * 1000)
+    assert moving.inner_text() == "Expired: the next pass offers the slot on."
+    watch.close()
 
     # The patient takes it through the e-mail's link (no login).
     link = f"{served.base_url}/offers/{offer_token(SECRET_KEY, offer.id)}?answer=accept"
