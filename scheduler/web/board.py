@@ -30,6 +30,7 @@ from marshmallow import Schema, ValidationError
 from scheduler import context
 from scheduler.auth.permissions import roles_of
 from scheduler.clinicians import services as clinicians
+from scheduler.clinicians.schemas import WEEKDAYS
 from scheduler.errors import DomainError, NotFound
 from scheduler.pathways.queues import QUEUE_TITLES, work_queues
 from scheduler.pathways.states import WAITLISTABLE, Trigger
@@ -78,7 +79,6 @@ WEEK_LIMIT: Final = 500
 NEXT_FREE_DAYS: Final = 90
 NOON: Final = 12
 PARTS: Final = ("morning", "afternoon")
-WEEKDAYS: Final = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
 # The board lists every error above the form it came from: its forms are one line each.
 ABOVE: Final = frozenset[str]()
 

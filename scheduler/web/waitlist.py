@@ -22,6 +22,7 @@ from werkzeug.datastructures import MultiDict
 from scheduler import context
 from scheduler.auth.permissions import roles_of
 from scheduler.clinicians import services as clinicians
+from scheduler.clinicians.schemas import WEEKDAYS
 from scheduler.facilities.models import Site
 from scheduler.facilities.services import sites_by_name
 from scheduler.pathways.states import next_booking
@@ -44,7 +45,7 @@ from scheduler.waitlist.schemas import (
     EntryUpdateArgs,
     OfferCreateArgs,
 )
-from scheduler.web.board import ABOVE, WEEKDAYS, render_pathway
+from scheduler.web.board import ABOVE, render_pathway
 from scheduler.web.forms import Done, Problem, form_input, problem_of, whole, write
 from scheduler.web.signin import page
 
@@ -82,8 +83,8 @@ def time_left(seconds: int) -> str:
 
 @blp.app_template_filter("weekday_name")
 def weekday_name(weekday: int) -> str:
-    """0 -> Mon: a preferred weekday, short."""
-    return WEEKDAYS[weekday][:3]
+    """0 -> Mon: a stored weekday, short."""
+    return WEEKDAYS[weekday][:3].capitalize()
 
 
 @blp.app_template_filter("at_site")
@@ -174,9 +175,9 @@ def _on_index(form: str, schema: Any, data: Any, action: Any) -> ResponseReturnV
 
 def _wish(form: MultiDict[str, str]) -> dict[str, Any]:
     """The entry form as the API's JSON body: ticked weekdays and parts of the day as
-    lists (none ticked: any), numbers as numbers; other text left for the schema."""
+    lists (none ticked: any), the notice as a number; other text left for the schema."""
     data = form_input(form, FLAGS)
-    data["weekdays"] = [whole(day) for day in form.getlist("weekdays")]
+    data["weekdays"] = form.getlist("weekdays")
     data["times_of_day"] = form.getlist("times_of_day")
     if "min_notice_hours" in data:
         data["min_notice_hours"] = whole(data["min_notice_hours"])
@@ -235,7 +236,7 @@ def _values_of(entry: WaitlistEntry) -> dict[str, Any]:
     return {
         "priority": entry.priority.value,
         "earliest_date": entry.earliest_date.isoformat() if entry.earliest_date else "",
-        "weekdays": [str(day) for day in entry.weekdays],
+        "weekdays": [WEEKDAYS[day] for day in entry.weekdays],
         "times_of_day": list(entry.times_of_day),
         "min_notice_hours": str(entry.min_notice_hours),
         "any_clinician": entry.any_clinician,

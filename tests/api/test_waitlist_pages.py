@@ -66,7 +66,7 @@ def offer_of(db: Session) -> Offer:
 def test_the_waitlist_lists_in_offer_order_with_names_mrn_preferences_and_filters(
     api: Api, browser: Browser, people: dict[str, str], clinic: Clinic, db: Session
 ) -> None:
-    routine = waiting(api, clinic, db, min_notice_hours=48, weekdays=[0, 4])
+    routine = waiting(api, clinic, db, min_notice_hours=48, weekdays=["monday", "friday"])
     urgent = waiting(api, clinic, db, priority="urgent", times_of_day=["morning"])
     patient = PatientFactory()
     db.commit()
@@ -134,8 +134,8 @@ def test_adding_from_the_pathway_page_records_the_wish_and_the_page_then_links_t
             ("priority", "soon"),
             ("earliest_date", "2026-03-05"),
             ("min_notice_hours", "48"),
-            ("weekdays", "0"),
-            ("weekdays", "2"),
+            ("weekdays", "monday"),
+            ("weekdays", "wednesday"),
             ("times_of_day", "afternoon"),
             ("any_clinician", "true"),
         ],
@@ -152,7 +152,7 @@ def test_adding_from_the_pathway_page_records_the_wish_and_the_page_then_links_t
         48,
     )
     assert (entry["weekdays"], entry["times_of_day"], entry["any_clinician"]) == (
-        [0, 2],
+        ["monday", "wednesday"],
         ["afternoon"],
         True,
     )
@@ -171,7 +171,7 @@ def test_a_refused_add_is_shown_on_the_pathway_page_in_the_services_words(
     browser.sign_in(people["scheduler"])
 
     scheduled = send(browser, f"/board/waitlist/pathways/{booked}", [("priority", "routine")])
-    bad_day = send(browser, f"/board/waitlist/pathways/{pathway}", [("weekdays", "9")])
+    bad_day = send(browser, f"/board/waitlist/pathways/{pathway}", [("weekdays", "someday")])
     send(browser, f"/board/waitlist/pathways/{pathway}", [("priority", "routine")])
     twice = send(browser, f"/board/waitlist/pathways/{pathway}", [("priority", "urgent")])
 
@@ -189,24 +189,26 @@ def test_a_refused_add_is_shown_on_the_pathway_page_in_the_services_words(
 def test_editing_an_entry_saves_every_field_and_a_refusal_keeps_what_was_sent(
     api: Api, browser: Browser, people: dict[str, str], clinic: Clinic, db: Session
 ) -> None:
-    pathway = waiting(api, clinic, db, weekdays=[1], earliest_date="2026-03-10")
+    pathway = waiting(api, clinic, db, weekdays=["tuesday"], earliest_date="2026-03-10")
     [entry] = api.ok("GET", "/waitlist", "scheduler")
     path = f"/board/waitlist/entries/{entry['id']}"
     browser.sign_in(people["scheduler"])
     form = text_of(browser.get(path))
 
     saved = send(
-        browser, path, [("priority", "urgent"), ("min_notice_hours", "12"), ("weekdays", "3")]
+        browser,
+        path,
+        [("priority", "urgent"), ("min_notice_hours", "12"), ("weekdays", "thursday")],
     )
     refused = send(browser, path, [("priority", "urgent"), ("min_notice_hours", "1000")])
 
-    assert 'id="entry-day-1" name="weekdays" value="1" checked' in form
+    assert 'id="entry-tuesday" name="weekdays" value="tuesday" checked' in form
     assert 'value="2026-03-10"' in form
     assert saved.headers["Location"] == PAGE
     changed = api.ok("GET", f"/waitlist/{entry['id']}", "scheduler")
     # The blank date clears it; unticked days are gone.
     assert (changed["priority"], changed["min_notice_hours"]) == ("urgent", 12)
-    assert (changed["weekdays"], changed["earliest_date"]) == ([3], None)
+    assert (changed["weekdays"], changed["earliest_date"]) == (["thursday"], None)
     assert refused.status_code == 422
     assert refusal(refused)[1].startswith("Min notice hours")
     assert 'value="1000"' in text_of(refused)
@@ -357,7 +359,7 @@ def test_a_scheduler_offers_a_freed_slot_by_hand_and_the_refusals_show_on_the_pa
     vacancy = db.scalars(select(Vacancy)).one()
     assert vacancy.status is VacancyStatus.UNFILLED
     # Only Fridays, by the patient's wish: the scheduler overrules it after a call.
-    pathway = waiting(api, clinic, db, weekdays=[4])
+    pathway = waiting(api, clinic, db, weekdays=["friday"])
     outsider = refer(api, clinic, side="left")["id"]
     browser.sign_in(people["scheduler"])
     html = section(text_of(browser.get(PAGE)), "Today's backfill")
