@@ -27,7 +27,13 @@ from scheduler.waitlist.letters import offer_token
 from scheduler.waitlist.models import Offer, Vacancy, WaitlistEntry
 from tests.api.conftest import Clinic
 from tests.api.test_full_pathway import book, refer
-from tests.api.test_waitlist import backfill, freed_block, waiting, waitlist
+from tests.api.test_waitlist import (
+    backfill,
+    freed_block,
+    offered_to_the_first_of_two,
+    waiting,
+    waitlist,
+)
 from tests.conftest import QueryCounter
 from tests.factories import PatientFactory
 from tests.support import Api, Browser, FrozenClock, flashes, local, refusal, text_of
@@ -470,3 +476,24 @@ def test_a_patient_cannot_open_the_waitlist(
 
     assert response.status_code == 403
     assert "MRN" not in text_of(response)
+
+
+def test_the_pathway_history_names_each_waitlist_step_without_a_state_change(
+    api: Api,
+    browser: Browser,
+    clinic: Clinic,
+    db: Session,
+    app: Flask,
+    clock: FrozenClock,
+    people: dict[str, str],
+) -> None:
+    first, _second = offered_to_the_first_of_two(api, clinic, db, app, clock)
+    browser.sign_in(people["scheduler"])
+
+    html = browser.get(f"/board/pathways/{first}").get_data(as_text=True)
+
+    assert "Join waitlist" in html
+    assert "Offer slot: for Wed 04 Mar 09:00" in html
+    assert "waitlist →" not in html
+    assert "Offer slot →" not in html
+    assert "Create → <strong>referred</strong>" in html
