@@ -196,12 +196,6 @@ def seed_waitlist(scenario: Scenario, now: datetime) -> list[int]:
     today = now.astimezone(ZoneInfo(ZONE)).date()
     with make_sessionmaker(scenario.engine)() as session:
         other_site, other_clinician = _other_site(session, now)
-        closed = session.execute(
-            update(Vacancy)
-            .where(Vacancy.status == VacancyStatus.OPEN)
-            .values(status=VacancyStatus.UNFILLED, searched_at=now, closed_at=now)
-            .returning(Vacancy.id)
-        ).all()
         lane_clinicians = [lane.clinician_id for lane in clinic.lanes]
         for n in range(WAITLISTED):
             if rng.random() < OTHER_SITE_SHARE:
@@ -218,6 +212,13 @@ def seed_waitlist(scenario: Scenario, now: datetime) -> list[int]:
             waitlist.add_entry(
                 session, clinic.actor, now, pathway_id=pathway_id, **_wish(rng, today)
             )
+        # After the entries: a newcomer reopens what nobody could take (add_entry).
+        closed = session.execute(
+            update(Vacancy)
+            .where(Vacancy.status == VacancyStatus.OPEN)
+            .values(status=VacancyStatus.UNFILLED, searched_at=now, closed_at=now)
+            .returning(Vacancy.id)
+        ).all()
         freed = []
         zone = ZoneInfo(ZONE)
         for run in range(RUNS):

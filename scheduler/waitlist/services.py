@@ -19,7 +19,7 @@ from datetime import datetime, time, timedelta
 from typing import Any, Final
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Select, case, delete, exists, func, or_, select
+from sqlalchemy import Select, case, delete, exists, func, or_, select, update
 from sqlalchemy.orm import Session
 
 from scheduler.access import SYSTEM, Actor
@@ -126,7 +126,23 @@ def add_entry(
     saved(session, entry)
     pathway.waitlisted = True
     pathways.record(session, pathway, Trigger.JOIN_WAITLIST, actor, now, data=_wish_data(entry))
+    _reopen_unfilled(session, pathway.site_id, now)
     return entry
+
+
+def _reopen_unfilled(session: Session, site_id: int, now: datetime) -> None:
+    """Capacity at the site that nobody could take is still ahead: a newcomer may, so the
+    worker searches it again (those offered it before are not asked twice)."""
+    session.execute(
+        update(Vacancy)
+        .where(
+            Vacancy.site_id == site_id,
+            Vacancy.status == VacancyStatus.UNFILLED,
+            Vacancy.end_at > now,
+        )
+        .values(status=VacancyStatus.OPEN, searched_at=None, closed_at=None)
+        .execution_options(synchronize_session=False)
+    )
 
 
 def update_entry(
@@ -480,6 +496,13 @@ def offer_manually(
         raise InvalidInput.field("pathway_id", "The pathway is not on the waitlist.")
     if _open_offers(session, Offer.pathway_id == pathway_id):
         raise Conflict(f"Pathway {pathway_id} already holds an offer.")
+    pathway = session.get_one(Pathway, pathway_id)
+    if not session.get_one(Patient, pathway.patient_id).email:
+        raise InvalidInput.field(
+            "pathway_id",
+            "The patient has no e-mail address to answer an offer: the time is free, book "
+            "it with them by phone.",
+        )
     wish = replace(_wish(entry), earliest_date=None, weekdays=frozenset(), times_of_day=frozenset())
     site = session.get_one(Site, vacancy.site_id)
     fit = _first_fit(session, now, vacancy, wish, site, settings)

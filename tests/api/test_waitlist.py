@@ -641,3 +641,41 @@ def test_taking_a_pathway_with_an_offer_off_the_list_withdraws_it_at_once(
     assert triggers(db, first)[-2:] == ["leave_waitlist", "withdraw_offer"]
     backfill(app, clock)
     assert offers_of(db) == [(first, "withdrawn", 1), (second, "open", 2)]
+
+
+def test_a_newcomer_to_the_list_reopens_what_nobody_could_take(
+    api: Api, clinic: Clinic, db: Session, app: Flask, clock: FrozenClock
+) -> None:
+    waiting(api, clinic, db, weekdays=["thursday"])
+    freed_block(api, clinic)
+    backfill(app, clock)
+    assert db.scalars(select(Vacancy)).one().status.value == "unfilled"
+
+    newcomer = waiting(api, clinic, db, min_notice_hours=0)
+    db.expire_all()
+    assert db.scalars(select(Vacancy)).one().status.value == "open"
+    result = backfill(app, clock)
+
+    assert (result.searched, result.offered) == (1, 1)
+    assert offers_of(db) == [(newcomer, "open", 1)]
+
+
+def test_no_manual_offer_to_a_patient_who_cannot_receive_it(
+    api: Api, clinic: Clinic, db: Session, app: Flask, clock: FrozenClock
+) -> None:
+    unreachable = PatientFactory(email=None)
+    db.commit()
+    pathway = refer(api, clinic, patient_id=unreachable.id)["id"]
+    waitlist(api, pathway, min_notice_hours=0)
+    freed_block(api, clinic)
+    backfill(app, clock)  # passed over: no address
+    vacancy = api.ok("GET", "/waitlist/vacancies", "scheduler")[0]
+
+    refused = api.post(
+        "/waitlist/offers", {"vacancy_id": vacancy["id"], "pathway_id": pathway}, "scheduler"
+    )
+
+    assert refused.status_code == 422
+    assert "no e-mail address" in refused.get_json()["errors"]["pathway_id"][0]
+    assert offers_of(db) == []
+    assert holds_count(db) == 0
