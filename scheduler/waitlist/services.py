@@ -236,7 +236,8 @@ def _open_offers(session: Session, *where: Any) -> list[Offer]:
 # Backfill: from a vacancy to offers
 
 
-def _wish(entry: WaitlistEntry) -> ranking.Wish:
+def wish_of(entry: WaitlistEntry) -> ranking.Wish:
+    """What the entry asks for, as the ranking reads it."""
     return ranking.Wish(
         entry_id=entry.id,
         pathway_id=entry.pathway_id,
@@ -268,7 +269,7 @@ def candidates(session: Session, vacancy: Vacancy) -> list[ranking.Wish]:
             ~holding_one,
         )
     )
-    return ranking.ranked(_wish(entry) for entry in rows)
+    return ranking.ranked(wish_of(entry) for entry in rows)
 
 
 @dataclass(frozen=True)
@@ -503,7 +504,9 @@ def offer_manually(
             "The patient has no e-mail address to answer an offer: the time is free, book "
             "it with them by phone.",
         )
-    wish = replace(_wish(entry), earliest_date=None, weekdays=frozenset(), times_of_day=frozenset())
+    wish = replace(
+        wish_of(entry), earliest_date=None, weekdays=frozenset(), times_of_day=frozenset()
+    )
     site = session.get_one(Site, vacancy.site_id)
     fit = _first_fit(session, now, vacancy, wish, site, settings)
     hold = _hold_for(session, now, vacancy, wish, fit) if fit else None

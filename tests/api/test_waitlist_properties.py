@@ -147,17 +147,7 @@ def book_some(
     return booked
 
 
-def wish_of(entry: WaitlistEntry) -> ranking.Wish:
-    return ranking.Wish(
-        entry_id=entry.id,
-        pathway_id=entry.pathway_id,
-        priority=entry.priority,
-        waiting_since=entry.created_at,
-        earliest_date=entry.earliest_date,
-        weekdays=frozenset(entry.weekdays),
-        times_of_day=frozenset(TimeOfDay(t) for t in entry.times_of_day),
-        min_notice=timedelta(hours=entry.min_notice_hours),
-    )
+wish_of = services.wish_of
 
 
 def may_be_offered(db: Session, vacancy: Vacancy, entry: WaitlistEntry) -> bool:
