@@ -15,7 +15,12 @@ class OutboxFilterArgs(Args):
 
 class OutboxMessageSchema(Out):
     id = fields.Integer()
-    appointment_id = fields.Integer()
+    appointment_id = fields.Integer(
+        allow_none=True, metadata={"description": "None for a waitlist offer's e-mail"}
+    )
+    offer_id = fields.Integer(
+        allow_none=True, metadata={"description": "The waitlist offer an offer e-mail is about"}
+    )
     appointment_version = fields.Integer()
     kind = Choice(MessageKind)
     status = Choice(OutboxStatus)

@@ -626,6 +626,11 @@ def test_the_offer_e_mail_goes_to_the_patient_and_is_not_sent_once_answered(
     ).all()
     assert [m.status.value for m in offer_messages] == ["sent", "superseded"]
     assert db.get_one(Offer, offer_messages[1].offer_id).pathway_id == second
+    listed = api.ok("GET", "/outbox", "admin")  # the admin's view names the offer
+    offer_rows = [m for m in listed if m["kind"] == "offer"]
+    assert [(m["appointment_id"], m["offer_id"]) for m in offer_rows] == [
+        (None, m.offer_id) for m in reversed(offer_messages)
+    ]
 
 
 def test_taking_a_pathway_with_an_offer_off_the_list_withdraws_it_at_once(
