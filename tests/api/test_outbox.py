@@ -353,6 +353,7 @@ def test_after_the_last_attempt_a_message_is_dead_and_an_admin_requeues_it(
     assert set(dead[0]) == {
         "id",
         "appointment_id",
+        "offer_id",
         "appointment_version",
         "kind",
         "status",
