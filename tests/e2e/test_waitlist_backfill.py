@@ -586,6 +586,16 @@ def test_a_cancelled_procedure_goes_by_e_mail_to_the_second_patient_once_the_fir
         assert status == 409
         assert "You have already taken it" in page
         assert running.tracebacks() == []
+        # The offers' tokens open the answer page: no log line carries one.
+        tokens = [
+            links_of(message)["accept"].split("/offers/")[1].split("?")[0]
+            for message in (first_offer, second_offer)
+        ]
+        logged = "".join(
+            log.read_text(errors="replace") for log in (running.served.log, *running.logs)
+        )
+        assert "/offers/<redacted>" in logged
+        assert not [token for token in tokens if token in logged]
 
     with reading(database_url) as session:
         booked = session.scalars(

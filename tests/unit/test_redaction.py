@@ -25,6 +25,9 @@ from scheduler.redaction import loggable_path, scrubbed
         ("/feeds/", "/feeds/"),
         ("/feeds/a/b.ics", "/feeds/a/b.ics"),
         ("/i/token", "/i/token"),
+        ("/offers/MTI.abc-DEF_9", "/offers/<redacted>"),
+        ("/offers/", "/offers/"),
+        ("/offers/a/b", "/offers/a/b"),
     ],
 )
 def test_loggable_path_replaces_only_the_token_of_feed_and_link_paths(
@@ -70,6 +73,7 @@ def test_the_access_line_names_the_path_with_its_token_replaced_and_no_query() -
         ("Invalid Request Line 'GET /x?q=Ada HTTP/1.1'", "Invalid Request Line 'GET /x HTTP/1.1'"),
         ("GET /feeds/s3cret.ics?d=1 failed", "GET /feeds/<redacted>.ics failed"),
         ("http://h/i/tok.en.ics", "http://h/i/<redacted>.ics"),
+        ("POST /offers/MTI.abc?answer=accept HTTP/1.1", "POST /offers/<redacted> HTTP/1.1"),
         ("Is the database up? It was not.", "Is the database up? It was not."),
         ("Worker timeout (pid:12)", "Worker timeout (pid:12)"),
     ],
