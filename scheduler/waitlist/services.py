@@ -131,18 +131,27 @@ def add_entry(
 
 
 def _reopen_unfilled(session: Session, site_id: int, now: datetime) -> None:
-    """Capacity at the site that nobody could take is still ahead: a newcomer may, so the
-    worker searches it again (those offered it before are not asked twice)."""
-    session.execute(
-        update(Vacancy)
+    """Capacity at the site that nobody could take is still ahead: a patient who joins
+    the list, or whose offer closes unanswered or declined (they were passed over while it
+    was open), may take it, so the worker searches it again (those offered it before are
+    not asked twice). The rows are locked in id order, as every writer of them does."""
+    unfilled = session.scalars(
+        select(Vacancy.id)
         .where(
             Vacancy.site_id == site_id,
             Vacancy.status == VacancyStatus.UNFILLED,
             Vacancy.end_at > now,
         )
-        .values(status=VacancyStatus.OPEN, searched_at=None, closed_at=None)
-        .execution_options(synchronize_session=False)
-    )
+        .order_by(Vacancy.id)
+        .with_for_update()
+    ).all()
+    if unfilled:
+        session.execute(
+            update(Vacancy)
+            .where(Vacancy.id.in_(unfilled))
+            .values(status=VacancyStatus.OPEN, searched_at=None, closed_at=None)
+            .execution_options(synchronize_session=False)
+        )
 
 
 def update_entry(
@@ -557,6 +566,8 @@ def _close(
     pathways.record(
         session, pathway, trigger, actor, now, reason=reason, data={"offer_id": offer.id}
     )
+    if pathway.waitlisted:
+        _reopen_unfilled(session, vacancy.site_id, now)
 
 
 def _answering(session: Session, offer_id: int) -> tuple[Offer, Vacancy]:

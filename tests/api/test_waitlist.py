@@ -684,3 +684,43 @@ def test_no_manual_offer_to_a_patient_who_cannot_receive_it(
     assert "no e-mail address" in refused.get_json()["errors"]["pathway_id"][0]
     assert offers_of(db) == []
     assert holds_count(db) == 0
+
+
+def test_a_declined_offer_frees_its_patient_for_what_they_were_passed_over_for(
+    api: Api, clinic: Clinic, db: Session, app: Flask, clock: FrozenClock, client: Any
+) -> None:
+    pathway = waiting(api, clinic, db, min_notice_hours=0)
+    freed_block(api, clinic)
+    later = book(
+        api,
+        clinic,
+        refer(api, clinic, side="left")["id"],
+        "diagnostic_block",
+        local("2026-03-04", 11),
+    )
+    api.ok(
+        "POST",
+        f"/appointments/{later['id']}/cancel",
+        "scheduler",
+        json={"reason": "Patient unwell"},
+    )
+    backfill(app, clock)  # the first slot is offered; the patient is busy for the second
+    assert offers_of(db) == [(pathway, "open", 1)]
+    assert [v.status.value for v in db.scalars(select(Vacancy).order_by(Vacancy.id))] == [
+        "open",
+        "unfilled",
+    ]
+
+    answer(client, app, open_offer(db).id, "decline")
+    db.expire_all()
+    reopened = [v.status.value for v in db.scalars(select(Vacancy).order_by(Vacancy.id))]
+    result = backfill(app, clock)
+
+    assert reopened == ["open", "open"]
+    assert (result.searched, result.offered) == (2, 1)
+    offered = open_offer(db)
+    assert (offered.pathway_id, offered.start_at) == (pathway, local("2026-03-04", 11))
+    assert [v.status.value for v in db.scalars(select(Vacancy).order_by(Vacancy.id))] == [
+        "unfilled",
+        "open",
+    ]

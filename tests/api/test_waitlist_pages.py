@@ -364,10 +364,11 @@ def test_a_scheduler_offers_a_freed_slot_by_hand_and_the_refusals_show_on_the_pa
     backfill(app, clock)  # nobody waits: the slot goes unfilled
     vacancy = db.scalars(select(Vacancy)).one()
     assert vacancy.status is VacancyStatus.UNFILLED
+    browser.sign_in(people["scheduler"])
+    nobody = section(text_of(browser.get(PAGE)), "Today's backfill")
     # Only Fridays, by the patient's wish: the scheduler overrules it after a call.
     pathway = waiting(api, clinic, db, weekdays=["friday"])
     outsider = refer(api, clinic, side="left")["id"]
-    browser.sign_in(people["scheduler"])
     html = section(text_of(browser.get(PAGE)), "Today's backfill")
 
     not_listed = browser.post(
@@ -381,7 +382,9 @@ def test_a_scheduler_offers_a_freed_slot_by_hand_and_the_refusals_show_on_the_pa
     )
 
     assert f'<option value="{pathway}">{named(db, pathway)}' in html
-    assert "<strong>Unfilled</strong>" in html
+    assert "<strong>Unfilled</strong>" in nobody
+    # The newcomer reopened it: the worker would search it again (and pass this one over).
+    assert "<strong>Open</strong>: the next pass searches it" in html
     assert not_listed.status_code == 422
     assert "Pathway: The pathway is not on the waitlist." in refusal(not_listed)
     assert made.headers["Location"] == PAGE + "#offers-title"

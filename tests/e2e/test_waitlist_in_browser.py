@@ -125,7 +125,24 @@ def test_the_scheduler_sees_the_offer_in_flight_and_the_slot_filled_after_the_pa
     said = backfill_pass(url, tmp_path)
     freed_slot = select(Vacancy.id).where(Vacancy.freed_appointment_id == freed.id)
 
+    # The newcomer reopened the demo's new working hours nobody could take, and the worker
+    # takes vacancies oldest first: the patient is offered that earlier time, and is busy
+    # (one offer at a time) when the freed slot's turn comes.
     assert "made 1 offers" in said, said
+    [first] = read(
+        url, select(Offer).where(Offer.status == OfferStatus.OPEN, Offer.pathway_id == pathway)
+    )
+    assert first.vacancy_id not in read(url, freed_slot)
+    # It does not suit them: they say so through the e-mail's link, and the next pass
+    # offers them the freed slot (their decline reopened what they were passed over for).
+    letter = browser.new_context(viewport=DESKTOP).new_page()
+    letter.goto(f"{served.base_url}/offers/{offer_token(SECRET_KEY, first.id)}?answer=decline")
+    letter.get_by_role("button", name="It does not suit me").click()
+    letter.wait_for_load_state()
+    assert letter.get_by_text("We will offer this time to someone else.").is_visible()
+    letter.context.close()
+
+    assert "made" in backfill_pass(url, tmp_path)
     [offer] = read(
         url,
         select(Offer).where(Offer.status == OfferStatus.OPEN, Offer.vacancy_id.in_(freed_slot)),
