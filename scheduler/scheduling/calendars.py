@@ -11,12 +11,12 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Final
+from typing import Any, Final, Protocol, TypeVar
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import and_, or_, select
+from sqlalchemy import Integer, Select, String, and_, cast, literal, null, or_, select, union_all
 from sqlalchemy.orm import Session
 
 from scheduler.clinicians.models import ClinicianDuration, TimeOff, WorkingHours
@@ -50,62 +50,142 @@ def horizon(end: datetime) -> datetime:
     return end + MAX_ALLOCATION
 
 
+class Hostable(Protocol):
+    """What decides whether a room can host a kind (a Room row, or the facts' room)."""
+
+    @property
+    def kind(self) -> RoomKind: ...
+
+    @property
+    def fluoroscopy(self) -> bool: ...
+
+
 @dataclass(frozen=True)
-class Resources:
-    """The site's resources an appointment of one kind and method could use."""
-
-    rooms: list[Room]
-    equipment_kinds: set[EquipmentKind]
-    units: list[Equipment]
-    bays: list[RecoveryBay]
+class RoomFact:
+    id: int
+    kind: RoomKind
+    fluoroscopy: bool
 
 
-def rooms_for(session: Session, site_id: int, kind: AppointmentKind) -> list[Room]:
-    """Rooms that can host ``kind``, preferred first (consult rooms for a follow-up)."""
-    rooms = list(session.scalars(select(Room).where(Room.site_id == site_id).order_by(Room.id)))
-    return _hosting(rooms, kind)
+H = TypeVar("H", bound=Hostable)
 
 
-def _hosting(rooms: list[Room], kind: AppointmentKind) -> list[Room]:
+def _hosting(rooms: list[H], kind: AppointmentKind) -> list[H]:
     """Of the site's ``rooms`` (by id), those that can host ``kind``, preferred first."""
     if kind in FLUOROSCOPY_KINDS:
         return [room for room in rooms if room.fluoroscopy]
     return sorted(rooms, key=lambda room: room.kind is not RoomKind.CONSULT)
 
 
-def _resources(
-    session: Session, site: Site, kind: AppointmentKind, method: Method | None
-) -> Resources:
-    needed = (
-        set(
-            session.scalars(
-                select(MethodEquipment.equipment_kind).where(MethodEquipment.method == method)
+@dataclass
+class Facts:
+    """The small tables a calendar needs besides the allocations, read in one statement:
+    the site's rooms, the units of the equipment the method needs, the recovery bays
+    (procedures), and the clinicians' weekly hours, lengths for the kind and time off."""
+
+    rooms: list[RoomFact] = field(default_factory=list)
+    needed: set[EquipmentKind] = field(default_factory=set)
+    units: list[tuple[int, EquipmentKind]] = field(default_factory=list)
+    bays: list[int] = field(default_factory=list)
+    hours: dict[int, list[slots.WeeklyHours]] = field(default_factory=lambda: defaultdict(list))
+    lengths: dict[int, int] = field(default_factory=dict)
+    time_off: dict[int, list[slots.Interval]] = field(default_factory=lambda: defaultdict(list))
+
+
+def _facts(
+    session: Session,
+    site: Site,
+    kind: AppointmentKind,
+    method: Method | None,
+    clinician_ids: list[int],
+    window: slots.Interval,
+) -> Facts:
+    """One UNION ALL of tagged rows (a round trip instead of up to seven): each branch
+    fills the columns it has and leaves the others NULL, typed by the first branch."""
+    text, number = String(), Integer()
+    instant = TimeOff.__table__.c.start_at.type
+
+    def row(
+        tag: str,
+        ident: Any,
+        *,
+        name: Any = None,
+        count: Any = None,
+        since: Any = None,
+        until: Any = None,
+    ) -> tuple[Any, ...]:
+        def typed(value: Any, type_: Any) -> Any:
+            return cast(null(), type_) if value is None else cast(value, type_)
+
+        return (
+            literal(tag, text).label("tag"),
+            cast(ident, number).label("ident"),
+            typed(name, text).label("name"),
+            typed(count, number).label("count"),
+            null().label("first"),
+            null().label("last"),
+            (null() if since is None else since).label("since"),
+            (null() if until is None else until).label("until"),
+        )
+
+    # The first branch types the columns: every one of them is given a typed value.
+    branches: list[Select[Any]] = [
+        select(
+            literal("hours", text).label("tag"),
+            WorkingHours.clinician_id.label("ident"),
+            cast(null(), text).label("name"),
+            WorkingHours.weekday.label("count"),
+            WorkingHours.start_time.label("first"),
+            WorkingHours.end_time.label("last"),
+            cast(null(), instant).label("since"),
+            cast(null(), instant).label("until"),
+        ).where(WorkingHours.clinician_id.in_(clinician_ids), WorkingHours.site_id == site.id),
+        select(*row("room", Room.id, name=Room.kind, count=Room.fluoroscopy)).where(
+            Room.site_id == site.id
+        ),
+        select(
+            *row("length", ClinicianDuration.clinician_id, count=ClinicianDuration.minutes)
+        ).where(ClinicianDuration.clinician_id.in_(clinician_ids), ClinicianDuration.kind == kind),
+        select(
+            *row("off", TimeOff.clinician_id, since=TimeOff.start_at, until=TimeOff.end_at)
+        ).where(
+            TimeOff.clinician_id.in_(clinician_ids),
+            TimeOff.start_at < window.end,
+            TimeOff.end_at > window.start,
+        ),
+    ]
+    if method is not None:
+        needs = select(MethodEquipment.equipment_kind).where(MethodEquipment.method == method)
+        branches.append(
+            select(*row("need", literal(0), name=MethodEquipment.equipment_kind)).where(
+                MethodEquipment.method == method
             )
         )
-        if method is not None
-        else set()
-    )
-    units = (
-        list(
-            session.scalars(
-                select(Equipment)
-                .where(Equipment.site_id == site.id, Equipment.kind.in_(needed))
-                .order_by(Equipment.id)
+        branches.append(
+            select(*row("unit", Equipment.id, name=Equipment.kind)).where(
+                Equipment.site_id == site.id, Equipment.kind.in_(needs.scalar_subquery())
             )
         )
-        if needed
-        else []
-    )
-    bays = (
-        list(
-            session.scalars(
-                select(RecoveryBay).where(RecoveryBay.site_id == site.id).order_by(RecoveryBay.id)
-            )
-        )
-        if kind is AppointmentKind.PROCEDURE
-        else []
-    )
-    return Resources(rooms_for(session, site.id, kind), needed, units, bays)
+    if kind is AppointmentKind.PROCEDURE:
+        branches.append(select(*row("bay", RecoveryBay.id)).where(RecoveryBay.site_id == site.id))
+    statement = union_all(*branches).order_by("tag", "ident", "count", "first", "since")
+    facts = Facts()
+    for tag, ident, name, count, first, last, since, until in session.execute(statement):
+        if tag == "hours":
+            facts.hours[ident].append(slots.WeeklyHours(count, first, last))
+        elif tag == "room":
+            facts.rooms.append(RoomFact(ident, RoomKind(name), bool(count)))
+        elif tag == "length":
+            facts.lengths[ident] = count
+        elif tag == "off":
+            facts.time_off[ident].append(slots.Interval(since, until))
+        elif tag == "need":
+            facts.needed.add(EquipmentKind(name))
+        elif tag == "unit":
+            facts.units.append((ident, EquipmentKind(name)))
+        else:
+            facts.bays.append(ident)
+    return facts
 
 
 def services_hosted(
@@ -191,47 +271,22 @@ def _busy_by_resource(
 
 
 def _clinician_calendars(
-    session: Session,
-    site: Site,
-    kind: AppointmentKind,
-    clinician_ids: Iterable[int],
-    window: slots.Interval,
-    busy: Busy,
+    facts: Facts, kind: AppointmentKind, clinician_ids: Iterable[int], busy: Busy
 ) -> tuple[slots.ClinicianCalendar, ...]:
     """Each clinician's weekly hours at the site, length for ``kind``, and time off."""
-    ids = list(clinician_ids)
-    hours: dict[int, list[slots.WeeklyHours]] = defaultdict(list)
-    for row in session.scalars(
-        select(WorkingHours).where(
-            WorkingHours.clinician_id.in_(ids), WorkingHours.site_id == site.id
-        )
-    ):
-        hours[row.clinician_id].append(slots.WeeklyHours(row.weekday, row.start_time, row.end_time))
-    durations = dict(
-        session.execute(
-            select(ClinicianDuration.clinician_id, ClinicianDuration.minutes).where(
-                ClinicianDuration.clinician_id.in_(ids), ClinicianDuration.kind == kind
-            )
-        ).all()
-    )
-    time_off: dict[int, list[slots.Interval]] = defaultdict(list)
-    for off in session.scalars(
-        select(TimeOff).where(
-            TimeOff.clinician_id.in_(ids),
-            TimeOff.start_at < window.end,
-            TimeOff.end_at > window.start,
-        )
-    ):
-        time_off[off.clinician_id].append(slots.Interval(off.start_at, off.end_at))
     return tuple(
         slots.ClinicianCalendar(
             id=ident,
-            hours=tuple(hours[ident]),
-            duration=timedelta(minutes=durations[ident]) if ident in durations else DURATIONS[kind],
+            hours=tuple(facts.hours[ident]),
+            duration=(
+                timedelta(minutes=facts.lengths[ident])
+                if ident in facts.lengths
+                else DURATIONS[kind]
+            ),
             busy=slots.Timeline(busy.get((ResourceKind.CLINICIAN, ident), ())),
-            time_off=slots.Timeline(time_off[ident]),
+            time_off=slots.Timeline(facts.time_off[ident]),
         )
-        for ident in ids
+        for ident in clinician_ids
     )
 
 
@@ -248,22 +303,24 @@ def load_calendars(
     ignore_appointment: int | None = None,
     ignore_hold: str | None = None,
 ) -> slots.Calendars:
-    """The calendars of every resource an appointment of ``kind`` could use in ``window``.
+    """The calendars of every resource an appointment of ``kind`` could use in ``window``:
+    two statements, the facts and the allocations.
 
     ``ignore_appointment`` (the appointment being moved) and ``ignore_hold`` (the hold
     being booked) count as free. Without ``patient_id`` (the resources' availability,
     nobody's in particular) the patient's timeline is empty.
     """
-    found = _resources(session, site, kind, method)
+    facts = _facts(session, site, kind, method, clinician_ids, window)
+    rooms = [room.id for room in _hosting(facts.rooms, kind)]
     busy = _busy_by_resource(
         session,
         now,
         window,
         {
             ResourceKind.CLINICIAN: set(clinician_ids),
-            ResourceKind.ROOM: {room.id for room in found.rooms},
-            ResourceKind.EQUIPMENT: {unit.id for unit in found.units},
-            ResourceKind.RECOVERY_BAY: {bay.id for bay in found.bays},
+            ResourceKind.ROOM: set(rooms),
+            ResourceKind.EQUIPMENT: {ident for ident, _kind in facts.units},
+            ResourceKind.RECOVERY_BAY: set(facts.bays),
             ResourceKind.PATIENT: {patient_id} if patient_id is not None else set(),
         },
         ignore_appointment=ignore_appointment,
@@ -276,15 +333,17 @@ def load_calendars(
     procedure = kind is AppointmentKind.PROCEDURE
     return slots.Calendars(
         zone=ZoneInfo(site.timezone),
-        clinicians=_clinician_calendars(session, site, kind, clinician_ids, window, busy),
-        rooms=tuple(unit(ResourceKind.ROOM, room.id) for room in found.rooms),
+        clinicians=_clinician_calendars(facts, kind, clinician_ids, busy),
+        rooms=tuple(unit(ResourceKind.ROOM, ident) for ident in rooms),
         equipment={
             needed.value: tuple(
-                unit(ResourceKind.EQUIPMENT, u.id) for u in found.units if u.kind is needed
+                unit(ResourceKind.EQUIPMENT, ident)
+                for ident, unit_kind in facts.units
+                if unit_kind is needed
             )
-            for needed in sorted(found.equipment_kinds)
+            for needed in sorted(facts.needed)
         },
-        recovery_bays=tuple(unit(ResourceKind.RECOVERY_BAY, bay.id) for bay in found.bays),
+        recovery_bays=tuple(unit(ResourceKind.RECOVERY_BAY, bay) for bay in facts.bays),
         patient=slots.Timeline(
             busy.get((ResourceKind.PATIENT, patient_id), ()) if patient_id is not None else ()
         ),
