@@ -11,8 +11,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import date
+from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import Date, String, cast, literal, null, select, union_all
 from sqlalchemy.orm import Session
 
 from scheduler.clinical.models import BlockResult, FollowUpOutcome
@@ -32,7 +33,15 @@ from scheduler.policies.evaluation import Evaluation, Gate
 from scheduler.policies.procedure_day_rules import FollowUpSnapshot
 from scheduler.policies.services import policy_of
 from scheduler.scheduling.models import Appointment
-from scheduler.vocabulary import AppointmentKind, AppointmentStatus, Method, Side
+from scheduler.vocabulary import (
+    AcknowledgmentKind,
+    AppointmentKind,
+    AppointmentStatus,
+    Method,
+    Side,
+    TreatmentKind,
+    TreatmentOutcome,
+)
 
 # Appointments that happened or will happen (cancelled and no-show ones never did).
 LIVE_STATUSES = (AppointmentStatus.BOOKED, AppointmentStatus.COMPLETED)
@@ -133,6 +142,48 @@ def _follow_up_relief(session: Session, pathway_ids: set[int]) -> dict[int, int]
     )
 
 
+def _care_and_coverage(
+    session: Session, pathway_id: int
+) -> tuple[tuple[Treatment, ...], frozenset[AcknowledgmentKind]]:
+    """The pathway's conservative treatments (by start) and signed acknowledgments, in
+    one read: a UNION ALL of tagged rows (an acknowledgment has only its kind)."""
+    text = String()
+    treatment: tuple[Any, ...] = (
+        literal("treatment", text).label("tag"),
+        cast(ConservativeTreatment.kind, text).label("kind"),
+        ConservativeTreatment.start_date.label("start"),
+        ConservativeTreatment.end_date.label("end"),
+        cast(ConservativeTreatment.outcome, text).label("outcome"),
+    )
+    acknowledgment: tuple[Any, ...] = (
+        literal("acknowledgment", text),
+        cast(CoverageAcknowledgment.kind, text),
+        cast(null(), Date),
+        cast(null(), Date),
+        cast(null(), text),
+    )
+    branches = [
+        select(*treatment).where(ConservativeTreatment.pathway_id == pathway_id),
+        select(*acknowledgment).where(CoverageAcknowledgment.pathway_id == pathway_id),
+    ]
+    statement = union_all(*branches).order_by("tag", "start")
+    treatments: list[Treatment] = []
+    acknowledgments: set[AcknowledgmentKind] = set()
+    for tag, kind, start, end, outcome in session.execute(statement):
+        if tag == "treatment":
+            treatments.append(
+                Treatment(
+                    TreatmentKind(kind),
+                    start,
+                    end,
+                    None if outcome is None else TreatmentOutcome(outcome),
+                )
+            )
+        else:
+            acknowledgments.add(AcknowledgmentKind(kind))
+    return tuple(treatments), frozenset(acknowledgments)
+
+
 def snapshot(
     session: Session,
     pathway: Pathway,
@@ -145,14 +196,7 @@ def snapshot(
 
     ``exclude`` leaves one appointment out (the one being moved).
     """
-    treatments = session.scalars(
-        select(ConservativeTreatment)
-        .where(ConservativeTreatment.pathway_id == pathway.id)
-        .order_by(ConservativeTreatment.start_date)
-    )
-    acknowledgments = session.scalars(
-        select(CoverageAcknowledgment.kind).where(CoverageAcknowledgment.pathway_id == pathway.id)
-    )
+    treatments, acknowledgments = _care_and_coverage(session, pathway.id)
     sessions = _sessions(session, pathway, exclude)
     return PathwaySnapshot(
         on=on,
@@ -163,9 +207,7 @@ def snapshot(
         target_nerve=pathway.target_nerve,
         method=method or pathway.method,
         pain_onset=pathway.pain_onset_date,
-        treatments=tuple(
-            Treatment(t.kind, t.start_date, t.end_date, t.outcome) for t in treatments
-        ),
+        treatments=treatments,
         blocks=sessions.blocks,
         other_block_sessions=sessions.other_blocks,
         other_neurotomies=sessions.other_neurotomies,

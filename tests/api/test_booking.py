@@ -18,6 +18,7 @@ from tests.api.conftest import Clinic
 from tests.api.test_full_pathway import (
     CHECK_IN_OK,
     block,
+    block_result,
     book,
     conservative_care,
     refer,
@@ -437,3 +438,48 @@ def test_a_clinicians_own_duration_sets_the_length_of_their_appointments(
         "follow_up": (20, True),
     }
     assert booked["end_local"].startswith("2026-03-03T09:45")
+
+
+def reads_of(statements: list[str]) -> list[str]:
+    """The tables each SELECT reads first (its first FROM), in order."""
+    return [
+        " ".join(statement.split()).partition(" FROM ")[2].split(" ")[0]
+        for statement in statements
+        if statement.lstrip().upper().startswith("SELECT")
+    ]
+
+
+def test_a_booking_reads_in_six_statements_whatever_its_kind(
+    api: Api, clinic: Clinic, clock: FrozenClock, count_queries: QueryCounter
+) -> None:
+    """The token, the pathway (locked), its conservative care with its coverage
+    acknowledgments (one UNION ALL), the patient's sessions in the region, the calendars'
+    facts (rooms, equipment, bays, hours, lengths, time off: one UNION ALL) and the
+    allocations. A procedure needs equipment and recovery bays too, in the same reads."""
+    pathway = refer(
+        api,
+        clinic,
+        policy="single_block_50",
+        indication="sacroiliac_joint_dysfunction",
+        region="sacroiliac",
+        levels=["S1"],
+    )["id"]
+    conservative_care(api, pathway, "medication")
+    count_queries.statements.clear()
+    appointment = book(api, clinic, pathway, "diagnostic_block", local("2026-03-03", 9))
+    for_a_block = reads_of(count_queries.statements)
+    block_result(api, clock, appointment, post=4)
+    count_queries.statements.clear()
+    book(api, clinic, pathway, "procedure", local("2026-03-10", 9))
+    for_a_procedure = reads_of(count_queries.statements)
+
+    expected = [
+        "users",
+        "pathways",
+        "conservative_treatments",
+        "appointments",
+        "working_hours",
+        "allocations",
+    ]
+    assert for_a_block == expected
+    assert for_a_procedure == expected
