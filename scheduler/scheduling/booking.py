@@ -31,7 +31,7 @@ from scheduler.pathways.models import Pathway
 from scheduler.pathways.states import PathwayState, Trigger
 from scheduler.scheduling import checks, slots
 from scheduler.scheduling.checks import open_appointment
-from scheduler.scheduling.holds import allocate, claim_hold, release_expired_holds
+from scheduler.scheduling.holds import allocate, claim_hold
 from scheduler.scheduling.models import Allocation, Appointment, Hold
 from scheduler.vocabulary import AppointmentKind, AppointmentStatus, Method, VacancySource
 from scheduler.waitlist import vacancies
@@ -200,9 +200,8 @@ def book_appointment(
     """Book one step of the pathway; all checks pass and every resource is allocated, or
     nothing is written. With ``hold_id`` the held resources are taken over. The
     patient's invite and reminder are queued in the same transaction."""
-    release_expired_holds(session, now)
     want = checks.wanted(session, actor, pathway_id, kind, method)
-    hold = claim_hold(session, actor, hold_id, want.pathway, kind) if hold_id else None
+    hold = claim_hold(session, actor, now, hold_id, want.pathway, kind) if hold_id else None
     if hold is not None:
         if hold.appointment_id is not None:
             raise InvalidInput.field(
@@ -327,8 +326,7 @@ def reschedule_appointment(
     the policy's interval after the first, a follow-up stays in its window.
     """
     appointment, pathway = open_appointment(session, actor, appointment_id)
-    release_expired_holds(session, now)
-    hold = claim_hold(session, actor, hold_id, pathway, appointment.kind) if hold_id else None
+    hold = claim_hold(session, actor, now, hold_id, pathway, appointment.kind) if hold_id else None
     if hold is not None:
         if hold.appointment_id != appointment.id:
             raise InvalidInput.field("hold_id", "That hold is not for moving this appointment.")

@@ -16,7 +16,19 @@ from datetime import datetime, timedelta
 from typing import Any, Final, Protocol, TypeVar
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Integer, Select, String, and_, cast, literal, null, or_, select, union_all
+from sqlalchemy import (
+    Integer,
+    Select,
+    String,
+    and_,
+    case,
+    cast,
+    literal,
+    null,
+    or_,
+    select,
+    union_all,
+)
 from sqlalchemy.orm import Session
 
 from scheduler.clinicians.models import ClinicianDuration, TimeOff, WorkingHours
@@ -43,6 +55,7 @@ FLUOROSCOPY_KINDS: Final = frozenset({AppointmentKind.DIAGNOSTIC_BLOCK, Appointm
 MAX_ALLOCATION: Final = timedelta(hours=24)
 
 Busy = dict[tuple[ResourceKind, int], list[slots.Interval]]
+Lapsed = dict[tuple[ResourceKind, int], list[tuple[slots.Interval, str]]]
 
 
 def horizon(end: datetime) -> datetime:
@@ -220,8 +233,10 @@ def _busy_by_resource(
     *,
     ignore_appointment: int | None,
     ignore_hold: str | None,
-) -> Busy:
-    """Active allocations (of appointments and unexpired holds) overlapping ``window``.
+) -> tuple[Busy, Lapsed]:
+    """Active allocations overlapping ``window``: those of appointments and live holds
+    (busy), and those of holds past their time not yet released (lapsed: free, but a
+    booking that overlaps one releases that hold first).
 
     Allocations last at most a day, so ``start_at`` bounds the scan from both sides and
     the (resource, start) index answers it however long the history is.
@@ -239,6 +254,7 @@ def _busy_by_resource(
             Allocation.resource_id,
             Allocation.start_at,
             Allocation.end_at,
+            case((Hold.expires_at <= now, Allocation.hold_id), else_=None),
         )
         .outerjoin(Hold, Hold.id == Allocation.hold_id)
         .where(
@@ -247,7 +263,6 @@ def _busy_by_resource(
             Allocation.start_at >= window.start - MAX_ALLOCATION,
             Allocation.start_at < window.end,
             Allocation.end_at > window.start,
-            or_(Allocation.hold_id.is_(None), Hold.expires_at > now),
         )
     )
     if ignore_appointment is not None:
@@ -261,13 +276,17 @@ def _busy_by_resource(
             or_(Allocation.hold_id.is_(None), Allocation.hold_id != ignore_hold)
         )
     busy: Busy = defaultdict(list)
+    lapsed: Lapsed = defaultdict(list)
     # Through the Core: thousands of plain rows and no entities to build, which the ORM's
     # row loading made most of a search's time. Pending changes are flushed first, as an
     # ORM query would (a hold placed earlier in the transaction counts as busy).
     session.flush()
-    for kind, resource_id, start, end in session.connection().execute(statement):
-        busy[(kind, resource_id)].append(slots.Interval(start, end))
-    return busy
+    for kind, resource_id, start, end, lapsed_hold in session.connection().execute(statement):
+        if lapsed_hold is None:
+            busy[(kind, resource_id)].append(slots.Interval(start, end))
+        else:
+            lapsed[(kind, resource_id)].append((slots.Interval(start, end), lapsed_hold))
+    return busy, lapsed
 
 
 def _clinician_calendars(
@@ -312,7 +331,7 @@ def load_calendars(
     """
     facts = _facts(session, site, kind, method, clinician_ids, window)
     rooms = [room.id for room in _hosting(facts.rooms, kind)]
-    busy = _busy_by_resource(
+    busy, lapsed = _busy_by_resource(
         session,
         now,
         window,
@@ -349,6 +368,7 @@ def load_calendars(
         ),
         turnover=timedelta(minutes=site.turnover_minutes) if procedure else timedelta(),
         recovery=timedelta(minutes=site.recovery_minutes) if procedure else timedelta(),
+        lapsed_holds={key: tuple(rows) for key, rows in lapsed.items()},
     )
 
 

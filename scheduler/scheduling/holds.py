@@ -42,6 +42,14 @@ def allocate(
     for row in beside:
         key = (row.resource_kind, row.resource_id)
         kept.setdefault(key, []).append(slots.Interval(row.start_at, row.end_at))
+    wanted = [
+        (kind, resource_id, piece)
+        for kind, resource_id, interval in slot.allocations(calendars, patient_id)
+        for piece in interval.minus(kept.get((kind, resource_id), ()))
+    ]
+    lapsed = slots.lapsed_in_the_way(wanted, calendars)
+    if lapsed:  # past their time, their rows would still be refused as overlaps
+        session.execute(delete(Hold).where(Hold.id.in_(sorted(lapsed))))
     rows = [
         Allocation(
             appointment_id=appointment_id,
@@ -52,8 +60,7 @@ def allocate(
             end_at=piece.end,
             active=True,
         )
-        for kind, resource_id, interval in slot.allocations(calendars, patient_id)
-        for piece in interval.minus(kept.get((kind, resource_id), ()))
+        for kind, resource_id, piece in wanted
     ]
     session.add_all(rows)
     try:
@@ -67,7 +74,9 @@ def allocate(
 
 
 def release_expired_holds(session: Session, now: datetime) -> None:
-    """Expired holds cost nothing: their rows go before anything new is allocated."""
+    """Expired holds cost nothing: placing a hold sweeps them all. Bookings and moves do
+    not (a statement less on their way); they release only a lapsed hold in their way
+    (``allocate``), and the reads already treat every lapsed hold as free."""
     session.execute(delete(Hold).where(Hold.expires_at <= now))
 
 
@@ -77,11 +86,21 @@ def _placed_by(actor: Actor, hold: Hold) -> bool:
 
 
 def claim_hold(
-    session: Session, actor: Actor, hold_id: str, pathway: Pathway, kind: AppointmentKind
+    session: Session,
+    actor: Actor,
+    now: datetime,
+    hold_id: str,
+    pathway: Pathway,
+    kind: AppointmentKind,
 ) -> Hold:
-    """The live hold a booking takes over (expired ones are already gone)."""
+    """The live hold a booking takes over (one past its time is as good as gone)."""
     hold = session.get(Hold, hold_id)
-    if hold is None or hold.pathway_id != pathway.id or hold.kind is not kind:
+    if (
+        hold is None
+        or hold.expires_at <= now
+        or hold.pathway_id != pathway.id
+        or hold.kind is not kind
+    ):
         raise InvalidInput.field(
             "hold_id", "No such hold for this pathway and kind; it may have expired."
         )

@@ -120,6 +120,11 @@ class Calendars:
     patient: Timeline
     turnover: timedelta  # room and equipment, after the clinician's part
     recovery: timedelta  # recovery bay and patient, after the clinician's part (0: none)
+    # Allocations of holds past their time, not yet released: free for every purpose
+    # here; a booking that overlaps one releases that hold (by id) before it writes.
+    lapsed_holds: Mapping[tuple[ResourceKind, int], tuple[tuple[Interval, str], ...]] = field(
+        default_factory=dict
+    )
 
 
 @dataclass(frozen=True)
@@ -145,6 +150,19 @@ class Slot:
         if self.recovery_bay_id is not None and spans.recovery is not None:
             rows.append((ResourceKind.RECOVERY_BAY, self.recovery_bay_id, spans.recovery))
         return rows
+
+
+def lapsed_in_the_way(
+    rows: Iterable[tuple[ResourceKind, int, Interval]], calendars: Calendars
+) -> set[str]:
+    """The lapsed holds whose allocations overlap ``rows`` (what a booking would write):
+    the database would refuse the new rows until those holds are released."""
+    return {
+        hold
+        for kind, ident, interval in rows
+        for held, hold in calendars.lapsed_holds.get((kind, ident), ())
+        if held.start < interval.end and interval.start < held.end
+    }
 
 
 @dataclass(frozen=True)

@@ -468,6 +468,7 @@ def test_a_booking_reads_in_six_statements_whatever_its_kind(
     count_queries.statements.clear()
     appointment = book(api, clinic, pathway, "diagnostic_block", local("2026-03-03", 9))
     for_a_block = reads_of(count_queries.statements)
+    block_writes = [s.split()[0] for s in count_queries.statements if not s.startswith("SELECT")]
     block_result(api, clock, appointment, post=4)
     count_queries.statements.clear()
     book(api, clinic, pathway, "procedure", local("2026-03-10", 9))
@@ -483,3 +484,4 @@ def test_a_booking_reads_in_six_statements_whatever_its_kind(
     ]
     assert for_a_block == expected
     assert for_a_procedure == expected
+    assert "DELETE" not in block_writes  # no hold sweep on the way (holds placing do it)

@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 
 from scheduler.clinicians.models import WorkingHours
 from scheduler.pathways.models import PathwayEvent
+from scheduler.scheduling.models import Hold
 from scheduler.vocabulary import EquipmentKind
 from tests.api.conftest import Clinic
 from tests.api.test_bad_input import arrange
@@ -463,6 +464,31 @@ def test_an_expired_hold_costs_nothing(
     assert "hold_id" in late.get_json()["errors"]
     assert appointment_count(db) == 1
     assert state_of(api, mine) == "referred"
+    # The booking released the lapsed hold in its way (PostgreSQL would refuse its rows).
+    assert db.scalar(select(func.count()).select_from(Hold)) == 0
+
+
+def test_a_lapsed_hold_nobody_booked_over_cannot_be_booked_and_the_next_hold_sweeps_it(
+    api: Api, clinic: Clinic, clock: FrozenClock, db: Session
+) -> None:
+    mine = refer(api, clinic)["id"]
+    theirs = other_pathway(api, clinic, db)
+    after = local("2026-03-03", 9)
+    slot, later, *_ = search_slots(api, mine, "diagnostic_block", after=after)
+    held = hold(api, mine, slot["start"]).get_json()
+    clock.set(FROZEN_NOW + HOLD_TTL + timedelta(seconds=1))
+
+    late = book_hold(api, mine, held["hold_id"])
+    still_there = db.scalar(select(func.count()).select_from(Hold))
+    elsewhere = hold(api, theirs, later["start"])
+
+    assert late.status_code == 422
+    assert "it may have expired" in late.get_json()["errors"]["hold_id"][0]
+    assert appointment_count(db) == 0
+    assert still_there == 1  # a booking releases only a lapsed hold in its way
+    assert elsewhere.status_code == 201
+    db.expire_all()
+    assert db.scalars(select(Hold.id)).all() == [elsewhere.get_json()["hold_id"]]
 
 
 def test_deleting_a_hold_frees_the_slot(api: Api, clinic: Clinic, db: Session) -> None:

@@ -913,3 +913,28 @@ def test_an_interval_minus_others_keeps_only_the_uncovered_parts(
         return Interval(at(pair[0]), at(pair[1]))
 
     assert interval((9, 10)).minus(interval(o) for o in others) == [interval(p) for p in left]
+
+
+def test_a_lapsed_hold_is_in_the_way_only_of_rows_overlapping_its_own_on_the_same_resource() -> (
+    None
+):
+    held = Interval(at(9), at(10))
+    cals = replace(
+        calendars(),
+        lapsed_holds={
+            (ResourceKind.ROOM, 1): ((held, "a"),),
+            (ResourceKind.CLINICIAN, 7): ((held, "b"),),
+        },
+    )
+
+    def in_the_way(*rows: tuple[ResourceKind, int, Interval]) -> set[str]:
+        return slots.lapsed_in_the_way(rows, cals)
+
+    assert in_the_way((ResourceKind.ROOM, 1, Interval(at(9, 45), at(10, 30)))) == {"a"}
+    assert in_the_way((ResourceKind.ROOM, 1, Interval(at(10), at(11)))) == set()  # adjacent
+    assert in_the_way((ResourceKind.ROOM, 2, held)) == set()  # another room
+    assert in_the_way((ResourceKind.PATIENT, 1, held)) == set()  # another kind, same id
+    assert in_the_way(
+        (ResourceKind.ROOM, 1, Interval(at(8), at(9, 15))),
+        (ResourceKind.CLINICIAN, 7, Interval(at(9, 59), at(10))),
+    ) == {"a", "b"}
