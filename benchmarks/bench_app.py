@@ -16,6 +16,7 @@ from sqlalchemy import text
 
 from scheduler import create_app
 from scheduler.context import now, session
+from scheduler.heap import freeze_startup_heap
 
 blp = Blueprint("bench", __name__, url_prefix="/bench")
 
@@ -46,3 +47,4 @@ def build_app() -> Flask:
 
 
 app = build_app()
+freeze_startup_heap()  # as wsgi.py does

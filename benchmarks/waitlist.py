@@ -72,6 +72,7 @@ from scheduler.access import SYSTEM
 from scheduler.clinicians import services as clinicians
 from scheduler.db import make_sessionmaker
 from scheduler.facilities import services as facilities
+from scheduler.heap import freeze_startup_heap
 from scheduler.outbox.models import OutboxMessage
 from scheduler.pathways import services as pathways
 from scheduler.pathways.models import Pathway
@@ -373,6 +374,7 @@ def main() -> int:
             scenario = prepare(url, size, now)
             stack.callback(scenario.engine.dispose)
             freed = seed_waitlist(scenario, now)
+            freeze_startup_heap()  # as a started worker does (wsgi.py)
             print(f"Measuring at {size:,} appointments (load average {os.getloadavg()[0]:.1f})")
             runs = measure(scenario, now, freed)
             for run in runs:
