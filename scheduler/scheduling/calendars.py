@@ -27,6 +27,7 @@ from sqlalchemy import (
     null,
     or_,
     select,
+    type_coerce,
     union_all,
 )
 from sqlalchemy.orm import Session
@@ -55,6 +56,7 @@ FLUOROSCOPY_KINDS: Final = frozenset({AppointmentKind.DIAGNOSTIC_BLOCK, Appointm
 MAX_ALLOCATION: Final = timedelta(hours=24)
 
 Busy = dict[tuple[ResourceKind, int], list[slots.Interval]]
+RESOURCE_KINDS: Final = {kind.value: kind for kind in ResourceKind}
 Lapsed = dict[tuple[ResourceKind, int], list[tuple[slots.Interval, str]]]
 
 
@@ -250,7 +252,7 @@ def _busy_by_resource(
     )
     statement = (
         select(
-            Allocation.resource_kind,
+            type_coerce(Allocation.resource_kind, String()),  # plain text: no Enum per row
             Allocation.resource_id,
             Allocation.start_at,
             Allocation.end_at,
@@ -278,14 +280,17 @@ def _busy_by_resource(
     busy: Busy = defaultdict(list)
     lapsed: Lapsed = defaultdict(list)
     # Through the Core: thousands of plain rows and no entities to build, which the ORM's
-    # row loading made most of a search's time. Pending changes are flushed first, as an
-    # ORM query would (a hold placed earlier in the transaction counts as busy).
+    # row loading made most of a search's time; fetched at once (row by row cost a tenth
+    # of a search more). Pending changes are flushed first, as an ORM query would (a hold
+    # placed earlier in the transaction counts as busy).
     session.flush()
-    for kind, resource_id, start, end, lapsed_hold in session.connection().execute(statement):
+    rows = session.connection().execute(statement).all()
+    for kind, resource_id, start, end, lapsed_hold in rows:
+        key = (RESOURCE_KINDS[kind], resource_id)
         if lapsed_hold is None:
-            busy[(kind, resource_id)].append(slots.Interval(start, end))
+            busy[key].append(slots.Interval(start, end))
         else:
-            lapsed[(kind, resource_id)].append((slots.Interval(start, end), lapsed_hold))
+            lapsed[key].append((slots.Interval(start, end), lapsed_hold))
     return busy, lapsed
 
 
