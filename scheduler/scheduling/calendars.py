@@ -13,14 +13,18 @@ from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from functools import cache
 from typing import Any, Final, Protocol, TypeVar
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import (
+    BindParameter,
+    CompoundSelect,
     Integer,
     Select,
     String,
     and_,
+    bindparam,
     case,
     cast,
     literal,
@@ -107,18 +111,15 @@ class Facts:
     time_off: dict[int, list[slots.Interval]] = field(default_factory=lambda: defaultdict(list))
 
 
-def _facts(
-    session: Session,
-    site: Site,
-    kind: AppointmentKind,
-    method: Method | None,
-    clinician_ids: list[int],
-    window: slots.Interval,
-) -> Facts:
-    """One UNION ALL of tagged rows (a round trip instead of up to seven): each branch
-    fills the columns it has and leaves the others NULL, typed by the first branch."""
+@cache
+def _facts_statement(*, method: bool, procedure: bool) -> CompoundSelect[Any]:
+    """The facts' UNION ALL for a kind with or without a method, procedure or not, built
+    once with bound parameters (building it cost more than running it): each branch fills
+    the columns it has and leaves the others NULL, typed by the first branch."""
     text, number = String(), Integer()
     instant = TimeOff.__table__.c.start_at.type
+    site: BindParameter[int] = bindparam("site_id")
+    clinicians: BindParameter[list[int]] = bindparam("clinician_ids", expanding=True)
 
     def row(
         tag: str,
@@ -154,38 +155,63 @@ def _facts(
             WorkingHours.end_time.label("last"),
             cast(null(), instant).label("since"),
             cast(null(), instant).label("until"),
-        ).where(WorkingHours.clinician_id.in_(clinician_ids), WorkingHours.site_id == site.id),
+        ).where(WorkingHours.clinician_id.in_(clinicians), WorkingHours.site_id == site),
         select(*row("room", Room.id, name=Room.kind, count=Room.fluoroscopy)).where(
-            Room.site_id == site.id
+            Room.site_id == site
         ),
         select(
             *row("length", ClinicianDuration.clinician_id, count=ClinicianDuration.minutes)
-        ).where(ClinicianDuration.clinician_id.in_(clinician_ids), ClinicianDuration.kind == kind),
+        ).where(
+            ClinicianDuration.clinician_id.in_(clinicians),
+            ClinicianDuration.kind == bindparam("kind"),
+        ),
         select(
             *row("off", TimeOff.clinician_id, since=TimeOff.start_at, until=TimeOff.end_at)
         ).where(
-            TimeOff.clinician_id.in_(clinician_ids),
-            TimeOff.start_at < window.end,
-            TimeOff.end_at > window.start,
+            TimeOff.clinician_id.in_(clinicians),
+            TimeOff.start_at < bindparam("window_end"),
+            TimeOff.end_at > bindparam("window_start"),
         ),
     ]
-    if method is not None:
-        needs = select(MethodEquipment.equipment_kind).where(MethodEquipment.method == method)
+    if method:
+        wanted = MethodEquipment.method == bindparam("method")
+        needs = select(MethodEquipment.equipment_kind).where(wanted)
         branches.append(
-            select(*row("need", literal(0), name=MethodEquipment.equipment_kind)).where(
-                MethodEquipment.method == method
-            )
+            select(*row("need", literal(0), name=MethodEquipment.equipment_kind)).where(wanted)
         )
         branches.append(
             select(*row("unit", Equipment.id, name=Equipment.kind)).where(
-                Equipment.site_id == site.id, Equipment.kind.in_(needs.scalar_subquery())
+                Equipment.site_id == site, Equipment.kind.in_(needs.scalar_subquery())
             )
         )
-    if kind is AppointmentKind.PROCEDURE:
-        branches.append(select(*row("bay", RecoveryBay.id)).where(RecoveryBay.site_id == site.id))
-    statement = union_all(*branches).order_by("tag", "ident", "count", "first", "since")
+    if procedure:
+        branches.append(select(*row("bay", RecoveryBay.id)).where(RecoveryBay.site_id == site))
+    return union_all(*branches).order_by("tag", "ident", "count", "first", "since")
+
+
+def _facts(
+    session: Session,
+    site: Site,
+    kind: AppointmentKind,
+    method: Method | None,
+    clinician_ids: list[int],
+    window: slots.Interval,
+) -> Facts:
+    """The facts in one round trip instead of up to seven."""
+    statement = _facts_statement(
+        method=method is not None, procedure=kind is AppointmentKind.PROCEDURE
+    )
+    parameters = {
+        "site_id": site.id,
+        "clinician_ids": clinician_ids,
+        "kind": kind,
+        "window_start": window.start,
+        "window_end": window.end,
+        **({"method": method} if method is not None else {}),
+    }
     facts = Facts()
-    for tag, ident, name, count, first, last, since, until in session.execute(statement):
+    rows = session.execute(statement, parameters)
+    for tag, ident, name, count, first, last, since, until in rows:
         if tag == "hours":
             facts.hours[ident].append(slots.WeeklyHours(count, first, last))
         elif tag == "room":
