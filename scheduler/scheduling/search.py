@@ -9,7 +9,7 @@ from datetime import datetime, timedelta
 from typing import Final
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, joinedload
 
 from scheduler.access import Actor
 from scheduler.clinicians.models import Clinician, WorkingHours
@@ -17,6 +17,7 @@ from scheduler.clock import local_date
 from scheduler.facilities.models import Site
 from scheduler.pathways import gates
 from scheduler.pathways import services as pathways
+from scheduler.pathways.models import Pathway
 from scheduler.scheduling import calendars, checks, slots
 from scheduler.vocabulary import AppointmentKind, Method
 
@@ -42,7 +43,10 @@ def search_slots(
     passes answers with the first day's unmet rules. With ``appointment_id``, the slots
     that booked appointment could move to (judged as if it were not booked).
     """
-    pathway = pathways.get_pathway(session, actor, pathway_id)
+    # The site comes in the same read (it decides the notice, the zone and the calendars).
+    pathway = pathways.get_pathway(
+        session, actor, pathway_id, load=(joinedload(Pathway.site, innerjoin=True),)
+    )
     site = checks.site_of(session, pathway)
     earliest = max(after or now, checks.earliest_start(site, now))
     until = earliest + timedelta(days=days)

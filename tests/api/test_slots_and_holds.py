@@ -20,7 +20,7 @@ from scheduler.scheduling.models import Hold
 from scheduler.vocabulary import EquipmentKind
 from tests.api.conftest import Clinic
 from tests.api.test_bad_input import arrange
-from tests.api.test_booking import appointment_count, other_pathway
+from tests.api.test_booking import appointment_count, other_pathway, reads_of
 from tests.api.test_full_pathway import (
     block,
     block_result,
@@ -30,6 +30,7 @@ from tests.api.test_full_pathway import (
     search_slots,
     state_of,
 )
+from tests.conftest import QueryCounter
 from tests.factories import EquipmentFactory, RecoveryBayFactory, RoomFactory
 from tests.support import FROZEN_NOW, Api, FrozenClock, local
 
@@ -718,3 +719,25 @@ def test_admin_adds_recovery_bays_staff_list_them_patients_cannot(api: Api, clin
         assert [b["id"] for b in listed] == [clinic.recovery_bay_id, bay["id"]]
     assert api.get("/recovery-bays", "patient").status_code == 403
     assert api.get("/recovery-bays", None).status_code == 401
+
+
+def test_a_search_reads_in_six_statements_whatever_its_horizon(
+    api: Api, clinic: Clinic, count_queries: QueryCounter
+) -> None:
+    """The token, the pathway with its site, the calendars' facts and allocations, the
+    pathway's care and coverage and the patient's sessions (the gate, once for all days)."""
+    pathway = refer(api, clinic)["id"]
+    expected = [
+        "users",
+        "pathways",
+        "working_hours",
+        "allocations",
+        "conservative_treatments",
+        "appointments",
+    ]
+    for days in (1, 30, 90):
+        count_queries.statements.clear()
+        found = search_slots(api, pathway, "diagnostic_block", days=days, limit=50)
+        assert found
+        assert reads_of(count_queries.statements) == expected, days
+        assert len(count_queries.statements) == len(expected)
