@@ -9,6 +9,7 @@ median. Once started, the process collects what is garbage and freezes the rest
 (:func:`gc.freeze`): collections skip it from then on, and everything made later is
 collected as before. Called by ``wsgi.py`` (gunicorn workers, the ``flask`` commands and
 workers), not by ``create_app`` (a test run creates apps by the hundred).
+Pure module: no Flask, no SQLAlchemy.
 """
 
 from __future__ import annotations
