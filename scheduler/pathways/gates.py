@@ -10,10 +10,10 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
-from datetime import date
-from typing import Any
+from datetime import date, datetime
+from typing import Any, NamedTuple
 
-from sqlalchemy import Date, String, cast, literal, null, select, union_all
+from sqlalchemy import Date, Integer, String, cast, literal, null, select, union_all
 from sqlalchemy.orm import Session
 
 from scheduler.clinical.models import BlockResult, FollowUpOutcome
@@ -54,36 +54,26 @@ class _Sessions:
     other_neurotomies: tuple[Neurotomy, ...]
 
 
-def _sessions(session: Session, pathway: Pathway, exclude: int | None) -> _Sessions:
-    """The patient's blocks and neurotomies in the pathway's region, in one read.
+class _Visit(NamedTuple):
+    """One of the patient's live blocks and procedures in the pathway's region."""
+
+    pathway_id: int
+    kind: AppointmentKind
+    start_at: datetime
+    timezone: str
+    side: Side
+    levels: list[str]
+    pre_block_pain: int | None
+    post_block_pain: int | None
+
+
+def _sessions(session: Session, pathway: Pathway, rows: Sequence[_Visit]) -> _Sessions:
+    """The patient's blocks and neurotomies in the pathway's region.
 
     This pathway's blocks come with their results; the other pathways give their block
     sessions and their neurotomies, whose relief is the percent relief their follow-up
-    recorded. ``exclude`` leaves one appointment out (the one being moved).
+    recorded (read only when there are such neurotomies).
     """
-    rows = session.execute(
-        select(
-            Appointment.pathway_id,
-            Appointment.kind,
-            Appointment.start_at,
-            Site.timezone,
-            Appointment.side,
-            Appointment.levels,
-            BlockResult.pre_block_pain,
-            BlockResult.post_block_pain,
-        )
-        .join(Pathway, Pathway.id == Appointment.pathway_id)
-        .join(Site, Site.id == Appointment.site_id)
-        .outerjoin(BlockResult, BlockResult.appointment_id == Appointment.id)
-        .where(
-            Appointment.patient_id == pathway.patient_id,
-            Pathway.region == pathway.region,
-            Appointment.status.in_(LIVE_STATUSES),
-            Appointment.kind.in_((AppointmentKind.DIAGNOSTIC_BLOCK, AppointmentKind.PROCEDURE)),
-            Appointment.id != (exclude or 0),
-        )
-        .order_by(Appointment.start_at)
-    ).all()
     relief_by_pathway = _follow_up_relief(
         session,
         {
@@ -142,46 +132,98 @@ def _follow_up_relief(session: Session, pathway_ids: set[int]) -> dict[int, int]
     )
 
 
-def _care_and_coverage(
-    session: Session, pathway_id: int
-) -> tuple[tuple[Treatment, ...], frozenset[AcknowledgmentKind]]:
-    """The pathway's conservative treatments (by start) and signed acknowledgments, in
-    one read: a UNION ALL of tagged rows (an acknowledgment has only its kind)."""
-    text = String()
+def _history(
+    session: Session, pathway: Pathway, exclude: int | None
+) -> tuple[tuple[Treatment, ...], frozenset[AcknowledgmentKind], list[_Visit]]:
+    """What the gate reads besides the pathway, in one statement: its conservative
+    treatments (by start), its signed coverage acknowledgments, and the patient's live
+    blocks and procedures in its region (by start) with their block results. A UNION ALL
+    of tagged rows, each branch filling its own columns (typed in the first).
+    ``exclude`` leaves one appointment out (the one being moved)."""
+    text, number, day = String(), Integer(), Date()
+    instant = Appointment.__table__.c.start_at.type
+    levels = Appointment.__table__.c.levels.type
+
+    def nothing(type_: Any) -> Any:
+        return cast(null(), type_)
+
+    visit: tuple[Any, ...] = (
+        literal("visit", text).label("tag"),
+        cast(Appointment.kind, text).label("kind"),
+        nothing(day).label("first_day"),
+        nothing(day).label("last_day"),
+        cast(Appointment.side, text).label("detail"),
+        Appointment.pathway_id.label("pathway_id"),
+        Appointment.start_at.label("start_at"),
+        Site.timezone.label("timezone"),
+        Appointment.levels.label("levels"),
+        BlockResult.pre_block_pain.label("pre_pain"),
+        BlockResult.post_block_pain.label("post_pain"),
+    )
+    nothing_of_a_visit = (
+        nothing(number),
+        nothing(instant),
+        nothing(text),
+        nothing(levels),
+        nothing(number),
+        nothing(number),
+    )
     treatment: tuple[Any, ...] = (
-        literal("treatment", text).label("tag"),
-        cast(ConservativeTreatment.kind, text).label("kind"),
-        ConservativeTreatment.start_date.label("start"),
-        ConservativeTreatment.end_date.label("end"),
-        cast(ConservativeTreatment.outcome, text).label("outcome"),
+        literal("treatment", text),
+        cast(ConservativeTreatment.kind, text),
+        ConservativeTreatment.start_date,
+        ConservativeTreatment.end_date,
+        cast(ConservativeTreatment.outcome, text),
+        *nothing_of_a_visit,
     )
     acknowledgment: tuple[Any, ...] = (
         literal("acknowledgment", text),
         cast(CoverageAcknowledgment.kind, text),
-        cast(null(), Date),
-        cast(null(), Date),
-        cast(null(), text),
+        nothing(day),
+        nothing(day),
+        nothing(text),
+        *nothing_of_a_visit,
     )
     branches = [
-        select(*treatment).where(ConservativeTreatment.pathway_id == pathway_id),
-        select(*acknowledgment).where(CoverageAcknowledgment.pathway_id == pathway_id),
+        select(*visit)
+        .join(Pathway, Pathway.id == Appointment.pathway_id)
+        .join(Site, Site.id == Appointment.site_id)
+        .outerjoin(BlockResult, BlockResult.appointment_id == Appointment.id)
+        .where(
+            Appointment.patient_id == pathway.patient_id,
+            Pathway.region == pathway.region,
+            Appointment.status.in_(LIVE_STATUSES),
+            Appointment.kind.in_((AppointmentKind.DIAGNOSTIC_BLOCK, AppointmentKind.PROCEDURE)),
+            Appointment.id != (exclude or 0),
+        ),
+        select(*treatment).where(ConservativeTreatment.pathway_id == pathway.id),
+        select(*acknowledgment).where(CoverageAcknowledgment.pathway_id == pathway.id),
     ]
-    statement = union_all(*branches).order_by("tag", "start")
+    statement = union_all(*branches).order_by("tag", "first_day", "start_at")
     treatments: list[Treatment] = []
     acknowledgments: set[AcknowledgmentKind] = set()
-    for tag, kind, start, end, outcome in session.execute(statement):
-        if tag == "treatment":
-            treatments.append(
-                Treatment(
-                    TreatmentKind(kind),
-                    start,
-                    end,
-                    None if outcome is None else TreatmentOutcome(outcome),
+    visits: list[_Visit] = []
+    for tag, kind, first, last, detail, *seen in session.execute(statement):
+        if tag == "visit":
+            pathway_id, start_at, timezone, levels_seen, pre, post = seen
+            visits.append(
+                _Visit(
+                    pathway_id,
+                    AppointmentKind(kind),
+                    start_at,
+                    timezone,
+                    Side(detail),
+                    levels_seen,
+                    pre,
+                    post,
                 )
             )
+        elif tag == "treatment":
+            outcome = None if detail is None else TreatmentOutcome(detail)
+            treatments.append(Treatment(TreatmentKind(kind), first, last, outcome))
         else:
             acknowledgments.add(AcknowledgmentKind(kind))
-    return tuple(treatments), frozenset(acknowledgments)
+    return tuple(treatments), frozenset(acknowledgments), visits
 
 
 def snapshot(
@@ -196,8 +238,8 @@ def snapshot(
 
     ``exclude`` leaves one appointment out (the one being moved).
     """
-    treatments, acknowledgments = _care_and_coverage(session, pathway.id)
-    sessions = _sessions(session, pathway, exclude)
+    treatments, acknowledgments, visits = _history(session, pathway, exclude)
+    sessions = _sessions(session, pathway, visits)
     return PathwaySnapshot(
         on=on,
         indication=pathway.indication,

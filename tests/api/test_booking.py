@@ -449,13 +449,14 @@ def reads_of(statements: list[str]) -> list[str]:
     ]
 
 
-def test_a_booking_reads_in_six_statements_whatever_its_kind(
+def test_a_booking_reads_in_five_statements_whatever_its_kind(
     api: Api, clinic: Clinic, clock: FrozenClock, count_queries: QueryCounter
 ) -> None:
-    """The token, the pathway (locked), its conservative care with its coverage
-    acknowledgments (one UNION ALL), the patient's sessions in the region, the calendars'
-    facts (rooms, equipment, bays, hours, lengths, time off: one UNION ALL) and the
-    allocations. A procedure needs equipment and recovery bays too, in the same reads."""
+    """The token, the pathway (locked), the gate's history (the patient's sessions in the
+    region, the pathway's conservative care and coverage acknowledgments: one UNION ALL),
+    the calendars' facts (rooms, equipment, bays, hours, lengths, time off: one UNION ALL)
+    and the allocations. A procedure needs equipment and recovery bays too, in the same
+    reads."""
     pathway = refer(
         api,
         clinic,
@@ -477,7 +478,6 @@ def test_a_booking_reads_in_six_statements_whatever_its_kind(
     expected = [
         "users",
         "pathways",
-        "conservative_treatments",
         "appointments",
         "working_hours",
         "allocations",

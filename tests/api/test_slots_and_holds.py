@@ -721,18 +721,17 @@ def test_admin_adds_recovery_bays_staff_list_them_patients_cannot(api: Api, clin
     assert api.get("/recovery-bays", None).status_code == 401
 
 
-def test_a_search_reads_in_six_statements_whatever_its_horizon(
+def test_a_search_reads_in_five_statements_whatever_its_horizon(
     api: Api, clinic: Clinic, count_queries: QueryCounter
 ) -> None:
-    """The token, the pathway with its site, the calendars' facts and allocations, the
-    pathway's care and coverage and the patient's sessions (the gate, once for all days)."""
+    """The token, the pathway with its site, the calendars' facts and allocations, and the
+    gate's history (once for all days)."""
     pathway = refer(api, clinic)["id"]
     expected = [
         "users",
         "pathways",
         "working_hours",
         "allocations",
-        "conservative_treatments",
         "appointments",
     ]
     for days in (1, 30, 90):
