@@ -22,6 +22,7 @@ from tests.api.test_full_pathway import (
     book,
     conservative_care,
     refer,
+    refer_sacroiliac,
     state_of,
 )
 from tests.conftest import QueryCounter
@@ -457,14 +458,7 @@ def test_a_booking_reads_in_five_statements_whatever_its_kind(
     the calendars' facts (rooms, equipment, bays, hours, lengths, time off: one UNION ALL)
     and the allocations. A procedure needs equipment and recovery bays too, in the same
     reads."""
-    pathway = refer(
-        api,
-        clinic,
-        policy="single_block_50",
-        indication="sacroiliac_joint_dysfunction",
-        region="sacroiliac",
-        levels=["S1"],
-    )["id"]
+    pathway = refer_sacroiliac(api, clinic)["id"]
     conservative_care(api, pathway, "medication")
     count_queries.statements.clear()
     appointment = book(api, clinic, pathway, "diagnostic_block", local("2026-03-03", 9))

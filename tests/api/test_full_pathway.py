@@ -51,6 +51,18 @@ def refer(api: Api, clinic: Clinic, **overrides: Any) -> dict[str, Any]:
     return pathway
 
 
+def refer_sacroiliac(api: Api, clinic: Clinic) -> dict[str, Any]:
+    """A sacroiliac joint pathway under the one-block policy (50% relief)."""
+    return refer(
+        api,
+        clinic,
+        policy="single_block_50",
+        indication="sacroiliac_joint_dysfunction",
+        region="sacroiliac",
+        levels=["S1"],
+    )
+
+
 def book(api: Api, clinic: Clinic, pathway_id: int, kind: str, start: Any, **extra: Any) -> Any:
     return api.ok(
         "POST",
@@ -324,14 +336,7 @@ def test_full_medicare_pathway_from_referral_to_completed(
 def test_single_block_policy_needs_one_block_of_50_percent_and_covers_si(
     api: Api, clinic: Clinic, clock: FrozenClock
 ) -> None:
-    pathway = refer(
-        api,
-        clinic,
-        policy="single_block_50",
-        indication="sacroiliac_joint_dysfunction",
-        region="sacroiliac",
-        levels=["S1"],
-    )
+    pathway = refer_sacroiliac(api, clinic)
     pid = pathway["id"]
     assert pathway["target_nerve"] == "lateral_branch"
     conservative_care(api, pid, "medication")
