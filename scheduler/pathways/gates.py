@@ -11,9 +11,21 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import date, datetime
+from functools import cache
 from typing import Any, NamedTuple
 
-from sqlalchemy import Date, Integer, String, cast, literal, null, select, union_all
+from sqlalchemy import (
+    CompoundSelect,
+    Date,
+    Integer,
+    String,
+    bindparam,
+    cast,
+    literal,
+    null,
+    select,
+    union_all,
+)
 from sqlalchemy.orm import Session
 
 from scheduler.clinical.models import BlockResult, FollowUpOutcome
@@ -132,14 +144,10 @@ def _follow_up_relief(session: Session, pathway_ids: set[int]) -> dict[int, int]
     )
 
 
-def _history(
-    session: Session, pathway: Pathway, exclude: int | None
-) -> tuple[tuple[Treatment, ...], frozenset[AcknowledgmentKind], list[_Visit]]:
-    """What the gate reads besides the pathway, in one statement: its conservative
-    treatments (by start), its signed coverage acknowledgments, and the patient's live
-    blocks and procedures in its region (by start) with their block results. A UNION ALL
-    of tagged rows, each branch filling its own columns (typed in the first).
-    ``exclude`` leaves one appointment out (the one being moved)."""
+@cache
+def _history_statement() -> CompoundSelect[Any]:
+    """The history's UNION ALL, built once with bound parameters (building it cost more
+    than running it): each branch fills its own columns, typed in the first."""
     text, number, day = String(), Integer(), Date()
     instant = Appointment.__table__.c.start_at.type
     levels = Appointment.__table__.c.levels.type
@@ -190,20 +198,36 @@ def _history(
         .join(Site, Site.id == Appointment.site_id)
         .outerjoin(BlockResult, BlockResult.appointment_id == Appointment.id)
         .where(
-            Appointment.patient_id == pathway.patient_id,
-            Pathway.region == pathway.region,
+            Appointment.patient_id == bindparam("patient_id"),
+            Pathway.region == bindparam("region"),
             Appointment.status.in_(LIVE_STATUSES),
             Appointment.kind.in_((AppointmentKind.DIAGNOSTIC_BLOCK, AppointmentKind.PROCEDURE)),
-            Appointment.id != (exclude or 0),
+            Appointment.id != bindparam("exclude"),
         ),
-        select(*treatment).where(ConservativeTreatment.pathway_id == pathway.id),
-        select(*acknowledgment).where(CoverageAcknowledgment.pathway_id == pathway.id),
+        select(*treatment).where(ConservativeTreatment.pathway_id == bindparam("pathway_id")),
+        select(*acknowledgment).where(CoverageAcknowledgment.pathway_id == bindparam("pathway_id")),
     ]
-    statement = union_all(*branches).order_by("tag", "first_day", "start_at")
+    return union_all(*branches).order_by("tag", "first_day", "start_at")
+
+
+def _history(
+    session: Session, pathway: Pathway, exclude: int | None
+) -> tuple[tuple[Treatment, ...], frozenset[AcknowledgmentKind], list[_Visit]]:
+    """What the gate reads besides the pathway, in one statement: its conservative
+    treatments (by start), its signed coverage acknowledgments, and the patient's live
+    blocks and procedures in its region (by start) with their block results: a UNION ALL
+    of tagged rows. ``exclude`` leaves one appointment out (the one being moved)."""
+    statement = _history_statement()
+    parameters = {
+        "patient_id": pathway.patient_id,
+        "region": pathway.region,
+        "exclude": exclude or 0,
+        "pathway_id": pathway.id,
+    }
     treatments: list[Treatment] = []
     acknowledgments: set[AcknowledgmentKind] = set()
     visits: list[_Visit] = []
-    for tag, kind, first, last, detail, *seen in session.execute(statement):
+    for tag, kind, first, last, detail, *seen in session.execute(statement, parameters):
         if tag == "visit":
             pathway_id, start_at, timezone, levels_seen, pre, post = seen
             visits.append(
