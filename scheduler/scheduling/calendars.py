@@ -253,6 +253,52 @@ def services_hosted(
     )
 
 
+@cache
+def _allocations_statement(
+    kinds: tuple[ResourceKind, ...], *, moving: bool, held: bool
+) -> Select[Any]:
+    """The allocations read for resources of ``kinds`` (their ids bound as lists), built
+    once per shape: ``moving`` leaves an appointment's rows out, ``held`` a hold's."""
+    wanted = or_(
+        *(
+            and_(
+                Allocation.resource_kind == kind,
+                Allocation.resource_id.in_(bindparam(f"ids_{kind.value}", expanding=True)),
+            )
+            for kind in kinds
+        )
+    )
+    statement = (
+        select(
+            type_coerce(Allocation.resource_kind, String()),  # plain text: no Enum per row
+            Allocation.resource_id,
+            Allocation.start_at,
+            Allocation.end_at,
+            case((Hold.expires_at <= bindparam("now"), Allocation.hold_id), else_=None),
+        )
+        .outerjoin(Hold, Hold.id == Allocation.hold_id)
+        .where(
+            wanted,
+            Allocation.active.is_(True),
+            Allocation.start_at >= bindparam("scan_from"),
+            Allocation.start_at < bindparam("window_end"),
+            Allocation.end_at > bindparam("window_start"),
+        )
+    )
+    if moving:
+        statement = statement.where(
+            or_(
+                Allocation.appointment_id.is_(None),
+                Allocation.appointment_id != bindparam("ignore_appointment"),
+            )
+        )
+    if held:
+        statement = statement.where(
+            or_(Allocation.hold_id.is_(None), Allocation.hold_id != bindparam("ignore_hold"))
+        )
+    return statement
+
+
 def _busy_by_resource(
     session: Session,
     now: datetime,
@@ -269,40 +315,21 @@ def _busy_by_resource(
     Allocations last at most a day, so ``start_at`` bounds the scan from both sides and
     the (resource, start) index answers it however long the history is.
     """
-    wanted = or_(
-        *(
-            and_(Allocation.resource_kind == kind, Allocation.resource_id.in_(ids))
-            for kind, ids in resources.items()
-            if ids
-        )
+    kinds = tuple(kind for kind, ids in resources.items() if ids)
+    statement = _allocations_statement(
+        kinds, moving=ignore_appointment is not None, held=ignore_hold is not None
     )
-    statement = (
-        select(
-            type_coerce(Allocation.resource_kind, String()),  # plain text: no Enum per row
-            Allocation.resource_id,
-            Allocation.start_at,
-            Allocation.end_at,
-            case((Hold.expires_at <= now, Allocation.hold_id), else_=None),
-        )
-        .outerjoin(Hold, Hold.id == Allocation.hold_id)
-        .where(
-            wanted,
-            Allocation.active.is_(True),
-            Allocation.start_at >= window.start - MAX_ALLOCATION,
-            Allocation.start_at < window.end,
-            Allocation.end_at > window.start,
-        )
-    )
+    parameters: dict[str, Any] = {
+        **{f"ids_{kind.value}": sorted(resources[kind]) for kind in kinds},
+        "now": now,
+        "scan_from": window.start - MAX_ALLOCATION,
+        "window_start": window.start,
+        "window_end": window.end,
+    }
     if ignore_appointment is not None:
-        statement = statement.where(
-            or_(
-                Allocation.appointment_id.is_(None), Allocation.appointment_id != ignore_appointment
-            )
-        )
+        parameters["ignore_appointment"] = ignore_appointment
     if ignore_hold is not None:
-        statement = statement.where(
-            or_(Allocation.hold_id.is_(None), Allocation.hold_id != ignore_hold)
-        )
+        parameters["ignore_hold"] = ignore_hold
     busy: Busy = defaultdict(list)
     lapsed: Lapsed = defaultdict(list)
     # Through the Core: thousands of plain rows and no entities to build, which the ORM's
@@ -310,7 +337,7 @@ def _busy_by_resource(
     # of a search more). Pending changes are flushed first, as an ORM query would (a hold
     # placed earlier in the transaction counts as busy).
     session.flush()
-    rows = session.connection().execute(statement).all()
+    rows = session.connection().execute(statement, parameters).all()
     for kind, resource_id, start, end, lapsed_hold in rows:
         key = (RESOURCE_KINDS[kind], resource_id)
         if lapsed_hold is None:
