@@ -14,13 +14,14 @@ gets it. Accepting books it like any booking, in one transaction with closing th
 from __future__ import annotations
 
 import math
+from collections.abc import Iterable
 from dataclasses import dataclass, replace
 from datetime import datetime, time, timedelta
 from typing import Any, Final
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import Select, case, delete, exists, func, or_, select, update
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, aliased
 
 from scheduler.access import SYSTEM, Actor
 from scheduler.clinicians.models import Clinician
@@ -126,32 +127,36 @@ def add_entry(
     saved(session, entry)
     pathway.waitlisted = True
     pathways.record(session, pathway, Trigger.JOIN_WAITLIST, actor, now, data=_wish_data(entry))
-    _reopen_unfilled(session, pathway.site_id, now)
+    _reopen_unfilled(session, [pathway.site_id], now)
     return entry
 
 
-def _reopen_unfilled(session: Session, site_id: int, now: datetime) -> None:
-    """Capacity at the site that nobody could take is still ahead: a patient who joins
-    the list, or whose offer closes unanswered or declined (they were passed over while it
-    was open), may take it, so the worker searches it again (those offered it before are
-    not asked twice). The rows are locked in id order, as every writer of them does."""
-    unfilled = session.scalars(
-        select(Vacancy.id)
+def _reopen_unfilled(session: Session, site_ids: Iterable[int | None], now: datetime) -> None:
+    """Capacity at these sites that nobody could take is still ahead: a patient who joins
+    the list, or whose offer closed without a booking (they were passed over while it was
+    open), may take it, so the worker searches it again (those offered it before are not
+    asked twice). One statement; the rows are locked in id order, as every writer of
+    them does."""
+    sites = sorted({site for site in site_ids if site is not None})
+    if not sites:
+        return
+    unfilled = aliased(Vacancy)
+    ahead = (
+        select(unfilled.id)
         .where(
-            Vacancy.site_id == site_id,
-            Vacancy.status == VacancyStatus.UNFILLED,
-            Vacancy.end_at > now,
+            unfilled.site_id.in_(sites),
+            unfilled.status == VacancyStatus.UNFILLED,
+            unfilled.end_at > now,
         )
-        .order_by(Vacancy.id)
+        .order_by(unfilled.id)
         .with_for_update()
-    ).all()
-    if unfilled:
-        session.execute(
-            update(Vacancy)
-            .where(Vacancy.id.in_(unfilled))
-            .values(status=VacancyStatus.OPEN, searched_at=None, closed_at=None)
-            .execution_options(synchronize_session=False)
-        )
+    )
+    session.execute(
+        update(Vacancy)
+        .where(Vacancy.id.in_(ahead))
+        .values(status=VacancyStatus.OPEN, searched_at=None, closed_at=None)
+        .execution_options(synchronize_session=False)
+    )
 
 
 def update_entry(
@@ -541,9 +546,10 @@ def _close(
     *,
     actor: Actor = SYSTEM,
     reason: str | None = None,
-) -> None:
+) -> int | None:
     """Close an open offer with its event; the vacancy's hold goes with its last open
-    offer, and the vacancy is searched again for the next candidate."""
+    offer, and the vacancy is searched again for the next candidate. Returns the site of
+    a patient still waiting (free again for what they were passed over for there)."""
     trigger = {
         OfferStatus.DECLINED: Trigger.DECLINE_OFFER,
         OfferStatus.EXPIRED: Trigger.EXPIRE_OFFER,
@@ -566,8 +572,7 @@ def _close(
     pathways.record(
         session, pathway, trigger, actor, now, reason=reason, data={"offer_id": offer.id}
     )
-    if pathway.waitlisted:
-        _reopen_unfilled(session, vacancy.site_id, now)
+    return vacancy.site_id if pathway.waitlisted else None
 
 
 def _answering(session: Session, offer_id: int) -> tuple[Offer, Vacancy]:
@@ -635,8 +640,11 @@ def accept(
     vacancy.status = VacancyStatus.FILLED
     vacancy.filled_appointment_id = appointment.id
     vacancy.closed_at = now
-    for other in _open_offers(session, Offer.vacancy_id == vacancy.id, Offer.id != offer.id):
+    freed = [
         _close(session, now, other, OfferStatus.WITHDRAWN, reason="taken by another patient")
+        for other in _open_offers(session, Offer.vacancy_id == vacancy.id, Offer.id != offer.id)
+    ]
+    _reopen_unfilled(session, freed, now)
     session.flush()
     return appointment
 
@@ -645,7 +653,7 @@ def decline(session: Session, now: datetime, offer_id: int) -> Offer:
     """The patient does not want this slot; they stay on the list, the next one gets it."""
     offer, _vacancy = _answering(session, offer_id)
     _require_open(offer, now)
-    _close(session, now, offer, OfferStatus.DECLINED)
+    _reopen_unfilled(session, [_close(session, now, offer, OfferStatus.DECLINED)], now)
     return offer
 
 
@@ -653,7 +661,10 @@ def withdraw(session: Session, actor: Actor, now: datetime, offer_id: int) -> Of
     """A scheduler takes an open offer back; the next candidate gets the slot."""
     offer, _vacancy = _answering(session, offer_id)
     _require_open(offer, now)
-    _close(session, now, offer, OfferStatus.WITHDRAWN, actor=actor, reason="withdrawn by the desk")
+    freed = _close(
+        session, now, offer, OfferStatus.WITHDRAWN, actor=actor, reason="withdrawn by the desk"
+    )
+    _reopen_unfilled(session, [freed], now)
     return offer
 
 
@@ -679,11 +690,13 @@ def expire_due(session: Session, now: datetime) -> int:
             .with_for_update(skip_locked=True, of=(Offer, Vacancy))
         )
     )
-    for offer in stale:
-        if offer.expires_at <= now:
-            _close(session, now, offer, OfferStatus.EXPIRED)
-        else:
-            _close(session, now, offer, OfferStatus.WITHDRAWN, reason="left the list")
+    freed = [
+        _close(session, now, offer, OfferStatus.EXPIRED)
+        if offer.expires_at <= now
+        else _close(session, now, offer, OfferStatus.WITHDRAWN, reason="left the list")
+        for offer in stale
+    ]
+    _reopen_unfilled(session, freed, now)  # once for the pass, not once an offer
     return len(stale)
 
 
