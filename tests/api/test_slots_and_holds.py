@@ -376,6 +376,22 @@ def test_a_slot_offered_by_search_books_and_is_offered_again_after_a_cancel(
 # Holds
 
 
+# The morning the holds' tests search from.
+AFTER = local("2026-03-03", 9)
+
+
+def first_slot_held(
+    api: Api, clinic: Clinic, db: Session
+) -> tuple[int, int, list[dict[str, Any]], dict[str, Any]]:
+    """My pathway holds the first block slot from AFTER; another patient's waits. Mine,
+    theirs, the slots my search offered, and the hold."""
+    mine = refer(api, clinic)["id"]
+    theirs = other_pathway(api, clinic, db)
+    offered = search_slots(api, mine, "diagnostic_block", after=AFTER)
+    held: dict[str, Any] = hold(api, mine, offered[0]["start"]).get_json()
+    return mine, theirs, offered, held
+
+
 def test_a_hold_reserves_the_slot_for_ten_minutes(api: Api, clinic: Clinic) -> None:
     pathway = refer(api, clinic)["id"]
     slot, *_ = search_slots(api, pathway, "diagnostic_block", after=local("2026-03-03", 9))
@@ -417,11 +433,7 @@ def test_a_held_slot_is_not_offered_to_another_patient_nor_bookable_over(
 
 
 def test_booking_with_a_hold_consumes_it(api: Api, clinic: Clinic, db: Session) -> None:
-    mine = refer(api, clinic)["id"]
-    theirs = other_pathway(api, clinic, db)
-    after = local("2026-03-03", 9)
-    slot, *_ = search_slots(api, mine, "diagnostic_block", after=after)
-    held = hold(api, mine, slot["start"]).get_json()
+    mine, theirs, (slot, *_), held = first_slot_held(api, clinic, db)
 
     booked = book_hold(api, mine, held["hold_id"])
     again = book_hold(api, mine, held["hold_id"])
@@ -435,24 +447,20 @@ def test_booking_with_a_hold_consumes_it(api: Api, clinic: Clinic, db: Session) 
     assert appointment_count(db) == 1
     # The hold left nothing behind: once the appointment is cancelled the slot is free.
     api.ok("POST", f"/appointments/{appointment['id']}/cancel", "scheduler", json={"reason": "x"})
-    assert search_slots(api, theirs, "diagnostic_block", after=after, limit=1) == [slot]
+    assert search_slots(api, theirs, "diagnostic_block", after=AFTER, limit=1) == [slot]
 
 
 def test_an_expired_hold_costs_nothing(
     api: Api, clinic: Clinic, clock: FrozenClock, db: Session
 ) -> None:
-    mine = refer(api, clinic)["id"]
-    theirs = other_pathway(api, clinic, db)
-    after = local("2026-03-03", 9)
-    slot, *_ = search_slots(api, mine, "diagnostic_block", after=after)
-    held = hold(api, mine, slot["start"]).get_json()
+    mine, theirs, (slot, *_), held = first_slot_held(api, clinic, db)
 
     clock.set(FROZEN_NOW + HOLD_TTL - timedelta(seconds=1))
-    assert wall_clock(search_slots(api, theirs, "diagnostic_block", after=after, limit=1)) == [
+    assert wall_clock(search_slots(api, theirs, "diagnostic_block", after=AFTER, limit=1)) == [
         "09:30"
     ]
     clock.set(FROZEN_NOW + HOLD_TTL + timedelta(seconds=1))
-    assert search_slots(api, theirs, "diagnostic_block", after=after, limit=1) == [slot]
+    assert search_slots(api, theirs, "diagnostic_block", after=AFTER, limit=1) == [slot]
     booked = api.post(
         "/appointments",
         {"pathway_id": theirs, "kind": "diagnostic_block", "start": slot["start"]},
@@ -472,11 +480,7 @@ def test_an_expired_hold_costs_nothing(
 def test_a_lapsed_hold_nobody_booked_over_cannot_be_booked_and_the_next_hold_sweeps_it(
     api: Api, clinic: Clinic, clock: FrozenClock, db: Session
 ) -> None:
-    mine = refer(api, clinic)["id"]
-    theirs = other_pathway(api, clinic, db)
-    after = local("2026-03-03", 9)
-    slot, later, *_ = search_slots(api, mine, "diagnostic_block", after=after)
-    held = hold(api, mine, slot["start"]).get_json()
+    mine, theirs, (_first, later, *_), held = first_slot_held(api, clinic, db)
     clock.set(FROZEN_NOW + HOLD_TTL + timedelta(seconds=1))
 
     late = book_hold(api, mine, held["hold_id"])
@@ -493,20 +497,16 @@ def test_a_lapsed_hold_nobody_booked_over_cannot_be_booked_and_the_next_hold_swe
 
 
 def test_deleting_a_hold_frees_the_slot(api: Api, clinic: Clinic, db: Session) -> None:
-    mine = refer(api, clinic)["id"]
-    theirs = other_pathway(api, clinic, db)
-    after = local("2026-03-03", 9)
-    slot, *_ = search_slots(api, mine, "diagnostic_block", after=after)
-    held = hold(api, mine, slot["start"]).get_json()
+    mine, theirs, (slot, *_), held = first_slot_held(api, clinic, db)
     path = f"/holds/{held['hold_id']}"
 
     assert api.call("DELETE", path, "nurse").status_code == 403
     assert api.call("DELETE", path, "admin").status_code == 404  # someone else's hold
-    assert search_slots(api, theirs, "diagnostic_block", after=after, limit=1) != [slot]
+    assert search_slots(api, theirs, "diagnostic_block", after=AFTER, limit=1) != [slot]
     deleted = api.call("DELETE", path, "scheduler")
 
     assert deleted.status_code == 204
-    assert search_slots(api, theirs, "diagnostic_block", after=after, limit=1) == [slot]
+    assert search_slots(api, theirs, "diagnostic_block", after=AFTER, limit=1) == [slot]
     assert api.call("DELETE", path, "scheduler").status_code == 404
     assert book_hold(api, mine, held["hold_id"]).status_code == 422
 
