@@ -9,6 +9,12 @@ the outbox with signed accept and decline links, an event on the pathway. One of
 time, or the first ``fanout`` candidates that fit the same slot with the first acceptance
 winning. An offer expires (the worker), is declined or withdrawn, and the next candidate
 gets it. Accepting books it like any booking, in one transaction with closing the offers.
+
+One module past 600 lines, on purpose for now: every writer here (joining, leaving,
+offering, answering, expiring) takes the same rows in one lock order (vacancy before
+offer, vacancies in id order), and keeping them side by side keeps that order checkable
+in one read. The board's read-only views at the end (offers in flight, the backlog, the
+listed entries, a day's outcomes) are the part to move out first.
 """
 
 from __future__ import annotations
