@@ -19,6 +19,7 @@ from sqlalchemy import (
     ColumnElement,
     DateTime,
     Engine,
+    Float,
     ForeignKey,
     MetaData,
     create_engine,
@@ -34,8 +35,10 @@ from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.engine import Dialect
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from sqlalchemy.exc import TimeoutError as SATimeoutError
+from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, sessionmaker
 from sqlalchemy.pool import ConnectionPoolEntry
+from sqlalchemy.sql.functions import FunctionElement
 from sqlalchemy.types import TypeDecorator
 
 from scheduler.errors import Conflict, InvalidInput, NotFound
@@ -82,6 +85,27 @@ class UTCDateTime(TypeDecorator[datetime]):
 
 
 JSONType = JSON().with_variant(JSONB(), "postgresql")
+
+
+class minutes_between(FunctionElement[float]):  # noqa: N801 (used like a SQL function)
+    """Minutes from one timestamp to another, as a float, on either database: how long an
+    appointment lasts or how late a start was, summed or compared inside the query."""
+
+    type = Float()
+    inherit_cache = True
+    name = "minutes_between"
+
+
+@compiles(minutes_between, "postgresql")
+def _minutes_between_postgresql(element: minutes_between, compiler: Any, **kw: Any) -> str:
+    start, end = (compiler.process(each, **kw) for each in element.clauses)
+    return f"(EXTRACT(EPOCH FROM ({end}) - ({start})) / 60.0)"
+
+
+@compiles(minutes_between, "sqlite")
+def _minutes_between_sqlite(element: minutes_between, compiler: Any, **kw: Any) -> str:
+    start, end = (compiler.process(each, **kw) for each in element.clauses)
+    return f"((julianday({end}) - julianday({start})) * 1440.0)"
 
 
 class Base(DeclarativeBase):

@@ -17,6 +17,8 @@ class Role(StrEnum):
     CLINICIAN = "clinician"
     NURSE = "nurse"
     PATIENT = "patient"
+    # Reads the clinic's reports (SPEC §11): aggregate figures only, no patient records.
+    MANAGER = "manager"
 
 
 class Indication(StrEnum):

@@ -29,6 +29,8 @@ if TYPE_CHECKING:
 
 class Pathway(Base):
     __tablename__ = "pathways"
+    # The reports' funnel: the pathways a site referred in a range of days.
+    __table_args__ = (Index(None, "site_id", "created_at"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     patient_id: Mapped[int] = mapped_column(
