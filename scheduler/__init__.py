@@ -105,6 +105,7 @@ def _register_blueprints(app: Flask, api: Api) -> None:
     from scheduler.pathways.routes import blp as pathways_blp
     from scheduler.patients.routes import blp as patients_blp
     from scheduler.policies.routes import blp as policies_blp
+    from scheduler.reports.routes import blp as reports_blp
     from scheduler.scheduling.routes import blp as scheduling_blp
     from scheduler.waitlist.routes import blp as waitlist_blp
 
@@ -122,6 +123,7 @@ def _register_blueprints(app: Flask, api: Api) -> None:
         outbox_blp,
         hl7_blp,
         waitlist_blp,
+        reports_blp,
     ):
         api.register_blueprint(blp, url_prefix="/api/v1")
     # The FHIR blueprint of fhir.routes, with the routes of fhir.appointments and fhir.operations.

@@ -25,6 +25,8 @@ DESK = frozenset({Role.ADMIN, Role.SCHEDULER})  # registration and booking
 STAFF_AND_PATIENT = STAFF | {Role.PATIENT}
 CLINICAL = frozenset({Role.CLINICIAN})  # clinician-only records (own cases)
 BEDSIDE = frozenset({Role.NURSE, Role.CLINICIAN})  # procedure-day nursing steps
+# The clinic's aggregate figures (SPEC §11); managers see nothing else but the sites.
+REPORT_READERS = frozenset({Role.ADMIN, Role.MANAGER})
 
 PERMISSIONS: Final[dict[str, frozenset[Role]]] = {
     # auth and users
@@ -34,9 +36,9 @@ PERMISSIONS: Final[dict[str, frozenset[Role]]] = {
     "GET /users": ADMIN,
     "POST /users": ADMIN,
     # facilities
-    "GET /sites": STAFF,
+    "GET /sites": STAFF | {Role.MANAGER},
     "POST /sites": ADMIN,
-    "GET /sites/{site_id}": STAFF,
+    "GET /sites/{site_id}": STAFF | {Role.MANAGER},
     "PATCH /sites/{site_id}": ADMIN,
     "GET /rooms": STAFF,
     "POST /rooms": ADMIN,
@@ -114,6 +116,9 @@ PERMISSIONS: Final[dict[str, frozenset[Role]]] = {
     "GET /waitlist/offers": STAFF,
     "POST /waitlist/offers": DESK,
     "POST /waitlist/offers/{offer_id}/withdraw": DESK,
+    # reports for clinic managers (SPEC §11)
+    "GET /reports": REPORT_READERS,
+    "GET /reports/{name}": REPORT_READERS,
 }
 
 

@@ -87,6 +87,7 @@ def api(client: FlaskClient, db: Session, clinic: Clinic) -> Api:
         "other_clinician": make_user(db, Role.CLINICIAN, clinician_id=clinic.other_clinician_id),
         "patient": make_user(db, Role.PATIENT, patient_id=clinic.patient_id),
         "other_patient": make_user(db, Role.PATIENT, patient_id=clinic.other_patient_id),
+        "manager": make_user(db, Role.MANAGER),
     }
     tokens = {name: token_for(db, user) for name, user in users.items()}
     db.commit()
@@ -109,6 +110,7 @@ def people(db: Session, clinic: Clinic, api: Api) -> dict[str, str]:
         "clinician": User.clinician_id == clinic.clinician_id,
         "patient": User.patient_id == clinic.patient_id,
         "other_patient": User.patient_id == clinic.other_patient_id,
+        "manager": User.role == Role.MANAGER,
     }
     return {
         role: db.scalars(select(User.email).where(where)).one() for role, where in users.items()
