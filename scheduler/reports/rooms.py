@@ -1,0 +1,219 @@
+"""Room use: booked against open minutes, and first-case on-time starts."""
+
+from __future__ import annotations
+
+from typing import Any, Final
+
+from sqlalchemy import Integer, Select, column, func, select, values
+from sqlalchemy.orm import Session
+
+from scheduler.clinical.models import ProcedureRecord
+from scheduler.clinicians.models import TimeOff, WorkingHours
+from scheduler.db import UTCDateTime, minutes_between
+from scheduler.facilities.models import Room, Site
+from scheduler.reports.figures import Away, Hours, Period, open_minutes
+from scheduler.reports.reading import Built, in_period
+from scheduler.reports.tables import Chart, Column, Figure, Kind, Table, rate
+from scheduler.scheduling.models import Appointment
+from scheduler.vocabulary import AppointmentKind, AppointmentStatus
+
+ON_TIME_MINUTES: Final = 10
+
+
+def _days_of(period: Period) -> Any:
+    return (
+        values(
+            column("day", Integer),
+            column("starts", UTCDateTime()),
+            column("ends", UTCDateTime()),
+            name="days",
+        )
+        .data(period.day_bounds())
+        .cte("days")
+    )
+
+
+def _booked_statement(site: Site, period: Period) -> Select[Any]:
+    day = _days_of(period)
+    return (
+        select(
+            day.c.day,
+            Appointment.room_id,
+            func.sum(minutes_between(Appointment.start_at, Appointment.end_at)),
+        )
+        .join(day, (Appointment.start_at >= day.c.starts) & (Appointment.start_at < day.c.ends))
+        .where(
+            Appointment.site_id == site.id,
+            in_period(Appointment.start_at, period),
+            Appointment.status != AppointmentStatus.CANCELLED,
+        )
+        .group_by(day.c.day, Appointment.room_id)
+    )
+
+
+def _first_cases_statement(site: Site, period: Period) -> Select[Any]:
+    day = _days_of(period)
+    ranked = (
+        select(
+            day.c.day,
+            Appointment.room_id,
+            minutes_between(Appointment.start_at, ProcedureRecord.started_at).label("late_by"),
+            func.row_number()
+            .over(partition_by=(day.c.day, Appointment.room_id), order_by=Appointment.start_at)
+            .label("nth"),
+        )
+        .join(ProcedureRecord, ProcedureRecord.appointment_id == Appointment.id)
+        .join(day, (Appointment.start_at >= day.c.starts) & (Appointment.start_at < day.c.ends))
+        .where(
+            Appointment.site_id == site.id,
+            Appointment.kind == AppointmentKind.PROCEDURE,
+            in_period(Appointment.start_at, period),
+        )
+        .subquery()
+    )
+    return select(ranked.c.day, ranked.c.room_id, ranked.c.late_by).where(ranked.c.nth == 1)
+
+
+def _staffing(session: Session, site: Site, period: Period) -> tuple[list[Hours], list[Away]]:
+    hours = [
+        Hours(clinician_id, weekday, start, end)
+        for clinician_id, weekday, start, end in session.execute(
+            select(
+                WorkingHours.clinician_id,
+                WorkingHours.weekday,
+                WorkingHours.start_time,
+                WorkingHours.end_time,
+            ).where(WorkingHours.site_id == site.id)
+        )
+    ]
+    clinicians = {each.clinician_id for each in hours}
+    away = [
+        Away(clinician_id, start, end)
+        for clinician_id, start, end in session.execute(
+            select(TimeOff.clinician_id, TimeOff.start_at, TimeOff.end_at).where(
+                TimeOff.clinician_id.in_(clinicians),
+                TimeOff.start_at < period.end,
+                TimeOff.end_at > period.start,
+            )
+        )
+    ]
+    return hours, away
+
+
+def rooms(session: Session, site: Site, period: Period) -> Built:
+    rooms = list(
+        session.execute(select(Room.id, Room.name).where(Room.site_id == site.id).order_by(Room.id))
+    )
+    hours, away = _staffing(session, site, period)
+    day_list = period.days
+    opened = [open_minutes(day, site.timezone, hours, away) for day in day_list]
+    booked: dict[tuple[int, int], float] = {
+        (day, room): minutes or 0.0
+        for day, room, minutes in session.execute(_booked_statement(site, period))
+    }
+    late_by: dict[tuple[int, int], float | None] = {
+        (day, room): late
+        for day, room, late in session.execute(_first_cases_statement(site, period))
+    }
+
+    def on_time(key: tuple[int, int]) -> bool:
+        late = late_by[key]
+        return late is not None and late <= ON_TIME_MINUTES
+
+    per_room = []
+    for room_id, name in rooms:
+        room_booked = round(sum(booked.get((n, room_id), 0.0) for n in range(len(day_list))))
+        room_open = sum(opened)
+        firsts = [key for key in late_by if key[1] == room_id]
+        kept = sum(1 for key in firsts if on_time(key))
+        per_room.append(
+            (
+                name,
+                room_booked,
+                room_open,
+                rate(room_booked, room_open),
+                len(firsts),
+                kept,
+                rate(kept, len(firsts)),
+            )
+        )
+    room_table = Table(
+        "rooms",
+        "Utilization and first-case starts by room",
+        (
+            Column("room", "Room", Kind.TEXT),
+            Column("booked_minutes", "Booked minutes", Kind.MINUTES),
+            Column("open_minutes", "Open minutes", Kind.MINUTES),
+            Column("utilization", "Utilization", Kind.RATE),
+            Column("first_cases", "First cases", Kind.COUNT),
+            Column("on_time", "Started on time", Kind.COUNT),
+            Column("on_time_rate", "On-time rate", Kind.RATE),
+        ),
+        tuple(per_room),
+        Chart("bars", "room", ("utilization", "on_time_rate")),
+        note="Open: while at least one clinician works at the site (their hours less time "
+        "off). On time: started within 10 minutes of the booked start.",
+    )
+    weekly = []
+    for monday in period.weeks():
+        indexes = [n for n, day in enumerate(day_list) if 0 <= (day - monday).days < 7]
+        week_booked = round(sum(booked.get((n, r), 0.0) for n in indexes for r, _ in rooms))
+        week_open = sum(opened[n] for n in indexes) * len(rooms)
+        weekly.append((monday, week_booked, week_open, rate(week_booked, week_open)))
+    week_table = Table(
+        "weeks",
+        "Utilization of all rooms by week",
+        (
+            Column("week", "Week of", Kind.DATE),
+            Column("booked_minutes", "Booked minutes", Kind.MINUTES),
+            Column("open_minutes", "Open minutes", Kind.MINUTES),
+            Column("utilization", "Utilization", Kind.RATE),
+        ),
+        tuple(weekly),
+        Chart("line", "week", ("utilization",)),
+    )
+    daily = Table(
+        "days",
+        "Utilization per room and day",
+        (
+            Column("day", "Day", Kind.DATE),
+            Column("room", "Room", Kind.TEXT),
+            Column("booked_minutes", "Booked minutes", Kind.MINUTES),
+            Column("open_minutes", "Open minutes", Kind.MINUTES),
+            Column("utilization", "Utilization", Kind.RATE),
+            Column("first_case_on_time", "First case on time", Kind.TEXT),
+        ),
+        tuple(
+            (
+                day,
+                name,
+                round(booked.get((n, room_id), 0.0)),
+                opened[n],
+                rate(round(booked.get((n, room_id), 0.0)), opened[n]),
+                ("yes" if on_time((n, room_id)) else "no") if (n, room_id) in late_by else "",
+            )
+            for n, day in enumerate(day_list)
+            for room_id, name in rooms
+        ),
+        on_page=False,
+        note="A row per room and day, as a download.",
+    )
+    all_booked = sum(row[1] for row in per_room)
+    all_open = sum(opened) * len(rooms)
+    first_cases = sum(row[4] for row in per_room)
+    figures = [
+        Figure("utilization", "Room utilization", Kind.RATE, rate(all_booked, all_open)),
+        Figure("booked_minutes", "Booked minutes", Kind.MINUTES, all_booked),
+        Figure(
+            "first_case_on_time",
+            "First cases on time",
+            Kind.RATE,
+            rate(sum(row[5] for row in per_room), first_cases),
+        ),
+    ]
+    return (
+        "Booked minutes (every appointment not cancelled) against the minutes the site was "
+        "open, and whether each day's first procedure in a room started on time.",
+        figures,
+        [room_table, week_table, daily],
+    )
