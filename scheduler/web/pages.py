@@ -45,7 +45,7 @@ from scheduler.scheduling.models import Appointment
 from scheduler.scheduling.readiness import READINESS_FLAGS
 from scheduler.schemas import NoArgs
 from scheduler.vocabulary import AppointmentKind, AppointmentStatus, Method, Role
-from scheduler.web import admin, board, clinical, nurse, offers, waitlist
+from scheduler.web import admin, board, clinical, nurse, offers, reports, waitlist
 from scheduler.web.forms import Done, form_input, write
 from scheduler.web.security import error_page, protect_form
 from scheduler.web.signin import TOKEN_KEY, page, safe_next, signed_in_user
@@ -58,6 +58,7 @@ blp.register_blueprint(nurse.blp)
 blp.register_blueprint(clinical.blp)
 blp.register_blueprint(offers.blp)
 blp.register_blueprint(waitlist.blp)
+blp.register_blueprint(reports.blp)
 
 
 @blp.app_template_filter("label")
@@ -132,8 +133,12 @@ def signout() -> Response:
 
 # Each role's home page, where signing in lands (README "Pages"): whoever may book gets
 # the board; a clinician their own list today (a clinician login not linked to a
-# clinician gets every list).
-HOMES: Final = {Role.NURSE: "web.nurse.day", Role.PATIENT: "web.my_appointments"}
+# clinician gets every list); a manager the reports (they see no patient's page).
+HOMES: Final = {
+    Role.NURSE: "web.nurse.day",
+    Role.PATIENT: "web.my_appointments",
+    Role.MANAGER: "web.reports.index",
+}
 
 
 def home_url(actor: Actor) -> str:
