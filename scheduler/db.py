@@ -21,6 +21,7 @@ from sqlalchemy import (
     Engine,
     Float,
     ForeignKey,
+    Integer,
     MetaData,
     create_engine,
     event,
@@ -106,6 +107,27 @@ def _minutes_between_postgresql(element: minutes_between, compiler: Any, **kw: A
 def _minutes_between_sqlite(element: minutes_between, compiler: Any, **kw: Any) -> str:
     start, end = (compiler.process(each, **kw) for each in element.clauses)
     return f"((julianday({end}) - julianday({start})) * 1440.0)"
+
+
+class whole_days(FunctionElement[int]):  # noqa: N801 (used like a SQL function)
+    """Whole days in a number of minutes (not negative), as an integer: the minutes are
+    rounded first, so a float a hair under a day's end counts in the right day."""
+
+    type = Integer()
+    inherit_cache = True
+    name = "whole_days"
+
+
+@compiles(whole_days, "postgresql")
+def _whole_days_postgresql(element: whole_days, compiler: Any, **kw: Any) -> str:
+    (minutes,) = (compiler.process(each, **kw) for each in element.clauses)
+    return f"CAST(floor(round({minutes}) / 1440) AS INTEGER)"
+
+
+@compiles(whole_days, "sqlite")
+def _whole_days_sqlite(element: whole_days, compiler: Any, **kw: Any) -> str:
+    (minutes,) = (compiler.process(each, **kw) for each in element.clauses)
+    return f"(CAST(round({minutes}) AS INTEGER) / 1440)"
 
 
 class Base(DeclarativeBase):

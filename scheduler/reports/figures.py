@@ -49,6 +49,18 @@ class Period:
             for n, day in enumerate(days)
         ]
 
+    def changeovers(self) -> list[tuple[int, datetime, datetime, float]]:
+        """The days a clock change made 23 or 25 hours long: (index, start, end, and the
+        minutes the days before and including it are off whole days)."""
+        changes = []
+        off = 0.0
+        for n, start, end in self.day_bounds():
+            length = (end - start) / timedelta(minutes=1)
+            if length != 1440:
+                off += length - 1440
+                changes.append((n, start, end, off))
+        return changes
+
     def months(self) -> list[date]:
         """The first day of each calendar month the period touches."""
         first = self.first.replace(day=1)

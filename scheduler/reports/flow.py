@@ -36,22 +36,33 @@ def _ever(condition: Any, name: str) -> Any:
     return func.max(case((condition, 1), else_=0)).label(name)
 
 
+# The events that say how far a pathway got (a first positive block is what makes it
+# eligible); only these are read, so a year's cohort reads a fraction of its history.
+MILESTONES: Final = (
+    *BLOCK_RESULTS,
+    Trigger.START_PROCEDURE,
+    Trigger.DISCHARGE,
+    Trigger.ADMIT,
+    Trigger.RECORD_FOLLOW_UP_OUTCOME,
+    Trigger.CANCEL_PATHWAY,
+)
+
+
 def _funnel_statement(site: Site, period: Period) -> Select[Any]:
     event = PathwayEvent
+    trigger = event.trigger
     reached = (
         select(
             Pathway.state,
-            _ever(event.trigger.in_(BLOCK_RESULTS), "blocked"),
-            _ever(event.to_state == PathwayState.ELIGIBLE, "eligible"),
-            _ever(event.trigger == Trigger.START_PROCEDURE, "procedure"),
-            _ever(event.trigger == Trigger.DISCHARGE, "discharged"),
-            _ever(event.trigger == Trigger.RECORD_FOLLOW_UP_OUTCOME, "completed"),
-            func.max(case((event.trigger == Trigger.CANCEL_PATHWAY, event.reason))).label(
-                "cancelled"
-            ),
-            func.max(case((event.trigger == Trigger.ADMIT, event.reason))).label("admitted"),
+            _ever(trigger.in_(BLOCK_RESULTS), "blocked"),
+            _ever(trigger == Trigger.BLOCK_POSITIVE, "eligible"),
+            _ever(trigger == Trigger.START_PROCEDURE, "procedure"),
+            _ever(trigger == Trigger.DISCHARGE, "discharged"),
+            _ever(trigger == Trigger.RECORD_FOLLOW_UP_OUTCOME, "completed"),
+            func.max(case((trigger == Trigger.CANCEL_PATHWAY, event.reason))).label("cancelled"),
+            func.max(case((trigger == Trigger.ADMIT, event.reason))).label("admitted"),
         )
-        .join(event, event.pathway_id == Pathway.id)
+        .outerjoin(event, (event.pathway_id == Pathway.id) & trigger.in_(MILESTONES))
         .where(Pathway.site_id == site.id, in_period(Pathway.created_at, period))
         .group_by(Pathway.id, Pathway.state)
         .subquery()

@@ -17,7 +17,7 @@ from scheduler.reports.figures import Bucket, Period
 from scheduler.reports.reading import BLOCK_RESULTS, Built, appointments_at, by_reason, tidy
 from scheduler.reports.tables import Chart, Column, Figure, Kind, Table, rate
 from scheduler.scheduling.models import Appointment
-from scheduler.vocabulary import DischargeOutcome
+from scheduler.vocabulary import AppointmentKind, DischargeOutcome
 
 RELIEF: Final = tuple(
     Bucket(f"{low}-{low + 9}%" if low < 90 else "90-100%", low, low + 10 if low < 90 else None)
@@ -31,7 +31,11 @@ def _blocks_statement(site: Site, period: Period) -> Select[str, int, Trigger, i
         .join(Appointment, Appointment.id == PathwayEvent.appointment_id)
         .join(Pathway, Pathway.id == PathwayEvent.pathway_id)
         .join(PolicyRecord, PolicyRecord.id == Pathway.policy_id)
-        .where(PathwayEvent.trigger.in_(BLOCK_RESULTS), appointments_at(site, period))
+        .where(
+            appointments_at(site, period),
+            Appointment.kind == AppointmentKind.DIAGNOSTIC_BLOCK,
+            PathwayEvent.trigger.in_(BLOCK_RESULTS),
+        )
         .group_by(PolicyRecord.name, PolicyRecord.version, PathwayEvent.trigger)
         .order_by(PolicyRecord.name, PolicyRecord.version)
     )

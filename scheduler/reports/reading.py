@@ -5,6 +5,9 @@ from __future__ import annotations
 from collections import Counter
 from typing import Any, Final
 
+from sqlalchemy import case, literal
+
+from scheduler.db import UTCDateTime, minutes_between, whole_days
 from scheduler.facilities.models import Site
 from scheduler.pathways.states import Trigger
 from scheduler.reports.figures import Period
@@ -26,6 +29,21 @@ Built = tuple[str, list[Figure], list[Table]]
 def in_period(at: Any, period: Period) -> Any:
     """``at`` (a timestamp column) falls within the period's days."""
     return (at >= period.start) & (at < period.end)
+
+
+def day_of(at: Any, period: Period) -> Any:
+    """The index of ``at``'s site-local day in the period (0: the first), worked out in the
+    query: whole days since the first midnight, less the minutes clock changes before it
+    added or took; the changeover days themselves are named outright."""
+    elapsed: Any = minutes_between(literal(period.start, UTCDateTime()), at)
+    changes = period.changeovers()
+    if not changes:
+        return whole_days(elapsed)
+    after = case(*((at >= end, off) for _n, _start, end, off in reversed(changes)), else_=0.0)
+    return case(
+        *(((at >= start) & (at < end), n) for n, start, end, _off in changes),
+        else_=whole_days(elapsed - after),
+    )
 
 
 def appointments_at(site: Site, period: Period) -> Any:

@@ -4,15 +4,15 @@ from __future__ import annotations
 
 from typing import Any, Final
 
-from sqlalchemy import Integer, Select, column, func, select, values
+from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session
 
 from scheduler.clinical.models import ProcedureRecord
 from scheduler.clinicians.models import TimeOff, WorkingHours
-from scheduler.db import UTCDateTime, minutes_between
+from scheduler.db import minutes_between
 from scheduler.facilities.models import Room, Site
 from scheduler.reports.figures import Away, Hours, Period, open_minutes
-from scheduler.reports.reading import Built, in_period
+from scheduler.reports.reading import Built, day_of, in_period
 from scheduler.reports.tables import Chart, Column, Figure, Kind, Table, rate
 from scheduler.scheduling.models import Appointment
 from scheduler.vocabulary import AppointmentKind, AppointmentStatus
@@ -20,50 +20,35 @@ from scheduler.vocabulary import AppointmentKind, AppointmentStatus
 ON_TIME_MINUTES: Final = 10
 
 
-def _days_of(period: Period) -> Any:
-    return (
-        values(
-            column("day", Integer),
-            column("starts", UTCDateTime()),
-            column("ends", UTCDateTime()),
-            name="days",
-        )
-        .data(period.day_bounds())
-        .cte("days")
-    )
-
-
 def _booked_statement(site: Site, period: Period) -> Select[Any]:
-    day = _days_of(period)
+    day = day_of(Appointment.start_at, period).label("day")
     return (
         select(
-            day.c.day,
+            day,
             Appointment.room_id,
             func.sum(minutes_between(Appointment.start_at, Appointment.end_at)),
         )
-        .join(day, (Appointment.start_at >= day.c.starts) & (Appointment.start_at < day.c.ends))
         .where(
             Appointment.site_id == site.id,
             in_period(Appointment.start_at, period),
             Appointment.status != AppointmentStatus.CANCELLED,
         )
-        .group_by(day.c.day, Appointment.room_id)
+        .group_by(day, Appointment.room_id)
     )
 
 
 def _first_cases_statement(site: Site, period: Period) -> Select[Any]:
-    day = _days_of(period)
+    day = day_of(Appointment.start_at, period)
     ranked = (
         select(
-            day.c.day,
+            day.label("day"),
             Appointment.room_id,
             minutes_between(Appointment.start_at, ProcedureRecord.started_at).label("late_by"),
             func.row_number()
-            .over(partition_by=(day.c.day, Appointment.room_id), order_by=Appointment.start_at)
+            .over(partition_by=(day, Appointment.room_id), order_by=Appointment.start_at)
             .label("nth"),
         )
         .join(ProcedureRecord, ProcedureRecord.appointment_id == Appointment.id)
-        .join(day, (Appointment.start_at >= day.c.starts) & (Appointment.start_at < day.c.ends))
         .where(
             Appointment.site_id == site.id,
             Appointment.kind == AppointmentKind.PROCEDURE,

@@ -29,6 +29,7 @@ class Appointment(Base):
         Index(None, "clinician_id", "start_at"),
         Index(None, "room_id", "start_at"),
         Index(None, "patient_id", "start_at"),
+        Index(None, "site_id", "start_at"),  # the reports: a site's days
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

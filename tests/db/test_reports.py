@@ -281,3 +281,28 @@ def test_a_report_refuses_an_unknown_name_site_or_a_bad_range(
         build(db, "funnel", site, date(2026, 10, 2), date(2026, 10, 1))
     with pytest.raises(InvalidInput):
         build(db, "funnel", site, date(2024, 9, 30), date(2026, 10, 1))
+
+
+@pytest.mark.parametrize(
+    ("changeover", "before", "after"),
+    [("2026-11-01", "2026-10-31", "2026-11-02"), ("2026-03-08", "2026-03-07", "2026-03-09")],
+)
+def test_room_use_counts_each_minute_in_its_site_local_day_across_a_clock_change(
+    db: Session, changeover: str, before: str, after: str
+) -> None:
+    h = History.open(db)
+    pathway = h.pathway(at("2026-01-01"), S.REFERRED)
+    for day, hour, minutes in (
+        (before, 23, 10),
+        (changeover, 0, 20),
+        (changeover, 23, 30),
+        (after, 0, 40),
+        (after, 23, 50),
+    ):
+        h.appointment(pathway, K.FOLLOW_UP, at(day, hour, 30), minutes)
+
+    rooms = report(db, h, "rooms", (date.fromisoformat(before), date.fromisoformat(after)))
+
+    first = h.rooms[0].name
+    booked = {row[0].isoformat(): row[2] for row in rooms.table("days").rows if row[1] == first}
+    assert booked == {before: 10, changeover: 50, after: 90}

@@ -1,8 +1,10 @@
-"""A read-only manager role for the reports; pathways indexed by site and referral time
+"""A read-only manager role for the reports; pathways and appointments indexed by site and time
 
 Managers read the clinic's reports (SPEC §11) and nothing else: the users.role CHECK gains
-``manager``. The pathway funnel counts the pathways a site referred in a range of days, so
-pathways get an index on (site_id, created_at). On SQLite a CHECK changes by rebuilding
+``manager``. The reports read a site's rows over a range of days: the pathways it referred
+(an index on pathways (site_id, created_at)) and the appointments booked to start in it
+(appointments (site_id, start_at); the other indexes lead with a clinician, room or
+patient, so a site's year was a scan of the whole table). On SQLite a CHECK changes by rebuilding
 the table (foreign keys are off meanwhile, see env.py).
 
 Revision ID: 3c9d0f6e2a71
@@ -39,9 +41,15 @@ def upgrade() -> None:
         batch_op.create_index(
             batch_op.f("ix_pathways_site_id_created_at"), ["site_id", "created_at"], unique=False
         )
+    with op.batch_alter_table("appointments", schema=None) as batch_op:
+        batch_op.create_index(
+            batch_op.f("ix_appointments_site_id_start_at"), ["site_id", "start_at"], unique=False
+        )
 
 
 def downgrade() -> None:
+    with op.batch_alter_table("appointments", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_appointments_site_id_start_at"))
     with op.batch_alter_table("pathways", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_pathways_site_id_created_at"))
     op.execute(
