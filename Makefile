@@ -64,10 +64,12 @@ fuzz: $(VENV)/.installed-dev
 # booking throughput and search under load through gunicorn,
 # on a scratch PostgreSQL database (BENCH_DATABASE_URL; see benchmarks/scheduling.py);
 # then a cancellation to its waitlist offer e-mail, with 500 waitlisted pathways
-# (benchmarks/waitlist.py).
+# (benchmarks/waitlist.py); then each report over a year at 1M appointments
+# (benchmarks/reports.py).
 bench: $(VENV)/.installed-dev
 	$(BIN)/python -m benchmarks.scheduling
 	$(BIN)/python -m benchmarks.waitlist
+	$(BIN)/python -m benchmarks.reports
 
 # A local SMTP server for trying the outbox worker: each message and its .ics are saved
 # in instance/mail (flask outbox catch).

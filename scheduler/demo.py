@@ -4,7 +4,9 @@ Each patient's story is replayed step by step with the clock set to the moment o
 step, so the data passes the same rules a real clinic's would, and the step that is
 next for each patient lies in the near future. The clinic works Monday to Friday, and
 every step of a story falls on a clinic day at an hour the clinic keeps, whatever day
-the seed runs. Running the seed twice changes nothing.
+the seed runs. Behind the stories lie six months of finished pathways
+(:mod:`scheduler.demo_history`), so the reports have figures to show. Running the seed
+twice changes nothing.
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ from scheduler.clinical import services as records
 from scheduler.clinicians import services as clinicians
 from scheduler.clinicians.models import Clinician
 from scheduler.clock import system_clock
+from scheduler.demo_history import Staff, ready_check_in, seed_history
 from scheduler.facilities import services as facilities
 from scheduler.facilities.models import Room, Site
 from scheduler.pathways import services as pathways
@@ -34,13 +37,11 @@ from scheduler.pathways.states import PathwayState
 from scheduler.patients.models import Patient
 from scheduler.patients.services import register_patient
 from scheduler.policies.booking_rules import BlockReading, Treatment
-from scheduler.policies.procedure_day_rules import CheckInAnswers
 from scheduler.scheduling import booking, cancellation
 from scheduler.scheduling.models import Appointment
 from scheduler.settings import BackfillSettings
 from scheduler.vocabulary import (
     RECOVERY_ITEMS,
-    AnticoagulationStatus,
     AppointmentKind,
     AppointmentStatus,
     EquipmentKind,
@@ -66,6 +67,7 @@ PASSWORDS = {
     Role.CLINICIAN: "demo-clinician-pass",
     Role.NURSE: "demo-nurse-pass",
     Role.PATIENT: "demo-patient-pass",
+    Role.MANAGER: "demo-manager-pass",
 }
 
 # (given name, family name, the state the pathway is left in)
@@ -140,7 +142,14 @@ class Clinic:
 def _logins() -> list[tuple[str, str, str]]:
     return [
         (role.value, f"{role.value}@{DOMAIN}", PASSWORDS[role])
-        for role in (Role.ADMIN, Role.SCHEDULER, Role.CLINICIAN, Role.NURSE, Role.PATIENT)
+        for role in (
+            Role.ADMIN,
+            Role.SCHEDULER,
+            Role.CLINICIAN,
+            Role.NURSE,
+            Role.PATIENT,
+            Role.MANAGER,
+        )
     ]
 
 
@@ -160,8 +169,21 @@ def seed_demo(
         clinic = _clinic(session, now)
         for index, (given, family, state) in enumerate(PATIENTS):
             _patient_story(session, clinic, index, given, family, state, now, reminder_before)
+        _history(session, clinic, now, reminder_before)
         _waitlist(session, clinic, now, reminder_before)
     return _logins()
+
+
+def _history(session: Session, clinic: Clinic, now: datetime, reminder_before: timedelta) -> None:
+    """Six months of past pathways for the reports (``demo_history``); before the stories'
+    waitlist, so that the history's offers go only to the history's waiting patients."""
+    staff = Staff(
+        desk=clinic.actors[Role.SCHEDULER.value],
+        nurse=clinic.actors[Role.NURSE.value],
+        surgeons={ident: clinic.actors[f"clinician-{ident}"] for ident in clinic.clinicians},
+        domain=DOMAIN,
+    )
+    seed_history(session, clinic.site, staff, now, reminder_before=reminder_before)
 
 
 def _waitlist(session: Session, clinic: Clinic, now: datetime, reminder_before: timedelta) -> None:
@@ -277,7 +299,7 @@ def _site(session: Session, now: datetime) -> tuple[Site, list[Room]]:
 def _staff_logins(session: Session, now: datetime, surgeons: list[Clinician]) -> dict[str, Actor]:
     """One login per staff role, and one per surgeon: who does what in the stories."""
     actors: dict[str, Actor] = {}
-    for role in (Role.ADMIN, Role.SCHEDULER, Role.NURSE):
+    for role in (Role.ADMIN, Role.SCHEDULER, Role.NURSE, Role.MANAGER):
         user = create_user(
             session,
             SYSTEM,
@@ -476,17 +498,7 @@ def _patient_story(
             nurse,
             t,
             state["appointment"].id,
-            CheckInAnswers(
-                consent_signed=True,
-                escort_name="Family member",
-                escort_phone="+1 555 0199",
-                fasting_confirmed=True,
-                last_clear_fluids_at=t - timedelta(hours=3),
-                last_light_meal_at=t - timedelta(hours=10),
-                last_heavy_meal_at=t - timedelta(hours=14),
-                anticoagulation_reviewed=True,
-                anticoagulation_status=AnticoagulationStatus.NOT_ANTICOAGULATED,
-            ),
+            ready_check_in(t),
         ),
     )
     add(

@@ -1,30 +1,48 @@
-"""``flask demo seed``: a demo clinic in every pathway state, valid whatever today is.
+"""``flask demo seed``: a demo clinic in every pathway state, and six months of history
+for the reports, valid whatever today is.
 
 The seed runs on fixed clocks: a summer weekday at several hours, a weekend, a Monday
 before opening, the days the US clocks change (2026-03-08 spring forward, 2026-11-01
-fall back in America/New_York, both Sundays), and every day of one week.
+fall back in America/New_York, both Sundays), and every day of one week. It runs once
+per clock (the history makes it take seconds); every test reads that clock's clinic.
 """
 
 from __future__ import annotations
 
+import statistics
 from collections import Counter, defaultdict
-from datetime import UTC, date, datetime, timedelta
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session
 
 from scheduler.auth.services import authenticate
+from scheduler.clinical.models import DischargeRecord, FollowUpOutcome, ProcedureRecord
 from scheduler.clinicians.models import WorkingHours
+from scheduler.db import make_sessionmaker
 from scheduler.demo import SITE_NAME, STARTED_BEFORE_NOW, ZONE, seed_demo
-from scheduler.facilities.models import Site
+from scheduler.demo_history import QUIET_DAYS, Ending, plans
+from scheduler.facilities.models import Room, Site
 from scheduler.models import Base
 from scheduler.outbox.models import OutboxMessage
 from scheduler.pathways.models import Pathway, PathwayEvent
-from scheduler.pathways.states import PathwayState
+from scheduler.pathways.states import PathwayState, Trigger
+from scheduler.patients.models import Patient
 from scheduler.scheduling.models import Appointment
-from scheduler.vocabulary import AppointmentKind, AppointmentStatus, Role
+from scheduler.vocabulary import (
+    AppointmentKind,
+    AppointmentStatus,
+    DischargeOutcome,
+    OfferStatus,
+    Role,
+    RoomKind,
+    VacancySource,
+    VacancyStatus,
+)
 from scheduler.waitlist.models import Offer, Vacancy, WaitlistEntry
 
 NOWS = {
@@ -54,21 +72,56 @@ ANY_DAY = NOWS | WEEK
 LIVE = (AppointmentStatus.BOOKED, AppointmentStatus.COMPLETED)
 
 
-@pytest.fixture(params=list(NOWS.values()), ids=list(NOWS))
-def now(request: pytest.FixtureRequest) -> datetime:
-    when: datetime = request.param
-    return when
+@dataclass(frozen=True)
+class Seeded:
+    session: Session
+    now: datetime
+    logins: list[tuple[str, str, str]]
+
+
+@pytest.fixture(scope="module", params=list(ANY_DAY.values()), ids=list(ANY_DAY))
+def seeded(request: pytest.FixtureRequest, engine: Engine) -> Iterator[Seeded]:
+    """The demo seeded at one clock, in a transaction rolled back after the module."""
+    now: datetime = request.param
+    with engine.connect() as connection:
+        outer = connection.begin()
+        session = make_sessionmaker(connection, join_transaction_mode="create_savepoint")()
+        yield Seeded(session, now, seed_demo(session, now=now))
+        session.close()
+        outer.rollback()
 
 
 @pytest.fixture
-def logins(db: Session, now: datetime) -> list[tuple[str, str, str]]:
-    return seed_demo(db, now=now)
+def db(seeded: Seeded) -> Session:
+    return seeded.session
+
+
+@pytest.fixture
+def now(seeded: Seeded) -> datetime:
+    return seeded.now
+
+
+@pytest.fixture
+def logins(seeded: Seeded) -> list[tuple[str, str, str]]:
+    return seeded.logins
 
 
 def demo_pathways(db: Session) -> list[Pathway]:
     return list(
         db.scalars(
             select(Pathway).join(Site, Site.id == Pathway.site_id).where(Site.name == SITE_NAME)
+        )
+    )
+
+
+def pathways_by_mrn(db: Session, prefix: str) -> list[Pathway]:
+    """The stories' pathways (MRN ``DEMO-``) or the history's (``HIST-``)."""
+    return list(
+        db.scalars(
+            select(Pathway)
+            .join(Patient, Patient.id == Pathway.patient_id)
+            .where(Patient.mrn.startswith(prefix))
+            .order_by(Pathway.id)
         )
     )
 
@@ -80,9 +133,8 @@ def row_counts(db: Session) -> dict[str, int]:
     }
 
 
-@pytest.mark.usefixtures("logins")
 def test_demo_pathways_cover_every_pathway_state(db: Session) -> None:
-    states = Counter(pathway.state.value for pathway in demo_pathways(db))
+    states = Counter(pathway.state.value for pathway in pathways_by_mrn(db, "DEMO-"))
 
     assert set(states) == {state.value for state in PathwayState}
     # One story per state, and the procedure cancelled for the waitlist's offer: its
@@ -90,13 +142,12 @@ def test_demo_pathways_cover_every_pathway_state(db: Session) -> None:
     assert states - Counter(state.value for state in PathwayState) == Counter(["eligible"])
 
 
-@pytest.mark.usefixtures("logins")
 def test_demo_waitlist_holds_an_offer_of_the_cancelled_procedure(db: Session) -> None:
     entries = {
         db.get_one(Pathway, entry.pathway_id).patient.given_name: entry.priority.value
         for entry in db.scalars(select(WaitlistEntry))
     }
-    offer = db.scalars(select(Offer)).one()
+    offer = db.scalars(select(Offer).where(Offer.status == OfferStatus.OPEN)).one()
     vacancy = db.get_one(Vacancy, offer.vacancy_id)
     freed = db.get_one(Appointment, vacancy.freed_appointment_id)
 
@@ -124,7 +175,6 @@ def test_demo_has_one_login_per_role_and_each_signs_in(
         assert user.active
 
 
-@pytest.mark.usefixtures("logins")
 def test_demo_live_appointments_never_overlap_for_a_clinician_room_or_patient(
     db: Session,
 ) -> None:
@@ -146,7 +196,6 @@ def is_clinic_day(day: date) -> bool:
     return day.weekday() < 5  # Monday to Friday
 
 
-@pytest.mark.usefixtures("logins")
 def test_demo_history_lies_in_the_past_and_the_procedure_day_is_the_latest_clinic_day(
     db: Session, now: datetime
 ) -> None:
@@ -175,10 +224,8 @@ def test_demo_history_lies_in_the_past_and_the_procedure_day_is_the_latest_clini
     assert not any(is_clinic_day(other) for other in between), (day, today)
 
 
-@pytest.mark.parametrize("now", list(ANY_DAY.values()), ids=list(ANY_DAY))
-@pytest.mark.usefixtures("logins")
 def test_every_demo_appointment_is_on_a_weekday_within_its_clinicians_hours_at_the_site(
-    db: Session, now: datetime
+    db: Session,
 ) -> None:
     hours = defaultdict(list)
     for row in db.scalars(select(WorkingHours)):
@@ -204,7 +251,6 @@ def test_every_demo_appointment_is_on_a_weekday_within_its_clinicians_hours_at_t
         )
 
 
-@pytest.mark.usefixtures("logins")
 def test_demo_pathway_state_is_its_last_events_target(db: Session) -> None:
     pathways = demo_pathways(db)
     assert pathways
@@ -225,6 +271,204 @@ def test_seeding_again_changes_no_row_count(
     before = row_counts(db)
     assert before["pathways"] > 0
 
+    again = db.begin_nested()
     assert seed_demo(db, now=now) == logins
+    after = row_counts(db)
+    again.rollback()
 
-    assert row_counts(db) == before
+    assert after == before
+
+
+# ---------------------------------------------------------------------------------------
+# The history: what the reports read (SPEC §11)
+
+ENDED_AS = {
+    Ending.COMPLETED: PathwayState.COMPLETED,
+    Ending.NEGATIVE_FIRST: PathwayState.INELIGIBLE,
+    Ending.NEGATIVE_SECOND: PathwayState.INELIGIBLE,
+    Ending.STOPPED_BEFORE_BLOCK: PathwayState.CANCELLED,
+    Ending.STOPPED_ELIGIBLE: PathwayState.CANCELLED,
+    Ending.STOPPED_BEFORE_PROCEDURE: PathwayState.CANCELLED,
+}
+
+
+def quiet_from(now: datetime) -> datetime:
+    """Where the history stops: the site-local midnight ``QUIET_DAYS`` before today."""
+    today = now.astimezone(NEW_YORK).date()
+    return datetime.combine(today - timedelta(days=QUIET_DAYS), time(), NEW_YORK)
+
+
+def history_events(db: Session, trigger: Trigger) -> list[PathwayEvent]:
+    return list(
+        db.scalars(
+            select(PathwayEvent)
+            .join(Pathway, Pathway.id == PathwayEvent.pathway_id)
+            .join(Patient, Patient.id == Pathway.patient_id)
+            .where(Patient.mrn.startswith("HIST-"), PathwayEvent.trigger == trigger)
+        )
+    )
+
+
+def history_appointments(db: Session, kind: AppointmentKind) -> list[Appointment]:
+    return list(
+        db.scalars(
+            select(Appointment)
+            .join(Patient, Patient.id == Appointment.patient_id)
+            .where(Patient.mrn.startswith("HIST-"), Appointment.kind == kind)
+        )
+    )
+
+
+def test_demo_history_pathways_end_as_planned_days_before_today(db: Session, now: datetime) -> None:
+    history = pathways_by_mrn(db, "HIST-")
+    surgeons = sorted(db.scalars(select(WorkingHours.clinician_id).distinct()))
+    planned = plans(now.astimezone(NEW_YORK).date(), surgeons)
+    latest_end = db.scalar(
+        select(func.max(Appointment.end_at)).where(
+            Appointment.pathway_id.in_([pathway.id for pathway in history])
+        )
+    )
+
+    assert 60 <= len(history) <= 120
+    assert Counter(p.state for p in history) == Counter(ENDED_AS[p.ending] for p in planned)
+    assert latest_end is not None
+    assert latest_end <= quiet_from(now)
+    assert not any(pathway.waitlisted for pathway in history)
+
+
+def test_demo_history_refers_patients_in_each_of_the_six_months_before_today(
+    db: Session, now: datetime
+) -> None:
+    referred = [event.at for event in history_events(db, Trigger.CREATE)]
+    months_ago = Counter((now - at) // timedelta(days=30) for at in referred)
+
+    assert min(referred) >= now - timedelta(days=190)
+    assert all(months_ago[month] >= 5 for month in range(6)), months_ago
+
+
+def test_demo_history_has_negative_blocks_drop_outs_admissions_and_complications(
+    db: Session,
+) -> None:
+    negative = history_events(db, Trigger.BLOCK_NEGATIVE)
+    positive = [
+        *history_events(db, Trigger.BLOCK_POSITIVE),
+        *history_events(db, Trigger.BLOCK_POSITIVE_MORE_NEEDED),
+    ]
+    drop_outs = Counter(event.reason for event in history_events(db, Trigger.CANCEL_PATHWAY))
+    procedures = [a.id for a in history_appointments(db, AppointmentKind.PROCEDURE)]
+    closings = list(
+        db.scalars(select(DischargeRecord).where(DischargeRecord.appointment_id.in_(procedures)))
+    )
+    admitted = [each.reason for each in closings if each.outcome is DischargeOutcome.ADMITTED]
+    on_the_day = [
+        each.complications
+        for each in db.scalars(
+            select(ProcedureRecord).where(ProcedureRecord.appointment_id.in_(procedures))
+        )
+    ]
+    follow_ups = [a.id for a in history_appointments(db, AppointmentKind.FOLLOW_UP)]
+    outcomes = list(
+        db.scalars(select(FollowUpOutcome).where(FollowUpOutcome.appointment_id.in_(follow_ups)))
+    )
+    relief = Counter(outcome.percent_relief for outcome in outcomes)
+
+    assert len(negative) >= 8
+    assert 0.75 <= len(positive) / (len(positive) + len(negative)) <= 0.95
+    assert len(drop_outs) >= 4, drop_outs
+    assert sum(drop_outs.values()) >= 10
+    assert len(closings) - len(admitted) >= 40
+    assert len(set(admitted)) >= 3
+    assert all(admitted)
+    assert sum(1 for codes in on_the_day if codes) >= 3
+    assert len({code for codes in on_the_day if codes for code in codes}) >= 3
+    assert len(outcomes) >= 40
+    assert sum(1 for outcome in outcomes if outcome.complications) >= 3
+    assert len(relief) >= 6
+    assert min(relief) <= 40
+    assert max(relief) >= 90
+
+
+def test_demo_history_has_no_shows_and_cancellations_late_and_early(db: Session) -> None:
+    missed = [
+        appointment.kind
+        for kind in AppointmentKind
+        for appointment in history_appointments(db, kind)
+        if appointment.status is AppointmentStatus.NO_SHOW
+    ]
+    notice = [
+        db.get_one(Appointment, event.appointment_id).start_at - event.at
+        for event in history_events(db, Trigger.CANCEL_APPOINTMENT)
+        if event.appointment_id is not None
+    ]
+    late = [ahead for ahead in notice if ahead < timedelta(hours=48)]
+
+    assert len(missed) >= 3
+    assert len(set(missed)) >= 2
+    assert len(late) >= 3
+    assert len(notice) - len(late) >= 3
+
+
+def test_demo_history_starts_most_first_cases_on_time_and_some_late(db: Session) -> None:
+    rows = list(
+        db.execute(
+            select(Appointment.start_at, Appointment.room_id, ProcedureRecord.started_at)
+            .join(ProcedureRecord, ProcedureRecord.appointment_id == Appointment.id)
+            .join(Patient, Patient.id == Appointment.patient_id)
+            .where(Patient.mrn.startswith("HIST-"))
+        )
+    )
+    late = [start for start, _room, started in rows if started - start > timedelta(minutes=10)]
+    rooms = {room for _start, room, _started in rows}
+    days = {start.astimezone(NEW_YORK).date() for start, _room, _started in rows}
+    procedure_rooms = set(db.scalars(select(Room.id).where(Room.kind == RoomKind.PROCEDURE)))
+
+    assert len(late) >= 5
+    assert len(rows) - len(late) >= 30
+    assert rooms == procedure_rooms
+    assert len(days) >= 30
+
+
+def test_demo_history_referral_to_procedure_takes_weeks(db: Session) -> None:
+    referred = {event.pathway_id: event.at for event in history_events(db, Trigger.CREATE)}
+    started = [
+        (event.at - referred[event.pathway_id]).days
+        for event in history_events(db, Trigger.START_PROCEDURE)
+    ]
+
+    assert len(started) >= 40
+    assert 20 <= statistics.median(started) <= 100
+    assert max(started) > statistics.median(started) + 14
+
+
+def test_demo_history_backfills_freed_slots_through_the_waitlist(
+    db: Session, now: datetime
+) -> None:
+    freed = list(
+        db.scalars(
+            select(Vacancy).where(
+                Vacancy.source == VacancySource.CANCELLED, Vacancy.created_at < quiet_from(now)
+            )
+        )
+    )
+    offers = Counter(
+        offer.status
+        for offer in db.scalars(
+            select(Offer).where(Offer.vacancy_id.in_([vacancy.id for vacancy in freed]))
+        )
+    )
+    filled = [
+        db.get_one(Appointment, vacancy.filled_appointment_id)
+        for vacancy in freed
+        if vacancy.status is VacancyStatus.FILLED and vacancy.filled_appointment_id is not None
+    ]
+    recovered = sum((each.end_at - each.start_at for each in filled), timedelta())
+
+    assert len(freed) >= 10
+    assert {vacancy.status for vacancy in freed} == {VacancyStatus.FILLED, VacancyStatus.UNFILLED}
+    assert len(filled) >= 3
+    assert offers[OfferStatus.ACCEPTED] == len(filled)
+    assert offers[OfferStatus.DECLINED] >= 1
+    assert offers[OfferStatus.EXPIRED] >= 2
+    assert OfferStatus.OPEN not in offers
+    assert recovered >= timedelta(minutes=30) * len(filled)
+    assert all(each.status is AppointmentStatus.COMPLETED for each in filled)
