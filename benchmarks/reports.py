@@ -938,12 +938,12 @@ ORDER BY e.at, e.key
 """,
     "block_results": """
 INSERT INTO block_results (appointment_id, pre_block_pain, post_block_pain,
-                           relief_duration_hours, recorded_at, recorded_by_id)
+                           relief_duration_hours, recorded_at, recorded_by_id, outcome)
 SELECT e.appointment_id, x.pre,
        CASE WHEN e.trigger = 'block_negative' THEN x.pre - x.h / 4 % 3
             ELSE x.pre * (x.h / 4 % 4) / 10 END,
        CASE WHEN e.trigger = 'block_negative' THEN x.h / 16 % 3 ELSE 4 + x.h / 16 % 9 END,
-       e.at, e.actor_id
+       e.at, e.actor_id, substr(e.trigger, 7)
 FROM bench_events AS e
 CROSS JOIN LATERAL (
     SELECT 6 + bench_hash(e.appointment_id, 12) % 4 AS pre,

@@ -23,6 +23,7 @@ from scheduler.clinical.models import (
 from scheduler.facilities.models import Room, Site
 from scheduler.pathways.models import Pathway, PathwayEvent
 from scheduler.pathways.states import PathwayState, Trigger
+from scheduler.policies.booking_rules import BlockOutcome
 from scheduler.policies.models import PolicyRecord
 from scheduler.scheduling.models import Appointment
 from scheduler.vocabulary import (
@@ -47,6 +48,12 @@ from tests.factories import (
     WorkingHoursFactory,
 )
 
+# A block result's verdict, as its event's trigger says it.
+OUTCOMES = {
+    Trigger.BLOCK_POSITIVE: BlockOutcome.POSITIVE,
+    Trigger.BLOCK_POSITIVE_MORE_NEEDED: BlockOutcome.POSITIVE_MORE_NEEDED,
+    Trigger.BLOCK_NEGATIVE: BlockOutcome.NEGATIVE,
+}
 S = PathwayState
 T = Trigger
 K = AppointmentKind
@@ -186,6 +193,7 @@ class History:
                 post_block_pain=1 if trigger is not T.BLOCK_NEGATIVE else 7,
                 relief_duration_hours=6,
                 recorded_at=start + timedelta(hours=1),
+                outcome=OUTCOMES[trigger],
             )
         )
         to = {T.BLOCK_POSITIVE: S.ELIGIBLE, T.BLOCK_NEGATIVE: S.INELIGIBLE}.get(trigger, S.REFERRED)

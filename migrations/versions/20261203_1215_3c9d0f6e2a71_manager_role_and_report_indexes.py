@@ -4,7 +4,9 @@ Managers read the clinic's reports (SPEC §11) and nothing else: the users.role 
 ``manager``. The reports read a site's rows over a range of days: the pathways it referred
 (an index on pathways (site_id, created_at)) and the appointments booked to start in it
 (appointments (site_id, start_at); the other indexes lead with a clinician, room or
-patient, so a site's year was a scan of the whole table). On SQLite a CHECK changes by rebuilding
+patient, so a site's year was a scan of the whole table). The funnel reads the milestone
+events of each pathway referred: pathway_events get (pathway_id, trigger), with the reason
+included on PostgreSQL, so it reads them from the index alone. On SQLite a CHECK changes by rebuilding
 the table (foreign keys are off meanwhile, see env.py).
 
 Revision ID: 3c9d0f6e2a71
@@ -41,6 +43,13 @@ def upgrade() -> None:
         batch_op.create_index(
             batch_op.f("ix_pathways_site_id_created_at"), ["site_id", "created_at"], unique=False
         )
+    with op.batch_alter_table("pathway_events", schema=None) as batch_op:
+        batch_op.create_index(
+            batch_op.f("ix_pathway_events_pathway_id_trigger"),
+            ["pathway_id", "trigger"],
+            unique=False,
+            postgresql_include=["reason"],
+        )
     with op.batch_alter_table("appointments", schema=None) as batch_op:
         batch_op.create_index(
             batch_op.f("ix_appointments_site_id_start_at"), ["site_id", "start_at"], unique=False
@@ -48,6 +57,8 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
+    with op.batch_alter_table("pathway_events", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_pathway_events_pathway_id_trigger"))
     with op.batch_alter_table("appointments", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_appointments_site_id_start_at"))
     with op.batch_alter_table("pathways", schema=None) as batch_op:

@@ -14,6 +14,7 @@ from sqlalchemy import CheckConstraint, ForeignKey, Index, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from scheduler.db import Base, Recorded, RecordedBy, enum_type
+from scheduler.policies.booking_rules import BlockOutcome
 from scheduler.vocabulary import AnticoagulationStatus, DischargeOutcome, Method, RecoveryScale
 
 
@@ -27,7 +28,8 @@ class OnAppointment:
 
 
 class BlockResult(OnAppointment, Recorded, Base):
-    """Pain before and after a diagnostic block (0-10) and how long relief lasted."""
+    """Pain before and after a diagnostic block (0-10), how long relief lasted, and the
+    policy's verdict (positive, positive with more needed, negative)."""
 
     __tablename__ = "block_results"
     __table_args__ = (
@@ -39,6 +41,8 @@ class BlockResult(OnAppointment, Recorded, Base):
     pre_block_pain: Mapped[int]
     post_block_pain: Mapped[int]
     relief_duration_hours: Mapped[float]
+    # What the pathway's policy made of it when recorded (its event says the same).
+    outcome: Mapped[BlockOutcome] = mapped_column(enum_type(BlockOutcome, "outcome"))
 
 
 class CheckIn(OnAppointment, RecordedBy, Base):

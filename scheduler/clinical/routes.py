@@ -38,15 +38,12 @@ class BlockResultView(MethodView):
     @blp.writing(BlockResultArgs, BlockResultSchema)
     def post(self, reading: BlockReading, appointment_id: int) -> Any:
         """Record a diagnostic block's result; the policy decides what comes next"""
-        result, outcome, pathway = services.record_block_result(
+        result, _outcome, pathway = services.record_block_result(
             session(), actor(), now(), appointment_id, reading
         )
         session().commit()
         return with_extra(
-            result,
-            relief_percent=reading.relief_percent,
-            outcome=outcome.value,
-            pathway_state=pathway.state,
+            result, relief_percent=reading.relief_percent, pathway_state=pathway.state
         )
 
 

@@ -152,11 +152,13 @@ def record_block_result(
         appointment_id=appointment.id,
         recorded_at=now,
         recorded_by_id=actor.user_id,
+        outcome=BlockOutcome.NEGATIVE,  # until the policy reads it with the others below
         **vars(reading),
     )
     step.complete(session, now, result)
     on = local_date(appointment.start_at, appointment.timezone)
     outcome = block_outcome(policy_of(pathway.policy), snapshot(session, pathway, on))
+    result.outcome = outcome
     step.advance(
         session,
         actor,

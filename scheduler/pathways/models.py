@@ -70,7 +70,11 @@ class PathwayEvent(Base):
     """One transition; rows are only ever inserted (the database refuses updates/deletes)."""
 
     __tablename__ = "pathway_events"
-    __table_args__ = (Index(None, "pathway_id", "id"),)
+    __table_args__ = (
+        Index(None, "pathway_id", "id"),
+        # The reports' funnel: each pathway's milestones (and reasons) from the index alone.
+        Index(None, "pathway_id", "trigger", postgresql_include=["reason"]),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     pathway_id: Mapped[int] = mapped_column(ForeignKey("pathways.id", ondelete="RESTRICT"))

@@ -159,19 +159,35 @@ def _minus(interval: Interval, holes: Iterable[Interval]) -> list[Interval]:
     return pieces
 
 
-def open_minutes(day: date, timezone: str, hours: Sequence[Hours], away: Sequence[Away]) -> int:
-    """Minutes of ``day`` (site-local) in which at least one clinician works at the site:
+def open_minutes(
+    days: Sequence[date], timezone: str, hours: Sequence[Hours], away: Sequence[Away]
+) -> list[int]:
+    """Minutes of each site-local day in which at least one clinician works at the site:
     the union of their hours that weekday, each less their time off. This is when the
     site's rooms are staffed, the denominator of room utilization."""
     zone = ZoneInfo(timezone)
-    worked: list[Interval] = []
-    for each in hours:
-        if each.weekday != day.weekday():
-            continue
-        shift = (
-            datetime.combine(day, each.start, zone).astimezone(UTC),
-            datetime.combine(day, each.end, zone).astimezone(UTC),
-        )
-        holes = [(a.start, a.end) for a in away if a.clinician_id == each.clinician_id]
-        worked.extend(_minus(shift, holes))
-    return sum(round((end - start).total_seconds() / 60) for start, end in _union(worked))
+    by_weekday: dict[int, list[Hours]] = {}
+    for shift in hours:
+        by_weekday.setdefault(shift.weekday, []).append(shift)
+    # Each clinician's time off by the local days it touches, so a day looks up its own.
+    holes: dict[tuple[int, date], list[Interval]] = {}
+    for off in away:
+        day = off.start.astimezone(zone).date()
+        while day <= off.end.astimezone(zone).date():
+            holes.setdefault((off.clinician_id, day), []).append((off.start, off.end))
+            day += timedelta(days=1)
+    opened = []
+    for day in days:
+        worked: set[Interval] = set()
+        at: dict[tuple[time, time], Interval] = {}
+        for shift in by_weekday.get(day.weekday(), []):
+            key = (shift.start, shift.end)
+            if key not in at:
+                at[key] = (
+                    datetime.combine(day, shift.start, zone).astimezone(UTC),
+                    datetime.combine(day, shift.end, zone).astimezone(UTC),
+                )
+            worked.update(_minus(at[key], holes.get((shift.clinician_id, day), [])))
+        merged = _union(worked)
+        opened.append(sum(round((end - start).total_seconds() / 60) for start, end in merged))
+    return opened

@@ -5,19 +5,19 @@ from __future__ import annotations
 from collections import Counter, defaultdict
 from typing import Any, Final
 
-from sqlalchemy import Integer, Select, String, Text, cast, func, literal, select, union_all
+from sqlalchemy import Integer, Select, String, func, literal, select, union_all
 from sqlalchemy.orm import Session
 
-from scheduler.clinical.models import DischargeRecord, FollowUpOutcome, ProcedureRecord
+from scheduler.clinical.models import BlockResult, DischargeRecord, FollowUpOutcome, ProcedureRecord
 from scheduler.facilities.models import Site
-from scheduler.pathways.models import Pathway, PathwayEvent
-from scheduler.pathways.states import Trigger
+from scheduler.pathways.models import Pathway
+from scheduler.policies.booking_rules import BlockOutcome
 from scheduler.policies.models import PolicyRecord
 from scheduler.reports.figures import Bucket, Period
-from scheduler.reports.reading import BLOCK_RESULTS, Built, appointments_at, by_reason, tidy
+from scheduler.reports.reading import Built, appointments_at, by_reason, tidy
 from scheduler.reports.tables import Chart, Column, Figure, Kind, Table, rate
 from scheduler.scheduling.models import Appointment
-from scheduler.vocabulary import AppointmentKind, DischargeOutcome
+from scheduler.vocabulary import DischargeOutcome
 
 RELIEF: Final = tuple(
     Bucket(f"{low}-{low + 9}%" if low < 90 else "90-100%", low, low + 10 if low < 90 else None)
@@ -25,18 +25,15 @@ RELIEF: Final = tuple(
 )
 
 
-def _blocks_statement(site: Site, period: Period) -> Select[str, int, Trigger, int]:
+def _blocks_statement(site: Site, period: Period) -> Select[str, int, BlockOutcome, int]:
     return (
-        select(PolicyRecord.name, PolicyRecord.version, PathwayEvent.trigger, func.count())
-        .join(Appointment, Appointment.id == PathwayEvent.appointment_id)
-        .join(Pathway, Pathway.id == PathwayEvent.pathway_id)
+        select(PolicyRecord.name, PolicyRecord.version, BlockResult.outcome, func.count())
+        .select_from(BlockResult)
+        .join(Appointment, Appointment.id == BlockResult.appointment_id)
+        .join(Pathway, Pathway.id == Appointment.pathway_id)
         .join(PolicyRecord, PolicyRecord.id == Pathway.policy_id)
-        .where(
-            appointments_at(site, period),
-            Appointment.kind == AppointmentKind.DIAGNOSTIC_BLOCK,
-            PathwayEvent.trigger.in_(BLOCK_RESULTS),
-        )
-        .group_by(PolicyRecord.name, PolicyRecord.version, PathwayEvent.trigger)
+        .where(appointments_at(site, period))
+        .group_by(PolicyRecord.name, PolicyRecord.version, BlockResult.outcome)
         .order_by(PolicyRecord.name, PolicyRecord.version)
     )
 
@@ -50,50 +47,37 @@ def _discharges_statement(site: Site, period: Period) -> Select[DischargeOutcome
     )
 
 
-def _any(complications: Any) -> Any:
-    """Rows whose list of complications is not empty (JSON text on both databases)."""
-    return complications.is_not(None) & (cast(complications, Text) != "[]")
-
-
-def _complications_statement(site: Site, period: Period) -> Any:
+def _records_statement(site: Site, period: Period) -> Any:
+    """Procedure records and follow-up outcomes on the site's appointments in the period,
+    counted by their list of complications (and a follow-up's tenth of relief, 0-9 with
+    100% as 10): one pass over each table, a handful of rows back."""
+    tenth = FollowUpOutcome.percent_relief // 10
     on_the_day = (
-        select(literal("procedure", String), ProcedureRecord.complications)
+        select(
+            literal("procedure", String),
+            literal(None, Integer),
+            ProcedureRecord.complications,
+            func.count(),
+        )
         .select_from(ProcedureRecord)
         .join(Appointment, Appointment.id == ProcedureRecord.appointment_id)
-        .where(appointments_at(site, period), _any(ProcedureRecord.complications))
+        .where(appointments_at(site, period))
+        .group_by(ProcedureRecord.complications)
     )
     at_follow_up = (
-        select(literal("follow_up", String), FollowUpOutcome.complications)
+        select(literal("follow_up", String), tenth, FollowUpOutcome.complications, func.count())
         .select_from(FollowUpOutcome)
         .join(Appointment, Appointment.id == FollowUpOutcome.appointment_id)
-        .where(appointments_at(site, period), _any(FollowUpOutcome.complications))
+        .where(appointments_at(site, period))
+        .group_by(tenth, FollowUpOutcome.complications)
     )
     return union_all(on_the_day, at_follow_up)
 
 
-def _counts_statement(site: Site, period: Period) -> Any:
-    """Procedures performed, and follow-ups by tenth of relief (0-9; 100% is 10)."""
-    procedures = (
-        select(literal("procedure", String), literal(None, Integer), func.count())
-        .select_from(ProcedureRecord)
-        .join(Appointment, Appointment.id == ProcedureRecord.appointment_id)
-        .where(appointments_at(site, period))
-    )
-    tenth = FollowUpOutcome.percent_relief // 10
-    follow_ups = (
-        select(literal("follow_up", String), tenth, func.count())
-        .select_from(FollowUpOutcome)
-        .join(Appointment, Appointment.id == FollowUpOutcome.appointment_id)
-        .where(appointments_at(site, period))
-        .group_by(tenth)
-    )
-    return union_all(procedures, follow_ups)
-
-
 def outcomes(session: Session, site: Site, period: Period) -> Built:
-    by_policy: dict[str, Counter[Trigger]] = defaultdict(Counter)
-    for name, version, trigger, count in session.execute(_blocks_statement(site, period)):
-        by_policy[f"{name} v{version}"][trigger] += count
+    by_policy: dict[str, Counter[BlockOutcome]] = defaultdict(Counter)
+    for name, version, verdict, count in session.execute(_blocks_statement(site, period)):
+        by_policy[f"{name} v{version}"][verdict] += count
     discharged = 0
     admissions: Counter[str] = Counter()
     for outcome, reason, count in session.execute(_discharges_statement(site, period)):
@@ -102,19 +86,19 @@ def outcomes(session: Session, site: Site, period: Period) -> Built:
         else:
             admissions[tidy(reason)] += count
     complications: dict[str, Counter[str]] = {"procedure": Counter(), "follow_up": Counter()}
-    for source, codes in session.execute(_complications_statement(site, period)):
-        complications[source].update(codes)
     procedures = 0
     relief = [0] * len(RELIEF)
-    for source, tenth, count in session.execute(_counts_statement(site, period)):
+    for source, tenth, codes, count in session.execute(_records_statement(site, period)):
+        for code in codes or ():
+            complications[source][code] += count
         if source == "procedure":
-            procedures = count
+            procedures += count
         else:
             relief[min(int(tenth), len(RELIEF) - 1)] += count
     follow_ups = sum(relief)
 
-    def positive(counts: Counter[Trigger]) -> int:
-        return counts[Trigger.BLOCK_POSITIVE] + counts[Trigger.BLOCK_POSITIVE_MORE_NEEDED]
+    def positive(counts: Counter[BlockOutcome]) -> int:
+        return counts[BlockOutcome.POSITIVE] + counts[BlockOutcome.POSITIVE_MORE_NEEDED]
 
     blocks = Table(
         "blocks",
@@ -131,7 +115,7 @@ def outcomes(session: Session, site: Site, period: Period) -> Built:
                 policy,
                 counts.total(),
                 positive(counts),
-                counts[Trigger.BLOCK_NEGATIVE],
+                counts[BlockOutcome.NEGATIVE],
                 rate(positive(counts), counts.total()),
             )
             for policy, counts in by_policy.items()

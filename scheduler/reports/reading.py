@@ -15,7 +15,7 @@ from scheduler.reports.tables import Figure, Table
 from scheduler.scheduling.models import Appointment
 
 TOP_REASONS: Final = 10  # further free-text reasons are summed as "other reasons"
-# The triggers of a block result (the funnel's first stage; the positivity of blocks).
+# The triggers of a block result (the funnel's first stage).
 BLOCK_RESULTS: Final = (
     Trigger.BLOCK_POSITIVE,
     Trigger.BLOCK_POSITIVE_MORE_NEEDED,

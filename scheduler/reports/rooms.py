@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections import Counter, defaultdict
 from typing import Any, Final
 
 from sqlalchemy import Select, func, select
@@ -91,7 +92,7 @@ def rooms(session: Session, site: Site, period: Period) -> Built:
     )
     hours, away = _staffing(session, site, period)
     day_list = period.days
-    opened = [open_minutes(day, site.timezone, hours, away) for day in day_list]
+    opened = open_minutes(day_list, site.timezone, hours, away)
     booked: dict[tuple[int, int], float] = {
         (day, room): minutes or 0.0
         for day, room, minutes in session.execute(_booked_statement(site, period))
@@ -105,23 +106,29 @@ def rooms(session: Session, site: Site, period: Period) -> Built:
         late = late_by[key]
         return late is not None and late <= ON_TIME_MINUTES
 
-    per_room = []
-    for room_id, name in rooms:
-        room_booked = round(sum(booked.get((n, room_id), 0.0) for n in range(len(day_list))))
-        room_open = sum(opened)
-        firsts = [key for key in late_by if key[1] == room_id]
-        kept = sum(1 for key in firsts if on_time(key))
-        per_room.append(
-            (
-                name,
-                room_booked,
-                room_open,
-                rate(room_booked, room_open),
-                len(firsts),
-                kept,
-                rate(kept, len(firsts)),
-            )
+    room_minutes: defaultdict[int, float] = defaultdict(float)
+    day_minutes: defaultdict[int, float] = defaultdict(float)
+    for (day, room_id), minutes in booked.items():
+        room_minutes[room_id] += minutes
+        day_minutes[day] += minutes
+    firsts: Counter[int] = Counter()
+    kept: Counter[int] = Counter()
+    for key in late_by:
+        firsts[key[1]] += 1
+        kept[key[1]] += on_time(key)
+    room_open = sum(opened)
+    per_room = [
+        (
+            name,
+            round(room_minutes[room_id]),
+            room_open,
+            rate(round(room_minutes[room_id]), room_open),
+            firsts[room_id],
+            kept[room_id],
+            rate(kept[room_id], firsts[room_id]),
         )
+        for room_id, name in rooms
+    ]
     room_table = Table(
         "rooms",
         "Utilization and first-case starts by room",
@@ -142,7 +149,7 @@ def rooms(session: Session, site: Site, period: Period) -> Built:
     weekly = []
     for monday in period.weeks():
         indexes = [n for n, day in enumerate(day_list) if 0 <= (day - monday).days < 7]
-        week_booked = round(sum(booked.get((n, r), 0.0) for n in indexes for r, _ in rooms))
+        week_booked = round(sum(day_minutes[n] for n in indexes))
         week_open = sum(opened[n] for n in indexes) * len(rooms)
         weekly.append((monday, week_booked, week_open, rate(week_booked, week_open)))
     week_table = Table(

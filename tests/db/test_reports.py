@@ -248,7 +248,7 @@ def test_backfill_counts_freed_slots_offers_fills_and_minutes_recovered(db: Sess
 STATEMENTS = {
     "funnel": 2,
     "time-to-treatment": 2,
-    "outcomes": 5,
+    "outcomes": 4,
     "attendance": 2,
     "rooms": 6,
     "backfill": 3,

@@ -81,9 +81,8 @@ def test_open_minutes_are_the_union_of_hours_less_each_ones_time_off() -> None:
     # Clinician 1 away 12:00-15:00 New York (16:00-19:00 UTC): 8-12 and 14-18 remain.
     away = [Away(1, datetime(2026, 10, 5, 16, tzinfo=UTC), datetime(2026, 10, 5, 19, tzinfo=UTC))]
 
-    assert open_minutes(monday, NEW_YORK, hours, []) == 600
-    assert open_minutes(monday, NEW_YORK, hours, away) == 480
-    assert open_minutes(date(2026, 10, 4), NEW_YORK, hours, away) == 0
+    assert open_minutes([monday], NEW_YORK, hours, []) == [600]
+    assert open_minutes([date(2026, 10, 4), monday], NEW_YORK, hours, away) == [0, 480]
 
 
 def test_csv_has_a_header_crlf_iso_days_empty_nulls_and_no_formulas() -> None:
