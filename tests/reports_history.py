@@ -20,10 +20,10 @@ from scheduler.clinical.models import (
     FollowUpOutcome,
     ProcedureRecord,
 )
+from scheduler.clinical.services import BLOCK_TRIGGERS
 from scheduler.facilities.models import Room, Site
 from scheduler.pathways.models import Pathway, PathwayEvent
 from scheduler.pathways.states import PathwayState, Trigger
-from scheduler.policies.booking_rules import BlockOutcome
 from scheduler.policies.models import PolicyRecord
 from scheduler.scheduling.models import Appointment
 from scheduler.vocabulary import (
@@ -49,11 +49,7 @@ from tests.factories import (
 )
 
 # A block result's verdict, as its event's trigger says it.
-OUTCOMES = {
-    Trigger.BLOCK_POSITIVE: BlockOutcome.POSITIVE,
-    Trigger.BLOCK_POSITIVE_MORE_NEEDED: BlockOutcome.POSITIVE_MORE_NEEDED,
-    Trigger.BLOCK_NEGATIVE: BlockOutcome.NEGATIVE,
-}
+OUTCOMES = {trigger: outcome for outcome, trigger in BLOCK_TRIGGERS.items()}
 S = PathwayState
 T = Trigger
 K = AppointmentKind

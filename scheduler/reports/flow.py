@@ -10,12 +10,13 @@ from sqlalchemy import Integer, Select, case, func, literal, select
 from sqlalchemy.orm import Session, aliased
 
 from scheduler.clinical.models import ProcedureRecord
+from scheduler.clinical.services import BLOCK_TRIGGERS
 from scheduler.db import minutes_between
 from scheduler.facilities.models import Site
 from scheduler.pathways.models import Pathway, PathwayEvent
 from scheduler.pathways.states import PathwayState, Trigger
 from scheduler.reports.figures import Bucket, Period, bucket_counts, percentile
-from scheduler.reports.reading import BLOCK_RESULTS, Built, appointments_at, by_reason, in_period
+from scheduler.reports.reading import Built, appointments_at, by_reason, in_period
 from scheduler.reports.tables import Chart, Column, Figure, Kind, Table, rate
 from scheduler.scheduling.models import Appointment
 from scheduler.vocabulary import AppointmentKind, AppointmentStatus
@@ -36,6 +37,8 @@ def _ever(condition: Any, name: str) -> Any:
     return func.max(case((condition, 1), else_=0)).label(name)
 
 
+# The triggers of a block result (the funnel's first stage).
+BLOCK_RESULTS: Final = tuple(BLOCK_TRIGGERS.values())
 # The events that say how far a pathway got (a first positive block is what makes it
 # eligible); only these are read, so a year's cohort reads a fraction of its history.
 MILESTONES: Final = (

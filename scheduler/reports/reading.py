@@ -9,19 +9,11 @@ from sqlalchemy import case, literal
 
 from scheduler.db import UTCDateTime, minutes_between, whole_days
 from scheduler.facilities.models import Site
-from scheduler.pathways.states import Trigger
 from scheduler.reports.figures import Period
 from scheduler.reports.tables import Figure, Table
 from scheduler.scheduling.models import Appointment
 
 TOP_REASONS: Final = 10  # further free-text reasons are summed as "other reasons"
-# The triggers of a block result (the funnel's first stage).
-BLOCK_RESULTS: Final = (
-    Trigger.BLOCK_POSITIVE,
-    Trigger.BLOCK_POSITIVE_MORE_NEEDED,
-    Trigger.BLOCK_NEGATIVE,
-)
-
 # A report's description, headline figures and tables.
 Built = tuple[str, list[Figure], list[Table]]
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections import Counter, defaultdict
+from datetime import date
 from typing import Any, Final
 
 from sqlalchemy import Select, func, select
@@ -14,7 +15,7 @@ from scheduler.db import minutes_between
 from scheduler.facilities.models import Room, Site
 from scheduler.reports.figures import Away, Hours, Period, open_minutes
 from scheduler.reports.reading import Built, day_of, in_period
-from scheduler.reports.tables import Chart, Column, Figure, Kind, Table, rate
+from scheduler.reports.tables import Cell, Chart, Column, Figure, Kind, Table, rate
 from scheduler.scheduling.models import Appointment
 from scheduler.vocabulary import AppointmentKind, AppointmentStatus
 
@@ -86,6 +87,10 @@ def _staffing(session: Session, site: Site, period: Period) -> tuple[list[Hours]
     return hours, away
 
 
+def _day_row(day: date, room: str, booked: int, opened: int, first: str) -> tuple[Cell, ...]:
+    return (day, room, booked, opened, rate(booked, opened), first)
+
+
 def rooms(session: Session, site: Site, period: Period) -> Built:
     rooms = list(
         session.execute(select(Room.id, Room.name).where(Room.site_id == site.id).order_by(Room.id))
@@ -105,6 +110,10 @@ def rooms(session: Session, site: Site, period: Period) -> Built:
     def on_time(key: tuple[int, int]) -> bool:
         late = late_by[key]
         return late is not None and late <= ON_TIME_MINUTES
+
+    def first_case(key: tuple[int, int]) -> str:
+        """The day's first case in the room: on time, late, or none performed."""
+        return ("yes" if on_time(key) else "no") if key in late_by else ""
 
     room_minutes: defaultdict[int, float] = defaultdict(float)
     day_minutes: defaultdict[int, float] = defaultdict(float)
@@ -176,13 +185,8 @@ def rooms(session: Session, site: Site, period: Period) -> Built:
             Column("first_case_on_time", "First case on time", Kind.TEXT),
         ),
         tuple(
-            (
-                day,
-                name,
-                round(booked.get((n, room_id), 0.0)),
-                opened[n],
-                rate(round(booked.get((n, room_id), 0.0)), opened[n]),
-                ("yes" if on_time((n, room_id)) else "no") if (n, room_id) in late_by else "",
+            _day_row(
+                day, name, round(booked.get((n, room_id), 0.0)), opened[n], first_case((n, room_id))
             )
             for n, day in enumerate(day_list)
             for room_id, name in rooms

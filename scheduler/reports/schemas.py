@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
-from marshmallow import ValidationError, fields, validate, validates_schema
+from marshmallow import fields, validate
 
 from scheduler.reports.tables import Cell
 from scheduler.schemas import Args, Day, Out, QueryId
@@ -31,11 +31,6 @@ class ReportQueryArgs(Args):
         validate=validate.Length(min=1, max=40),
         metadata={"description": "With ``format=csv``: which table (default: the first)"},
     )
-
-    @validates_schema
-    def days_in_order(self, data: dict[str, Any], **_kwargs: Any) -> None:
-        if data.get("last_day", date.max) < data.get("first_day", date.min):
-            raise ValidationError("The last day comes before the first.", "to")
 
 
 class CellField(fields.Field[Any]):

@@ -25,7 +25,7 @@ from scheduler.clinical.models import DischargeRecord, FollowUpOutcome, Procedur
 from scheduler.clinicians.models import WorkingHours
 from scheduler.db import make_sessionmaker
 from scheduler.demo import SITE_NAME, STARTED_BEFORE_NOW, ZONE, seed_demo
-from scheduler.demo_history import QUIET_DAYS, Ending, plans
+from scheduler.demo_plans import QUIET_DAYS, Ending, plans
 from scheduler.facilities.models import Room, Site
 from scheduler.models import Base
 from scheduler.outbox.models import OutboxMessage
