@@ -21,7 +21,7 @@ from scheduler.context import now, session
 from scheduler.db import schema_revisions
 from scheduler.hl7v2.services import backlog as siu_backlog
 from scheduler.outbox.services import backlog
-from scheduler.waitlist.services import backlog as waitlist_backlog
+from scheduler.waitlist.board import backlog as waitlist_backlog
 
 blp = Blueprint("health", __name__)
 HEADS = migration_heads()

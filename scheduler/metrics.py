@@ -33,7 +33,7 @@ from prometheus_client.registry import Collector
 from scheduler.errors import PrerequisitesUnmet
 from scheduler.hl7v2.services import Backlog as SiuBacklog
 from scheduler.outbox.services import Backlog
-from scheduler.waitlist.services import Backlog as WaitlistBacklog
+from scheduler.waitlist.board import Backlog as WaitlistBacklog
 
 MULTIPROCESS_DIR = "PROMETHEUS_MULTIPROC_DIR"
 UNMATCHED = "<unmatched>"  # a path no route knows: one label, whatever was asked

@@ -56,7 +56,7 @@ from scheduler.vocabulary import (
     TimeOfDay,
     WaitlistPriority,
 )
-from scheduler.waitlist import services as waitlist
+from scheduler.waitlist import board as waitlist_board
 from scheduler.web.forms import (
     Action,
     Done,
@@ -135,7 +135,7 @@ def render_pathway(pathway_id: int, problem: Problem | None = None) -> ResponseR
         kinds=list(AppointmentKind),
         methods=list(Method),
         problem=problem,
-        waitlist_entry=waitlist.entry_of_pathway(session, pathway.id)
+        waitlist_entry=waitlist_board.entry_of_pathway(session, pathway.id)
         if pathway.waitlisted
         else None,
         waitlistable=pathway.state in WAITLISTABLE and not pathway.waitlisted,

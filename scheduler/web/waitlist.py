@@ -36,7 +36,7 @@ from scheduler.vocabulary import (
     VacancyStatus,
     WaitlistPriority,
 )
-from scheduler.waitlist import services
+from scheduler.waitlist import board, services
 from scheduler.waitlist.models import WaitlistEntry
 from scheduler.waitlist.schemas import (
     EntryCreateArgs,
@@ -114,12 +114,12 @@ def _index(problem: Problem | None = None) -> ResponseReturnValue:
         problem = problem or problem_of("filters", error, ABOVE)
         filters = {}
     site_id = filters.get("site_id")
-    everyone = services.listed(session, {"site_id": site_id} if site_id else {})
-    offers = services.in_flight(session, site_id)
-    outcomes = services.day_outcomes(session, now, site_id)
+    everyone = board.listed(session, {"site_id": site_id} if site_id else {})
+    offers = board.in_flight(session, site_id)
+    outcomes = board.day_outcomes(session, now, site_id)
     # Who a freed slot may be offered to by hand: waiting at its site, holding no offer.
     holding = {item.offer.pathway_id for item in offers}
-    waiting_at: dict[int, list[services.Listed]] = {}
+    waiting_at: dict[int, list[board.Listed]] = {}
     for row in everyone:
         if row.entry.pathway_id not in holding:
             waiting_at.setdefault(row.site.id, []).append(row)
@@ -131,7 +131,7 @@ def _index(problem: Problem | None = None) -> ResponseReturnValue:
         clinicians=clinicians.list_clinicians(session),
         priorities=list(WaitlistPriority),
         next_steps=NEXT_STEPS,
-        entries=services.listed(session, filters),
+        entries=board.listed(session, filters),
         offers=offers,
         left={item.offer.id: _seconds(item.offer.expires_at, now) for item in offers},
         outcomes=outcomes,
@@ -153,7 +153,7 @@ def _seconds(until: datetime, now: datetime) -> int:
     return max(0, int((until - now).total_seconds()))
 
 
-def _offerable(outcome: services.Outcome, now: datetime) -> bool:
+def _offerable(outcome: board.Outcome, now: datetime) -> bool:
     """A freed slot a scheduler may still offer by hand: not filled, not over, and no
     offer waiting for its answer."""
     vacancy = outcome.vacancy
@@ -215,7 +215,7 @@ def entry(entry_id: int) -> ResponseReturnValue:
 
 def _entry(entry_id: int, problem: Problem | None = None) -> ResponseReturnValue:
     """The entry's edit form; refused, with the reason and what was sent."""
-    row = services.listed_entry(context.session(), entry_id)
+    row = board.listed_entry(context.session(), entry_id)
     sent = _values_sent(request.form) if problem else _values_of(row.entry)
     page = render_template(
         "web/waitlist_entry.html",

@@ -22,7 +22,7 @@ from werkzeug.test import TestResponse
 from scheduler.pathways.models import PathwayEvent
 from scheduler.scheduling.models import Appointment
 from scheduler.vocabulary import OfferStatus, VacancyStatus
-from scheduler.waitlist import services
+from scheduler.waitlist import board
 from scheduler.waitlist.letters import offer_token
 from scheduler.waitlist.models import Offer, Vacancy, WaitlistEntry
 from tests.api.conftest import Clinic
@@ -51,7 +51,7 @@ def send(browser: Browser, path: str, pairs: list[tuple[str, str]]) -> TestRespo
 
 def named(db: Session, pathway_id: int) -> str:
     """The patient of a pathway as the pages write them: "Family, Given"."""
-    entry = next(row for row in services.listed(db, {}) if row.entry.pathway_id == pathway_id)
+    entry = next(row for row in board.listed(db, {}) if row.entry.pathway_id == pathway_id)
     return f"{entry.patient.family_name}, {entry.patient.given_name}"
 
 
@@ -331,7 +331,7 @@ def test_todays_outcomes_count_the_offers_and_the_minutes_a_filled_slot_recovere
     html = section(text_of(browser.get(PAGE)), "Today's backfill")
     db.expire_all()
     count_queries.statements.clear()
-    outcomes = services.day_outcomes(db, clock(), clinic.site_id)
+    outcomes = board.day_outcomes(db, clock(), clinic.site_id)
     reads = count_queries.count
     clock.advance(days=1)
     browser.sign_in(people["scheduler"])
