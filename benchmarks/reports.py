@@ -1331,7 +1331,7 @@ def time_reports(engine: Engine, site_id: int, first_day: date, last_day: date) 
     def build_once(name: str) -> Callable[[], Report]:
         def call() -> Report:
             with sessions() as session:
-                return build(session, name, site_id, first_day, last_day)
+                return build(session, datetime.now(UTC), name, site_id, first_day, last_day)
 
         return call
 

@@ -9,7 +9,7 @@ from flask import Response
 from flask.views import MethodView
 
 from scheduler.api import Blueprint
-from scheduler.context import session
+from scheduler.context import now, session
 from scheduler.downloads import CSV, report_csv
 from scheduler.reports import services
 from scheduler.reports.schemas import ReportNameSchema, ReportQueryArgs, ReportSchema
@@ -42,12 +42,13 @@ class OneReport(MethodView):
         """One report for a site over a range of site-local days
 
         ``funnel``, ``time-to-treatment``, ``outcomes``, ``attendance``, ``rooms`` or
-        ``backfill`` (``GET /reports`` lists them). Counts and rates only: no row names a
+        ``backfill`` (``GET /reports`` lists them). Without ``from`` and ``to``, the last 90
+        days up to yesterday on the site's calendar. Counts and rates only: no row names a
         patient. With ``format=csv`` the answer is one table (``table``, default the
         first) as RFC 4180 CSV with a header row.
         """
         report = services.build(
-            session(), name, args["site_id"], args["first_day"], args["last_day"]
+            session(), now(), name, args["site_id"], args.get("first_day"), args.get("last_day")
         )
         if args["format"] != "csv":
             return report

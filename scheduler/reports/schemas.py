@@ -14,12 +14,15 @@ from scheduler.schemas import Args, Day, Out, QueryId
 class ReportQueryArgs(Args):
     site_id = QueryId(required=True)
     first_day = Day(
-        required=True, data_key="from", metadata={"description": "First day, site-local"}
+        data_key="from",
+        metadata={"description": "First day, site-local (default: 90 days before ``to``)"},
     )
     last_day = Day(
-        required=True,
         data_key="to",
-        metadata={"description": "Last day, site-local (inclusive); at most 731 days on"},
+        metadata={
+            "description": "Last day, site-local (inclusive; default: yesterday); at most "
+            "731 days after ``from``"
+        },
     )
     format = fields.String(
         load_default="json",

@@ -29,12 +29,12 @@ folded); reports never carry a row per patient. Each subject has its module (``f
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from typing import Final
 
 from sqlalchemy.orm import Session
 
+from scheduler.clock import local_date
 from scheduler.errors import InvalidInput, NotFound
 from scheduler.facilities.models import Site
 from scheduler.facilities.services import get_site
@@ -52,18 +52,28 @@ REPORTS: Final = {
     "backfill": "Waitlist backfill",
 }
 MAX_DAYS: Final = 731  # two years, leap day included
+DEFAULT_DAYS: Final = 90
 
 
-def build(session: Session, name: str, site_id: int, first_day: date, last_day: date) -> Report:
-    """The report ``name`` for ``site_id`` over site-local days first..last (inclusive)."""
+def build(
+    session: Session,
+    now: datetime,
+    name: str,
+    site_id: int,
+    first_day: date | None = None,
+    last_day: date | None = None,
+) -> Report:
+    """The report ``name`` for ``site_id`` over site-local days first..last (inclusive);
+    a day not given is the default range's (:func:`days_asked`)."""
     builder = _BUILDERS.get(name)
     if builder is None:
         raise NotFound("report", name)
+    site = get_site(session, site_id)
+    first_day, last_day = days_asked(site, now, first_day, last_day)
     if last_day < first_day:
         raise InvalidInput.field("to", "The last day comes before the first.")
     if (last_day - first_day).days >= MAX_DAYS:
         raise InvalidInput.field("to", f"A report covers at most {MAX_DAYS} days.")
-    site = get_site(session, site_id)
     period = Period(first_day, last_day, site.timezone)
     description, figures, tables = builder(session, site, period)
     return Report(
@@ -90,13 +100,12 @@ _BUILDERS: Final[dict[str, Callable[[Session, Site, Period], Built]]] = {
 }
 
 
-@dataclass(frozen=True)
-class Defaults:
-    """The range a report opens on: the last 90 days up to yesterday, site-local."""
-
-    first_day: date
-    last_day: date
-
-
-def default_range(today: date) -> Defaults:
-    return Defaults(today - timedelta(days=90), today - timedelta(days=1))
+def days_asked(
+    site: Site, now: datetime, first_day: date | None, last_day: date | None
+) -> tuple[date, date]:
+    """The days a report covers: those given, and for a day left out the default range's.
+    With neither, the last ``DEFAULT_DAYS`` up to yesterday (the site's calendar); with
+    only the last, the ``DEFAULT_DAYS`` up to it; with only the first, up to yesterday."""
+    yesterday = local_date(now, site.timezone) - timedelta(days=1)
+    last = last_day or yesterday
+    return first_day or last - timedelta(days=DEFAULT_DAYS - 1), last

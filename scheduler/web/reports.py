@@ -31,7 +31,6 @@ from marshmallow import ValidationError
 
 from scheduler import context
 from scheduler.auth.permissions import roles_of
-from scheduler.clock import local_date
 from scheduler.downloads import report_csv
 from scheduler.errors import DomainError, NotFound
 from scheduler.facilities import services as facilities
@@ -85,8 +84,10 @@ def index() -> ResponseReturnValue:
         if sites:
             site, first_day, last_day = _query(sites, given)
             names = [chosen] if chosen else list(reports.REPORTS)
+            now = context.now()
             shown = [
-                _shown(reports.build(session, name, site.id, first_day, last_day)) for name in names
+                _shown(reports.build(session, now, name, site.id, first_day, last_day))
+                for name in names
             ]
             typed |= {"from": first_day.isoformat(), "to": last_day.isoformat()}
     except (ValidationError, DomainError) as error:
@@ -122,7 +123,7 @@ def download(name: str) -> Response:
     given = form_input(request.args)
     try:
         site, first_day, last_day = _query(facilities.sites_by_name(session), given)
-        report = reports.build(session, name, site.id, first_day, last_day)
+        report = reports.build(session, context.now(), name, site.id, first_day, last_day)
         return report_csv(report, given.get("table"))
     except (ValidationError, DomainError) as error:
         problem = problem_of(FORM, error, frozenset())
@@ -145,20 +146,17 @@ blp.add_app_template_global(csv_url, "report_csv_url")
 
 def _query(sites: list[Site], given: Mapping[str, Any]) -> tuple[Site, date, date]:
     """The site and days asked for, loaded by the API's own query schema; a blank site is
-    the first by name, a blank day the site's default range's (``reports.default_range``:
-    the days up to yesterday, site-local)."""
+    the first by name, a blank day the default range's (``reports.days_asked``)."""
     query = {name: given[name] for name in QUERY if name in given}
     if "site_id" not in query and sites:
         query["site_id"] = str(sites[0].id)
-    args = ReportQueryArgs(partial=("first_day", "last_day")).load(query)
+    args = ReportQueryArgs().load(query)
     site = next((each for each in sites if each.id == args["site_id"]), None)
     if site is None:
         raise NotFound("site", args["site_id"])
-    defaults = reports.default_range(local_date(context.now(), site.timezone))
     return (
         site,
-        args.get("first_day", defaults.first_day),
-        args.get("last_day", defaults.last_day),
+        *reports.days_asked(site, context.now(), args.get("first_day"), args.get("last_day")),
     )
 
 

@@ -115,7 +115,8 @@ def test_a_manager_sees_the_sites_but_no_patient(api: Api, history: History) -> 
     [
         ("from=2026-10-31&to=2026-10-01", 422, "to"),
         ("from=2024-01-01&to=2026-10-01", 422, "to"),
-        ("from=2026-10-01", 422, "to"),
+        ("from=2026-10-01", 422, "to"),  # up to yesterday (March): before the first
+        ("from=&to=2026-10-01", 422, "from"),
         ("from=2026-13-01&to=2026-10-01", 422, "from"),
         (f"{OCTOBER}&format=xml", 422, "format"),
         (f"{OCTOBER}&format=csv&table=payroll", 422, "table"),
@@ -129,6 +130,18 @@ def test_bad_queries_are_refused_with_the_field_named(
     assert response.status_code == status
     assert response.mimetype == "application/problem+json"
     assert field in str(response.get_json()["errors"])
+
+
+def test_without_days_a_report_covers_the_90_days_up_to_yesterday(
+    api: Api, history: History
+) -> None:
+    """The API's clock: 2 March 2026, 14:00 in New York."""
+    site = history.site.id
+
+    body = api.ok("GET", f"/reports/attendance?site_id={site}", as_="manager")
+    assert (body["from"], body["to"]) == ("2025-12-02", "2026-03-01")
+    body = api.ok("GET", f"/reports/attendance?site_id={site}&to=2026-10-31", as_="manager")
+    assert (body["from"], body["to"]) == ("2026-08-03", "2026-10-31")
 
 
 def test_an_unknown_report_or_site_is_404(api: Api, history: History) -> None:

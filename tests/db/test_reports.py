@@ -6,14 +6,14 @@ The range is October 2026 at a New York clinic; rows just outside it (the evenin
 
 from __future__ import annotations
 
-from datetime import date, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 
 import pytest
 from sqlalchemy.orm import Session
 
 from scheduler.clinicians.models import TimeOff
 from scheduler.errors import InvalidInput, NotFound
-from scheduler.reports.services import REPORTS, build
+from scheduler.reports.services import REPORTS, build, days_asked
 from scheduler.reports.tables import Report
 from scheduler.vocabulary import AppointmentStatus, OfferStatus, VacancySource, VacancyStatus
 from tests.conftest import QueryCounter
@@ -21,10 +21,12 @@ from tests.factories import ClinicianFactory, WorkingHoursFactory
 from tests.reports_history import History, K, S, T, at
 
 OCTOBER = (date(2026, 10, 1), date(2026, 10, 31))
+# When the reports are read: after October (a range given outright does not depend on it).
+NOW = datetime(2026, 11, 20, 15, tzinfo=UTC)
 
 
 def report(db: Session, history: History, name: str, days: tuple[date, date] = OCTOBER) -> Report:
-    return build(db, name, history.site.id, *days)
+    return build(db, NOW, name, history.site.id, *days)
 
 
 @pytest.fixture
@@ -274,13 +276,37 @@ def test_a_report_refuses_an_unknown_name_site_or_a_bad_range(
 ) -> None:
     site = pathway_history.site.id
     with pytest.raises(NotFound):
-        build(db, "payroll", site, *OCTOBER)
+        build(db, NOW, "payroll", site, *OCTOBER)
     with pytest.raises(NotFound):
-        build(db, "funnel", site + 1000, *OCTOBER)
+        build(db, NOW, "funnel", site + 1000, *OCTOBER)
     with pytest.raises(InvalidInput):
-        build(db, "funnel", site, date(2026, 10, 2), date(2026, 10, 1))
+        build(db, NOW, "funnel", site, date(2026, 10, 2), date(2026, 10, 1))
     with pytest.raises(InvalidInput):
-        build(db, "funnel", site, date(2024, 9, 30), date(2026, 10, 1))
+        build(db, NOW, "funnel", site, date(2024, 9, 30), date(2026, 10, 1))
+
+
+@pytest.mark.parametrize(
+    ("given", "expected"),
+    [
+        ((None, None), (date(2026, 8, 20), date(2026, 11, 17))),
+        ((None, date(2026, 10, 31)), (date(2026, 8, 3), date(2026, 10, 31))),
+        ((date(2026, 11, 1), None), (date(2026, 11, 1), date(2026, 11, 17))),
+        ((date(2026, 10, 1), date(2026, 10, 2)), (date(2026, 10, 1), date(2026, 10, 2))),
+    ],
+)
+def test_a_day_left_out_is_the_default_ranges_on_the_sites_calendar(
+    db: Session,
+    pathway_history: History,
+    given: tuple[date | None, date | None],
+    expected: tuple[date, date],
+) -> None:
+    """At 03:00 UTC on 19 November it is still the 18th in New York: yesterday is the
+    17th, and the default range is the 90 days up to it."""
+    late_evening = datetime(2026, 11, 19, 3, tzinfo=UTC)
+
+    assert days_asked(pathway_history.site, late_evening, *given) == expected
+    built = build(db, late_evening, "funnel", pathway_history.site.id, *given)
+    assert (built.first_day, built.last_day) == expected
 
 
 @pytest.mark.parametrize(
