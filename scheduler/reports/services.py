@@ -69,9 +69,14 @@ def build(
     if builder is None:
         raise NotFound("report", name)
     site = get_site(session, site_id)
-    first_day, last_day = days_asked(site, now, first_day, last_day)
-    if last_day < first_day:
+    days = days_asked(site, now, first_day, last_day)
+    if days[1] < days[0]:
+        if last_day is None:
+            raise InvalidInput.field(
+                "from", "Comes after yesterday, the last day unless 'to' names another."
+            )
         raise InvalidInput.field("to", "The last day comes before the first.")
+    first_day, last_day = days
     if (last_day - first_day).days >= MAX_DAYS:
         raise InvalidInput.field("to", f"A report covers at most {MAX_DAYS} days.")
     period = Period(first_day, last_day, site.timezone)

@@ -115,7 +115,7 @@ def test_a_manager_sees_the_sites_but_no_patient(api: Api, history: History) -> 
     [
         ("from=2026-10-31&to=2026-10-01", 422, "to"),
         ("from=2024-01-01&to=2026-10-01", 422, "to"),
-        ("from=2026-10-01", 422, "to"),  # up to yesterday (March): before the first
+        ("from=2026-10-01", 422, "from"),  # up to yesterday (March): before the first
         ("from=&to=2026-10-01", 422, "from"),
         ("from=2026-13-01&to=2026-10-01", 422, "from"),
         (f"{OCTOBER}&format=xml", 422, "format"),
