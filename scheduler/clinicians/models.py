@@ -1,10 +1,11 @@
-"""Clinicians, their weekly working hours per site (site-local wall clock) and time off."""
+"""Clinicians, their weekly working hours per site (site-local wall clock), the hours they
+had before (for the reports) and time off."""
 
 from __future__ import annotations
 
 from datetime import datetime, time
 
-from sqlalchemy import CheckConstraint, ForeignKey, String
+from sqlalchemy import CheckConstraint, ForeignKey, Index, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from scheduler.db import Base, enum_type
@@ -40,6 +41,35 @@ class WorkingHours(Base):
     weekday: Mapped[int]  # 0 = Monday, as datetime.date.weekday()
     start_time: Mapped[time]
     end_time: Mapped[time]
+    # When these hours were set (None: before this was recorded, so as if always).
+    since_at: Mapped[datetime | None]
+
+
+class PastWorkingHours(Base):
+    """Weekly hours a replacement ended, with when they held: the reports measure a past
+    day against the hours of that day, not today's. Written only when hours are replaced;
+    nothing that books reads them."""
+
+    __tablename__ = "working_hours_past"
+    __table_args__ = (
+        CheckConstraint("weekday BETWEEN 0 AND 6", name="weekday"),
+        CheckConstraint("end_time > start_time", name="end_after_start"),
+        CheckConstraint(
+            "valid_from IS NULL OR valid_until > valid_from", name="valid_until_after_from"
+        ),
+        Index("ix_working_hours_past_site_id_valid_until", "site_id", "valid_until"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    clinician_id: Mapped[int] = mapped_column(
+        ForeignKey("clinicians.id", ondelete="CASCADE"), index=True
+    )
+    site_id: Mapped[int] = mapped_column(ForeignKey("sites.id", ondelete="RESTRICT"))
+    weekday: Mapped[int]
+    start_time: Mapped[time]
+    end_time: Mapped[time]
+    valid_from: Mapped[datetime | None]  # None: since before this was recorded
+    valid_until: Mapped[datetime]
 
 
 class TimeOff(Base):

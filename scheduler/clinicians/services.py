@@ -8,11 +8,17 @@ from itertools import pairwise
 from typing import Any, Final
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Select, delete, select
+from sqlalchemy import Select, delete, exists, insert, literal, or_, select
 from sqlalchemy.orm import Session
 
 from scheduler.access import Actor
-from scheduler.clinicians.models import Clinician, ClinicianDuration, TimeOff, WorkingHours
+from scheduler.clinicians.models import (
+    Clinician,
+    ClinicianDuration,
+    PastWorkingHours,
+    TimeOff,
+    WorkingHours,
+)
 from scheduler.db import found, saved
 from scheduler.errors import BookingsStranded, InvalidInput, StrandedBooking
 from scheduler.facilities.models import Site
@@ -70,7 +76,10 @@ def replace_working_hours(
 
     Hours that leave booked appointments still to come outside them are refused
     (:class:`BookingsStranded`, naming them) unless ``confirm_stranded``: then they are
-    saved and those appointments marked for rebooking (returned with the hours).
+    saved and those appointments marked for rebooking (returned with the hours). The new
+    hours hold from ``now``, and the replaced ones are kept with the span they held; a
+    clinician's first hours hold as if always (the days before they were entered are
+    measured against them).
     """
     get_clinician(session, clinician_id)
     # Errors name each interval by its position in the request, not in weekday order.
@@ -95,6 +104,13 @@ def replace_working_hours(
         reason=OUTSIDE_NEW_HOURS,
         confirmed=confirm_stranded,
     )
+    had_hours = session.scalar(
+        select(
+            exists().where(WorkingHours.clinician_id == clinician_id)
+            | exists().where(PastWorkingHours.clinician_id == clinician_id)
+        )
+    )
+    _keep_past(session, clinician_id, now)
     session.execute(delete(WorkingHours).where(WorkingHours.clinician_id == clinician_id))
     hours = [
         WorkingHours(
@@ -103,6 +119,7 @@ def replace_working_hours(
             weekday=i["weekday"],
             start_time=i["start"],
             end_time=i["end"],
+            since_at=now if had_hours else None,
         )
         for _, i in ordered
     ]
@@ -112,6 +129,25 @@ def replace_working_hours(
     )
     session.flush()
     return hours, stranded
+
+
+def _keep_past(session: Session, clinician_id: int, now: datetime) -> None:
+    """The clinician's hours, about to be replaced, copied with the span they held (from
+    when they were set until ``now``) for the reports; hours set at this same moment held
+    for no time and are not kept. One statement."""
+    columns = ("clinician_id", "site_id", "weekday", "start_time", "end_time")
+    ending = PastWorkingHours.__table__.c.valid_until.type
+    held = select(
+        *(getattr(WorkingHours, name) for name in columns),
+        WorkingHours.since_at,
+        literal(now, ending),
+    ).where(
+        WorkingHours.clinician_id == clinician_id,
+        or_(WorkingHours.since_at.is_(None), WorkingHours.since_at < now),
+    )
+    session.execute(
+        insert(PastWorkingHours).from_select([*columns, "valid_from", "valid_until"], held)
+    )
 
 
 def _with_patients(

@@ -113,12 +113,21 @@ def bucket_counts(values: Iterable[float], buckets: Sequence[Bucket]) -> list[in
 
 @dataclass(frozen=True)
 class Hours:
-    """One clinician's working hours at the site on one weekday (0 = Monday), local."""
+    """One clinician's working hours at the site on one weekday (0 = Monday), local, and
+    the span they held (UTC; None: unbounded). A day counts the hours that held at its
+    start (site-local midnight): a change during a day counts from the next."""
 
     clinician_id: int
     weekday: int
     start: time
     end: time
+    since: datetime | None = None
+    until: datetime | None = None
+
+    def held_at(self, moment: datetime) -> bool:
+        return (self.since is None or self.since <= moment) and (
+            self.until is None or moment < self.until
+        )
 
 
 @dataclass(frozen=True)
@@ -163,8 +172,9 @@ def open_minutes(
     days: Sequence[date], timezone: str, hours: Sequence[Hours], away: Sequence[Away]
 ) -> list[int]:
     """Minutes of each site-local day in which at least one clinician works at the site:
-    the union of their hours that weekday, each less their time off. This is when the
-    site's rooms are staffed, the denominator of room utilization."""
+    the union of their hours that weekday (those that held that day), each less their
+    time off. This is when the site's rooms are staffed, the denominator of room
+    utilization."""
     zone = ZoneInfo(timezone)
     by_weekday: dict[int, list[Hours]] = {}
     for shift in hours:
@@ -180,7 +190,10 @@ def open_minutes(
     for day in days:
         worked: set[Interval] = set()
         at: dict[tuple[time, time], Interval] = {}
+        midnight = datetime.combine(day, time(), zone)
         for shift in by_weekday.get(day.weekday(), []):
+            if not shift.held_at(midnight):
+                continue
             key = (shift.start, shift.end)
             if key not in at:
                 at[key] = (

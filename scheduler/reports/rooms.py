@@ -6,11 +6,11 @@ from collections import Counter, defaultdict
 from datetime import date
 from typing import Any, Final
 
-from sqlalchemy import Select, func, select
+from sqlalchemy import CompoundSelect, Select, cast, func, null, or_, select, union_all
 from sqlalchemy.orm import Session
 
 from scheduler.clinical.models import ProcedureRecord
-from scheduler.clinicians.models import TimeOff, WorkingHours
+from scheduler.clinicians.models import PastWorkingHours, TimeOff, WorkingHours
 from scheduler.db import minutes_between
 from scheduler.facilities.models import Room, Site
 from scheduler.reports.figures import Away, Hours, Period, open_minutes
@@ -61,18 +61,35 @@ def _first_cases_statement(site: Site, period: Period) -> Select[Any]:
     return select(ranked.c.day, ranked.c.room_id, ranked.c.late_by).where(ranked.c.nth == 1)
 
 
+def _hours_statement(site: Site, period: Period) -> CompoundSelect[Any]:
+    """The site's working hours that held during the period: today's (since they were
+    set) and those replaced since the period began (the span they held)."""
+    until = cast(null(), PastWorkingHours.__table__.c.valid_until.type)
+    today = select(
+        WorkingHours.clinician_id,
+        WorkingHours.weekday,
+        WorkingHours.start_time,
+        WorkingHours.end_time,
+        WorkingHours.since_at,
+        until,
+    ).where(WorkingHours.site_id == site.id)
+    replaced = select(
+        PastWorkingHours.clinician_id,
+        PastWorkingHours.weekday,
+        PastWorkingHours.start_time,
+        PastWorkingHours.end_time,
+        PastWorkingHours.valid_from,
+        PastWorkingHours.valid_until,
+    ).where(
+        PastWorkingHours.site_id == site.id,
+        PastWorkingHours.valid_until > period.start,
+        or_(PastWorkingHours.valid_from.is_(None), PastWorkingHours.valid_from < period.end),
+    )
+    return union_all(today, replaced)
+
+
 def _staffing(session: Session, site: Site, period: Period) -> tuple[list[Hours], list[Away]]:
-    hours = [
-        Hours(clinician_id, weekday, start, end)
-        for clinician_id, weekday, start, end in session.execute(
-            select(
-                WorkingHours.clinician_id,
-                WorkingHours.weekday,
-                WorkingHours.start_time,
-                WorkingHours.end_time,
-            ).where(WorkingHours.site_id == site.id)
-        )
-    ]
+    hours = [Hours(*row) for row in session.execute(_hours_statement(site, period))]
     clinicians = {each.clinician_id for each in hours}
     away = [
         Away(clinician_id, start, end)
@@ -152,8 +169,8 @@ def rooms(session: Session, site: Site, period: Period) -> Built:
         ),
         tuple(per_room),
         Chart("bars", "room", ("utilization", "on_time_rate")),
-        note="Open: while at least one clinician works at the site (their hours less time "
-        "off). On time: started within 10 minutes of the booked start.",
+        note="Open: while at least one clinician works at the site (the hours that held "
+        "that day, less time off). On time: started within 10 minutes of the booked start.",
     )
     weekly = []
     for monday in period.weeks():

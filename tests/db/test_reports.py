@@ -11,7 +11,9 @@ from datetime import UTC, date, datetime, time, timedelta
 import pytest
 from sqlalchemy.orm import Session
 
+from scheduler.access import SYSTEM
 from scheduler.clinicians.models import TimeOff
+from scheduler.clinicians.services import replace_working_hours
 from scheduler.errors import InvalidInput, NotFound
 from scheduler.reports.services import REPORTS, build, days_asked
 from scheduler.reports.tables import Report
@@ -332,3 +334,27 @@ def test_room_use_counts_each_minute_in_its_site_local_day_across_a_clock_change
     first = h.rooms[0].name
     booked = {row[0].isoformat(): row[2] for row in rooms.table("days").rows if row[1] == first}
     assert booked == {before: 10, changeover: 50, after: 90}
+
+
+def test_room_use_measures_each_day_against_the_hours_that_held_that_day(db: Session) -> None:
+    """The clinician worked 8-16 on weekdays; on Wednesday 7 October at 10:00 the hours
+    became 12-18, on Friday 9 October at 10:00 7-19. Each change counts from the next day
+    (a day has the hours that held at its start); days before the first change keep the
+    first hours although they were replaced."""
+    h = History.open(db, rooms=1)
+
+    def weekdays(start: int, end: int) -> list[dict[str, object]]:
+        return [
+            {"site_id": h.site.id, "weekday": day, "start": time(start), "end": time(end)}
+            for day in range(5)
+        ]
+
+    replace_working_hours(db, SYSTEM, at("2026-10-07", 10), h.clinician_id, weekdays(12, 18))
+    replace_working_hours(db, SYSTEM, at("2026-10-09", 10), h.clinician_id, weekdays(7, 19))
+
+    days = report(db, h, "rooms", (date(2026, 10, 5), date(2026, 10, 12))).table("days").rows
+    assert [row[3] for row in days] == [480, 480, 480, 360, 360, 0, 0, 720]
+    before = report(db, h, "rooms", (date(2026, 9, 28), date(2026, 10, 4)))
+    assert before.table("rooms").rows[0][2] == 2400
+    after = report(db, h, "rooms", (date(2026, 10, 12), date(2026, 10, 16)))
+    assert after.table("rooms").rows[0][2] == 3600

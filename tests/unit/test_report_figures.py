@@ -85,6 +85,28 @@ def test_open_minutes_are_the_union_of_hours_less_each_ones_time_off() -> None:
     assert open_minutes([date(2026, 10, 4), monday], NEW_YORK, hours, away) == [0, 480]
 
 
+def test_each_day_counts_the_hours_that_held_at_its_start() -> None:
+    """Clinician 1 worked Mondays 8-16 until Wednesday 7 October 10:00 New York, then
+    12-20; the change counts from the next day, so Monday 12 October has 12-20 only."""
+    changed = datetime(2026, 10, 7, 14, tzinfo=UTC)
+    hours = [
+        Hours(1, 0, time(8), time(16), until=changed),
+        Hours(1, 0, time(12), time(20), since=changed),
+        Hours(1, 2, time(8), time(16), until=changed),  # Wednesdays: still 8-16 on the 7th
+        Hours(1, 2, time(9), time(10), since=changed),
+    ]
+    days = [date(2026, 10, 5), date(2026, 10, 7), date(2026, 10, 12), date(2026, 10, 14)]
+
+    assert open_minutes(days, NEW_YORK, hours, []) == [480, 480, 480, 60]
+    # A span that starts exactly at midnight holds that day; one that ends then does not.
+    midnight = datetime(2026, 10, 12, 4, tzinfo=UTC)  # 00:00 in New York (EDT)
+    edge = [
+        Hours(2, 0, time(8), time(9), since=midnight),
+        Hours(3, 0, time(10), time(11), until=midnight),
+    ]
+    assert open_minutes([date(2026, 10, 5), date(2026, 10, 12)], NEW_YORK, edge, []) == [60, 60]
+
+
 def test_csv_has_a_header_crlf_iso_days_empty_nulls_and_no_formulas() -> None:
     table = Table(
         "t",
