@@ -13,7 +13,10 @@ them: each booking sees the calendar as it was then, and an offer goes to whoeve
 the waitlist that day. Every pathway of the history is over (completed, ineligible or
 cancelled) days before today, so today's lists, the desk's queues and the waitlist are
 the stories' alone. What each referral is to live is drawn first, the same at every
-seed (:mod:`scheduler.demo_plans`); this module lives it.
+seed (:mod:`scheduler.demo_plans`); this module lives it. It runs past 600 lines on
+purpose: :class:`History` is one story's steps (book, attend, record, cancel, offer), each
+calling the next with the same clock, staff and replay, and split across files one story
+would no longer read in order.
 """
 
 from __future__ import annotations

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections import Counter, defaultdict
-from datetime import date
+from datetime import date, timedelta
 from typing import Any, Final
 
 from sqlalchemy import CompoundSelect, Select, cast, func, null, or_, select, union_all
@@ -172,12 +172,21 @@ def rooms(session: Session, site: Site, period: Period) -> Built:
         note="Open: while at least one clinician works at the site (the hours that held "
         "that day, less time off). On time: started within 10 minutes of the booked start.",
     )
-    weekly = []
-    for monday in period.weeks():
-        indexes = [n for n, day in enumerate(day_list) if 0 <= (day - monday).days < 7]
-        week_booked = round(sum(day_minutes[n] for n in indexes))
-        week_open = sum(opened[n] for n in indexes) * len(rooms)
-        weekly.append((monday, week_booked, week_open, rate(week_booked, week_open)))
+    week_minutes: defaultdict[date, float] = defaultdict(float)
+    week_open: Counter[date] = Counter()
+    for n, on in enumerate(day_list):
+        monday = on - timedelta(days=on.weekday())
+        week_minutes[monday] += day_minutes[n]
+        week_open[monday] += opened[n] * len(rooms)
+    weekly = [
+        (
+            monday,
+            round(week_minutes[monday]),
+            week_open[monday],
+            rate(round(week_minutes[monday]), week_open[monday]),
+        )
+        for monday in period.weeks()
+    ]
     week_table = Table(
         "weeks",
         "Utilization of all rooms by week",

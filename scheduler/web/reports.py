@@ -82,13 +82,15 @@ def index() -> ResponseReturnValue:
         if chosen is not None and chosen not in reports.REPORTS:
             raise ValidationError({"report": ["Choose one of the reports listed."]})
         if sites:
-            site, first_day, last_day = _query(sites, given)
+            site, asked_first, asked_last = _query(sites, given)
             names = [chosen] if chosen else list(reports.REPORTS)
             now = context.now()
             shown = [
-                _shown(reports.build(session, now, name, site.id, first_day, last_day))
+                _shown(reports.build(session, now, name, site.id, asked_first, asked_last))
                 for name in names
             ]
+            # The days the reports cover, blanks filled the way the service fills them.
+            first_day, last_day = shown[0].report.first_day, shown[0].report.last_day
             typed |= {"from": first_day.isoformat(), "to": last_day.isoformat()}
     except (ValidationError, DomainError) as error:
         refused = problem_of(FORM, error, FIELDS)
@@ -144,9 +146,9 @@ def csv_url(report: Report, table: Table) -> str:
 blp.add_app_template_global(csv_url, "report_csv_url")
 
 
-def _query(sites: list[Site], given: Mapping[str, Any]) -> tuple[Site, date, date]:
+def _query(sites: list[Site], given: Mapping[str, Any]) -> tuple[Site, date | None, date | None]:
     """The site and days asked for, loaded by the API's own query schema; a blank site is
-    the first by name, a blank day the default range's (``reports.days_asked``)."""
+    the first by name, a blank day None (the report fills it: ``reports.days_asked``)."""
     query = {name: given[name] for name in QUERY if name in given}
     if "site_id" not in query and sites:
         query["site_id"] = str(sites[0].id)
@@ -154,10 +156,7 @@ def _query(sites: list[Site], given: Mapping[str, Any]) -> tuple[Site, date, dat
     site = next((each for each in sites if each.id == args["site_id"]), None)
     if site is None:
         raise NotFound("site", args["site_id"])
-    return (
-        site,
-        *reports.days_asked(site, context.now(), args.get("first_day"), args.get("last_day")),
-    )
+    return site, args.get("first_day"), args.get("last_day")
 
 
 def _shown(report: Report) -> Shown:
