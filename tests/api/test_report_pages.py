@@ -194,6 +194,12 @@ def test_one_report_alone(browser: Browser, manager: User, history: History) -> 
         ({"to": "yesterday"}, "to", "Enter a date."),
         ({"from": "2026-10-31", "to": "2026-10-01"}, "to", "The last day comes before the first."),
         ({"from": "2024-01-01", "to": "2026-10-31"}, "to", "A report covers at most 731 days."),
+        # The clock's yesterday (1 March 2026) is the last day when none is typed.
+        (
+            {"from": "2026-10-01", "to": ""},
+            "from",
+            "Comes after yesterday, the last day unless 'to' names another.",
+        ),
         ({"report": "profits"}, "report", "Choose one of the reports listed."),
         ({"site_id": "first"}, "site_id", "Enter a number, in digits."),
     ],
